@@ -1,0 +1,55 @@
+"""Assumptions (belief): the uncertain inputs as distributions with rationale and source, and the fixed
+structure of demand (chip preferences, fallback chips, installed-base shares). Law lives in regimes/."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import uncertainty
+from ..errors import DataError
+
+DEFAULT = Path(__file__).parent / "default.toml"
+STRUCTURE = ("installed_base", "buyers", "chip_mix", "fallback")
+
+
+@dataclass
+class Assumptions:
+    dists: dict[str, uncertainty.Dist]   # dotted name → distribution
+    meta: dict[str, dict]                # dotted name → description, unit, rationale, reference
+    structure: dict[str, dict]           # installed_base, buyers, chip_mix, fallback tables
+    path: Path
+
+
+def _walk(table: dict, prefix: str, path: Path, a: Assumptions) -> None:
+    for key, val in table.items():
+        name = f"{prefix}{key}"
+        if not isinstance(val, dict):
+            continue
+        if "distribution" in val:
+            extra = set(val) - {"distribution", "description", "unit", "rationale", "reference"}
+            if extra:
+                raise DataError(path, f"{name}.{sorted(extra)[0]}", "unknown field")
+            if "rationale" not in val:
+                raise DataError(path, f"{name}.rationale", "every assumption needs a rationale")
+            a.dists[name] = uncertainty.parse(val["distribution"], path, f"{name}.distribution")
+            a.meta[name] = {k: v for k, v in val.items() if k != "distribution"}
+        else:
+            _walk(val, f"{name}.", path, a)
+
+
+def load_assumptions(path: Path = DEFAULT) -> Assumptions:
+    """Load the assumption tree: every table with a ``distribution`` is an uncertain input."""
+    if not Path(path).exists():
+        raise DataError(path, "", "file not found")
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise DataError(path, "", f"TOML syntax: {e}") from None
+    a = Assumptions({}, {}, {}, Path(path))
+    for key in STRUCTURE:
+        table = data.get(key, {})
+        a.structure[key] = {k: v for k, v in table.items() if not isinstance(v, dict) or "distribution" not in v}
+    _walk(data, "", Path(path), a)
+    return a

@@ -1,0 +1,20 @@
+"""User-facing errors: one line naming the file and the dotted field, no traceback from the CLI."""
+
+from __future__ import annotations
+
+
+class SimInputError(ValueError):
+    """Bad user input. ``str(err)`` is ``"<file>: <field>: <what is wrong>"``."""
+
+    def __init__(self, path: object, field: str, message: str) -> None:
+        self.path, self.field, self.message = str(path), field, message
+        where = f"{self.path}: {field}" if field else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class ScenarioError(SimInputError):
+    """A malformed scenario file (syntax, unknown field, impossible value)."""
+
+
+class DataError(SimInputError):
+    """A malformed data file (countries, chips, regime, assumptions)."""

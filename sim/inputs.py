@@ -1,0 +1,209 @@
+"""Compile a scenario into the flat arrays the kernels take (KernelInputs): firms, chips, rules per
+quarter, chip preferences, and the uncertain inputs drawn per trial. Pure data preparation, no rules."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from . import uncertainty
+from .chips import load_chips
+from .errors import ScenarioError
+from .kernel import layout as L
+from .regimes.compile import RegimeArrays, compile_regime
+from .scenario import Scenario
+
+
+@dataclass
+class KernelInputs:
+    """Everything a kernel needs, as arrays. T trials, F firms, C territories, Q quarters, K chips,
+    V vendors, H hyperscalers. Volumes in H100e (dense 16-bit FLOP/s); caps in TPP."""
+
+    key: np.uint64                 # root key of the counter-based generator (from the seed)
+    params: np.ndarray             # float64 [T, len(L.PARAMS)]
+    supply0: np.ndarray            # float64 [T, V]: vendor output in the first quarter (H100e)
+    firm_country: np.ndarray       # int32 [F]: territory where the firm's chips are installed
+    firm_parent: np.ndarray        # int32 [F]: ultimate consignee (a firm index) for LPP
+    firm_hs: np.ndarray            # int32 [F]: hyperscaler index, -1 for domestic firms
+    firm_rank: np.ndarray          # int32 [F]: Zipf rank among the territory's domestic firms (0 = site)
+    firm_site_share: np.ndarray    # float64 [F]: hyperscaler site's share of territory demand
+    firm_nveu: np.ndarray          # uint8 [F]: firm holds NVEU status in its territory
+    c_weight: np.ndarray           # float64 [C]: share of world demand
+    c_dom_share: np.ndarray        # float64 [C]: share of territory demand left to domestic firms
+    c_div: np.ndarray              # float64 [C]: diversion-risk prior
+    c_init_share: np.ndarray       # float64 [C]: share of the world installed base at the start
+    c_group: np.ndarray            # int8 [C]: buyer group (0 world, 1 china)
+    hs_hq_us: np.ndarray           # uint8 [H]
+    hs_uveu: np.ndarray            # uint8 [H]
+    chip_h100e: np.ndarray         # float64 [K]: dense 16-bit FLOP/s in H100e
+    chip_tpp: np.ndarray           # float64 [K]
+    chip_supply: np.ndarray        # float64 [K]: vendor capacity a chip uses, in H100e
+    chip_vendor: np.ndarray        # int32 [K]
+    vendor_china_only: np.ndarray  # uint8 [V]
+    chip_class: np.ndarray         # int8 [Q, K]
+    policy: np.ndarray             # int8 [Q, C, 2]
+    alloc: np.ndarray              # float64 [Q, C]
+    lpp: np.ndarray                # float64 [Q]
+    uveu_lim: np.ndarray           # float64 [Q, 3]
+    nveu_cap: np.ndarray           # float64 [Q]
+    tier1: np.ndarray              # uint8 [Q, C]
+    mix_cdf: np.ndarray            # float64 [2, Q, K]: cumulative chip preference by buyer group
+    fallback: np.ndarray           # int32 [Q, NF]: fallback chips in order, -1 padded
+    year_start: np.ndarray         # uint8 [Q]: quarter opens a calendar year (LPP resets)
+    ztab: np.ndarray               # float64 [4096]: standard normal quantiles
+    div_dest: int                  # territory receiving diverted chips
+    us_index: int
+    m: int                         # orders per firm per quarter
+
+    def kernel_args(self) -> tuple:
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def subset(self, trials: int) -> "KernelInputs":
+        """The first ``trials`` trials (same draws: trial i depends only on seed and i)."""
+        from dataclasses import replace
+        return replace(self, params=self.params[:trials], supply0=self.supply0[:trials])
+
+
+@dataclass
+class Compiled:
+    inputs: KernelInputs
+    regime: RegimeArrays
+    chips: pl.DataFrame
+    iso3: list[str]
+    labels: list[str]
+    firm_names: list[str]
+    draws: dict[str, np.ndarray]   # every uncertain input per trial (also the ones used in metrics)
+
+
+def supply_cost(chips: pl.DataFrame) -> np.ndarray:
+    """Vendor capacity one chip uses, in H100e: the larger of its dense 16-bit FLOP/s and its logic-die
+    area, each relative to the H100 (814 mm²). A cut-down part (H20: a full H100 die at 15 % of the
+    FLOP/s) costs its maker as much as the full part."""
+    die = chips["die_area_mm2"].fill_null(0.0).to_numpy() / 814.0
+    return np.maximum(chips["h100e_flops"].to_numpy(), die)
+
+
+def root_key(seed: int) -> np.uint64:
+    return np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]
+
+
+def _chip_mix(sc: Scenario, chips: pl.DataFrame, labels: list[str]) -> np.ndarray:
+    names = chips["name"].to_list()
+    mix = sc.assumptions.structure["chip_mix"]
+    out = np.zeros((2, len(labels), len(names)))
+    for g, group in enumerate(("world", "china")):
+        table = {int(y): w for y, w in mix.get(group, {}).items()}
+        if not table:
+            raise ScenarioError(sc.assumptions.path, f"chip_mix.{group}", "missing")
+        for q, lab in enumerate(labels):
+            year = int(lab[:4])
+            row = table[max((y for y in table if y <= year), default=min(table))]
+            w = np.zeros(len(names))
+            for chip, weight in row.items():
+                if chip not in names:
+                    raise ScenarioError(sc.assumptions.path, f"chip_mix.{group}.{year}.{chip}", "unknown chip")
+                w[names.index(chip)] = weight
+            cdf = np.cumsum(w / w.sum())
+            cdf[-1] = 1.0
+            out[g, q] = cdf
+    return out
+
+
+def _firms(sc: Scenario, weights: np.ndarray, idx: dict[str, int]):
+    """Domestic firms (n per territory ∝ demand weight, at least one) and hyperscaler sites."""
+    sites = sc.world.sites
+    hs_names = list(dict.fromkeys(sites["hyperscaler"].to_list()))
+    C = len(weights)
+    site_share = np.zeros(C)
+    for iso, s in sites.select("site_iso3", "share_of_site_demand").iter_rows():
+        site_share[idx[iso]] += s
+    country, parent, hs, rank, sshare, names = [], [], [], [], [], []
+    iso3 = sc.world.iso3
+    for c in range(C):
+        if weights[c] <= 0:
+            continue
+        n = max(1, int(round(sc.firms_total * weights[c])))
+        for r in range(1, n + 1):
+            f = len(country)
+            country.append(c); parent.append(f); hs.append(-1); rank.append(r); sshare.append(0.0)
+            names.append(f"{iso3[c]}#{r}")
+    head: dict[str, int] = {}
+    for h_name, site, share in sites.select("hyperscaler", "site_iso3", "share_of_site_demand").iter_rows():
+        f = len(country)
+        head.setdefault(h_name, f)
+        country.append(idx[site]); parent.append(head[h_name]); hs.append(hs_names.index(h_name))
+        rank.append(0); sshare.append(share); names.append(f"{h_name}@{site}")
+    hq_us = np.array([sites.filter(pl.col("hyperscaler") == h)["hq_iso3"][0] == "USA" for h in hs_names], np.uint8)
+    uveu = np.array([h in sc.uveu for h in hs_names], np.uint8)
+    nveu = np.zeros(len(country), np.uint8)
+    for iso in sc.nveu:  # the territory's largest domestic firm holds NVEU status
+        c = idx[iso]
+        for f in range(len(country)):
+            if country[f] == c and rank[f] == 1:
+                nveu[f] = 1
+    return (np.array(country, np.int32), np.array(parent, np.int32), np.array(hs, np.int32),
+            np.array(rank, np.int32), np.array(sshare), nveu, 1.0 - site_share, hq_us, uveu, names)
+
+
+def compile_scenario(sc: Scenario) -> Compiled:
+    chips = load_chips()
+    labels = sc.labels
+    iso3, idx = sc.world.iso3, sc.world.index()
+    reg = compile_regime(sc.regime, sc.world, chips, labels, sc.g2g, sc.nveu)
+    countries = sc.world.countries
+    weights = countries["demand_weight"].to_numpy().astype(float)
+    weights = weights / weights.sum()
+    (f_country, f_parent, f_hs, f_rank, f_sshare, f_nveu, dom_share, hq_us, uveu, names) = _firms(sc, weights, idx)
+    s = sc.assumptions.structure
+    china = s["buyers"]["china"]
+    group = np.array([1 if c in china else 0 for c in iso3], np.int8)
+    init = np.zeros(len(iso3))
+    for iso, share in s["installed_base"]["shares"].items():
+        init[idx[iso]] = share
+    rest = 1.0 - init.sum()
+    free = init == 0
+    init[free] = rest * weights[free] / weights[free].sum()
+    vendors = list(L.VENDORS)
+    unknown_vendor = set(chips["vendor"]) - set(vendors)
+    if unknown_vendor:
+        raise ScenarioError("sim/world/chips.csv", "vendor", f"unknown vendor {sorted(unknown_vendor)[0]!r}")
+    chip_names = chips["name"].to_list()
+    fb = []
+    for name in s["fallback"]["chips"]:
+        if name not in chip_names:
+            raise ScenarioError(sc.assumptions.path, "fallback.chips", f"unknown chip {name!r}")
+        fb.append(chip_names.index(name))
+    years = np.array([int(l[:4]) for l in labels])
+    avail = chips["year"].to_numpy() if "year" in chips.columns else np.zeros(len(chip_names))
+    fallback = np.full((len(labels), max(1, len(fb))), -1, np.int32)
+    for q in range(len(labels)):
+        ok = [k for k in fb if avail[k] <= years[q]]
+        fallback[q, :len(ok)] = ok
+    draws = uncertainty.draw(sc.assumptions.dists, sc.seed, sc.trials)
+    params = np.column_stack([draws[name] for name, _ in L.PARAMS])
+    supply0 = np.column_stack([draws[name] for name in L.SUPPLY_PARAMS])
+    ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
+    inputs = KernelInputs(
+        key=root_key(sc.seed), params=params, supply0=supply0,
+        firm_country=f_country, firm_parent=f_parent, firm_hs=f_hs, firm_rank=f_rank,
+        firm_site_share=f_sshare, firm_nveu=f_nveu,
+        c_weight=weights, c_dom_share=dom_share, c_div=countries["diversion_risk"].to_numpy().astype(float),
+        c_init_share=init, c_group=group, hs_hq_us=hq_us, hs_uveu=uveu,
+        chip_h100e=chips["h100e_flops"].to_numpy(), chip_tpp=chips["tpp"].to_numpy(),
+        chip_supply=supply_cost(chips),
+        chip_vendor=np.array([vendors.index(v) for v in chips["vendor"]], np.int32),
+        vendor_china_only=np.array([v in L.CHINA_ONLY_VENDORS for v in vendors], np.uint8),
+        chip_class=reg.chip_class, policy=reg.policy, alloc=reg.alloc, lpp=reg.lpp, uveu_lim=reg.uveu_lim,
+        nveu_cap=reg.nveu_cap, tier1=reg.tier1, mix_cdf=_chip_mix(sc, chips, labels), fallback=fallback,
+        year_start=np.array([l.endswith("Q1") for l in labels], np.uint8), ztab=ztab,
+        div_dest=idx[s["buyers"]["diversion_destination"]], us_index=idx["USA"], m=sc.orders_per_quarter,
+    )
+    return Compiled(inputs, reg, chips, iso3, labels, names, draws)
+
+
+def scenario_digest(sc: Scenario) -> str:
+    return hashlib.sha256(sc.path.read_bytes()).hexdigest()[:12]

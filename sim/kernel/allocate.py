@@ -1,0 +1,400 @@
+"""The Monte Carlo kernel (numba): every order of every firm, quarter and trial through a regime's rules.
+
+``run_kernel(inputs, out)`` runs ``_allocate`` with ``prange`` over trials. Inputs are the flat arrays
+of ``sim.inputs.KernelInputs``; outputs (``Outputs``) are, per trial t, territory c, quarter q:
+``stock[t, c, q, channel]`` and ``largest[t, c, q]`` (largest single firm's stock located in c) in H100e
+by dense 16-bit FLOP/s, ``stock_tpp[t, c, q]`` in H100e by TPP, ``flows[t, c, q, flow]`` (layout.FLOWS),
+``exhaust[t, c]`` and ``nveu_exhaust[t, c]`` (first quarter the national allocation / an NVEU allocation
+is used up, -1 if never).
+
+Orders are generated inside the kernel, never stored: in quarter q, slot s in [0, F·m) is mapped by a
+keyed Feistel bijection (random arrival order) to order p = firm·m + k, and every random decision of
+order p is taken from one 64-bit counter-based draw keyed by (seed, trial, quarter, p). An order thus
+owns fixed random-draw slots, so two regimes run with one seed see the same demand (common random
+numbers), and a trial's numbers depend only on (seed, trial) whatever the thread count.
+
+One 64-bit draw feeds: bits 0-15 chip choice, 16-27 order-size noise, 32-47 licence decision,
+48-63 diversion.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from . import layout as L
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_U16 = 1.0 / 65536.0
+
+
+@njit(inline="always")
+def _mix(z):
+    """splitmix64 finaliser: a bijective 64-bit hash (uint64 → uint64)."""
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(inline="always")
+def _permute(s, n, half, mask, k0, k1, k2, k3):
+    """Keyed bijection of [0, n): a 4-round Feistel network on 2·half bits with cycle walking."""
+    x = np.uint64(s)
+    while True:
+        left = x >> half
+        right = x & mask
+        left, right = right, left ^ (_mix(right ^ k0) & mask)
+        left, right = right, left ^ (_mix(right ^ k1) & mask)
+        left, right = right, left ^ (_mix(right ^ k2) & mask)
+        left, right = right, left ^ (_mix(right ^ k3) & mask)
+        x = (left << half) | right
+        if x < np.uint64(n):
+            return np.int64(x)
+
+
+@njit(inline="always")
+def _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, qd, vol, tpp_h, ch, divert, div_dest, nq):
+    """Book a shipment of ``vol`` H100e (``tpp_h`` H100e by TPP) decided in q, delivered in qd."""
+    if qd >= nq:            # decided but not delivered within the horizon: stays pending
+        pend[c] += vol
+        return
+    if qd > q:
+        due[c, qd] += vol
+        pend[c] += vol
+    else:
+        tf[c, q, L.FL_SHIPPED] += vol
+    if divert:
+        tf[c, qd, L.FL_DIVERTED_OUT] += vol
+        tf[div_dest, qd, L.FL_DIVERTED_IN] += vol
+        c_add[div_dest, qd, L.CH_DIVERTED] += vol
+        c_tpp[div_dest, qd] += tpp_h
+    else:
+        firm_add[f, qd] += vol
+        c_add[c, qd, ch] += vol
+        c_tpp[c, qd] += tpp_h
+
+
+@njit(cache=True)
+def _trial(t, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
+           c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
+           chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
+           fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
+           nveu_exhaust):
+    F = firm_country.shape[0]
+    C = c_weight.shape[0]
+    Q = policy.shape[0]
+    K = chip_h100e.shape[0]
+    V = supply0.shape[1]
+    H = hs_hq_us.shape[0]
+    NF = fallback.shape[1]
+    N = F * m
+    p = params[t]
+    s_exp = p[L.P_SIZE_EXP]
+    sigma = p[L.P_ORDER_SIGMA]
+    p_app = p[L.P_APPROVE]
+    p_app_den = p[L.P_APPROVE_DENIAL]
+    delay = int(round(p[L.P_DELAY]))
+    div_mult = p[L.P_DIVERSION]
+    life = max(1, int(round(p[L.P_LIFE])))
+    size_fix = math.exp(-0.5 * sigma * sigma)
+    tkey = _mix(key ^ (np.uint64(t + 1) * _GOLDEN))
+    # Feistel domain: 2*half bits covering N
+    bits = 1
+    while (1 << bits) < N:
+        bits += 1
+    half = np.uint64((bits + 1) // 2)
+    mask = (np.uint64(1) << half) - np.uint64(1)
+
+    # firm shares of world demand and of the initial installed base
+    norm = np.zeros(C)
+    for f in range(F):
+        if firm_rank[f] > 0:
+            norm[firm_country[f]] += firm_rank[f] ** -s_exp
+    fshare = np.empty(F)
+    firm_init = np.empty(F)
+    for f in range(F):
+        c = firm_country[f]
+        if firm_rank[f] > 0:
+            w = c_dom_share[c] * firm_rank[f] ** -s_exp / norm[c]
+        else:
+            w = firm_site_share[f]
+        fshare[f] = c_weight[c] * w
+        firm_init[f] = p[L.P_INSTALLED] * c_init_share[c] * w
+    # UVEU bookkeeping (H100e by TPP): per hyperscaler total, outside Tier 1, outside the US; per site
+    hs_tot = np.zeros(H)
+    hs_out_t1 = np.zeros(H)
+    hs_out_us = np.zeros(H)
+    site_cum = np.zeros(F)
+    for f in range(F):
+        h = firm_hs[f]
+        if h >= 0:
+            c = firm_country[f]
+            hs_tot[h] += firm_init[f]
+            site_cum[f] = firm_init[f]
+            if tier1[0, c] == 0:
+                hs_out_t1[h] += firm_init[f]
+            if c != us_index:
+                hs_out_us[h] += firm_init[f]
+
+    tf = np.zeros((C, Q, flows.shape[3]))      # flows in float64, copied to the float32 output at the end
+    firm_add = np.zeros((F, Q))
+    c_add = np.zeros((C, Q, stock.shape[3]))
+    c_tpp = np.zeros((C, Q))
+    due = np.zeros((C, Q))
+    pend = np.zeros(C)
+    carry = np.zeros(F)
+    carry_q = np.zeros(F)
+    carry_c = np.zeros(C)
+    lpp_used = np.zeros(F)
+    cap_used = np.zeros(C)
+    nveu_used = np.zeros(C)
+    supply = np.zeros(V)
+
+    for q in range(Q):
+        if year_start[q] == 1:
+            lpp_used[:] = 0.0
+        for c in range(C):
+            tf[c, q, L.FL_SHIPPED] += due[c, q]
+            pend[c] -= due[c, q]
+            carry_c[c] = 0.0
+        g_sup = p[L.P_SUPPLY_GROWTH] ** (q / 4.0)
+        for v in range(V):
+            supply[v] = supply0[t, v] * g_sup
+        grey = p[L.P_GREY]
+        dq = p[L.P_DEMAND0] * p[L.P_DEMAND_GROWTH] ** (q / 4.0)
+        for f in range(F):
+            carry_q[f] = carry[f] / m
+            carry[f] = 0.0
+        qkey = _mix(tkey ^ (np.uint64(q + 1) * _M1))
+        k0 = _mix(qkey + np.uint64(1))
+        k1 = _mix(qkey + np.uint64(2))
+        k2 = _mix(qkey + np.uint64(3))
+        k3 = _mix(qkey + np.uint64(4))
+        qbase = np.uint64(q) * np.uint64(N)
+
+        for s in range(N):
+            po = _permute(s, N, half, mask, k0, k1, k2, k3)
+            f = po // m
+            c = firm_country[f]
+            u = _mix(tkey + (qbase + np.uint64(po) + np.uint64(1)) * _GOLDEN)
+            z = ztab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
+            base = dq * fshare[f] / m * math.exp(sigma * z) * size_fix
+            tf[c, q, L.FL_ORDERED] += base
+            vol = base + carry_q[f]
+            r = np.float64(u & np.uint64(0xFFFF)) * _U16
+            grp = c_group[c]
+            k = 0
+            while k < K - 1 and mix_cdf[grp, q, k] <= r:
+                k += 1
+            hk = chip_h100e[k]
+            tk = chip_tpp[k] / L.H100_TPP          # H100e by TPP per chip
+            sk = chip_supply[k]
+            v = chip_vendor[k]
+            n = vol / hk
+            avail = supply[v] / sk
+            if n > avail:                          # vendor sold out this quarter: the rest waits
+                carry[f] += (n - avail) * hk
+                carry_c[c] += (n - avail) * hk
+                n = avail
+            if n <= 0.0:
+                continue
+            cls = chip_class[q, k]
+            pol = L.FREE if cls == 0 else policy[q, c, cls - 1]
+            u_lic = np.float64((u >> np.uint64(32)) & np.uint64(0xFFFF)) * _U16
+            u_div = np.float64(u >> np.uint64(48)) * _U16
+            divert = cls != 0 and c_group[c] == 0 and u_div < c_div[c] * div_mult
+            ch_free = L.CH_DOMESTIC if vendor_china_only[v] == 1 else L.CH_FREE
+            if pol == L.FREE:
+                supply[v] -= n * sk
+                _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, n * hk, n * tk, ch_free, divert,
+                         div_dest, Q)
+            elif pol == L.LICENCE:
+                if u_lic < p_app:
+                    supply[v] -= n * sk
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q + delay, n * hk, n * tk,
+                             L.CH_LICENSED, divert, div_dest, Q)
+                else:
+                    tf[c, q, L.FL_DENIED] += n * hk
+                    tf[c, q, L.FL_UNMET] += n * hk
+            elif pol == L.DENY:
+                if u_lic < p_app_den:
+                    supply[v] -= n * sk
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q + delay, n * hk, n * tk,
+                             L.CH_LICENSED, divert, div_dest, Q)
+                else:
+                    tf[c, q, L.FL_DENIED] += n * hk
+                    gm = min(n, grey / hk, supply[v] / sk)  # the grey market: bounded capacity per quarter
+                    if gm > 0.0:
+                        grey -= gm * hk
+                        supply[v] -= gm * sk
+                        n -= gm
+                        tf[c, q, L.FL_GREY_IN] += gm * hk
+                        firm_add[f, q] += gm * hk
+                        c_add[c, q, L.CH_DIVERTED] += gm * hk
+                        c_tpp[c, q] += gm * tk
+                    got = 0.0   # H100e obtained from fallback chips
+                    took = 0.0  # fallback chips obtained (bought one for one in place of the chip denied)
+                    for j in range(NF):                # then as many chips of the first fallbacks allowed
+                        kk = fallback[q, j]
+                        if kk < 0 or n <= 0.0:
+                            break
+                        vk = chip_vendor[kk]
+                        ck = chip_class[q, kk]
+                        if ck != 0 and policy[q, c, ck - 1] != L.FREE:
+                            continue
+                        if vendor_china_only[vk] == 1 and c_group[c] != 1:
+                            continue
+                        take = min(n, supply[vk] / chip_supply[kk])
+                        if take <= 0.0:
+                            continue
+                        supply[vk] -= take * chip_supply[kk]
+                        n -= take
+                        took += take
+                        vk_flops = take * chip_h100e[kk]
+                        got += vk_flops
+                        tf[c, q, L.FL_ORDERED] += vk_flops
+                        chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 else L.CH_FREE
+                        _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, vk_flops,
+                                 take * chip_tpp[kk] / L.H100_TPP, chk, False, div_dest, Q)
+                    # unmet: what the denied order wanted, less what the grey market and fallbacks gave
+                    tf[c, q, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
+            else:  # CAPPED: UVEU, then NVEU, then LPP, then licences against the national allocation
+                h = firm_hs[f]
+                if h >= 0 and hs_uveu[h] == 1 and uveu_lim[q, 0] > 0.0 and tier1[q, c] == 0:
+                    tot = hs_tot[h]
+                    room = (uveu_lim[q, 0] * tot - hs_out_t1[h]) / (1.0 - uveu_lim[q, 0])
+                    room = min(room, (uveu_lim[q, 1] * tot - site_cum[f]) / (1.0 - uveu_lim[q, 1]))
+                    if hs_hq_us[h] == 1 and c != us_index:
+                        room = min(room, (uveu_lim[q, 2] * tot - hs_out_us[h]) / (1.0 - uveu_lim[q, 2]))
+                    nu = min(n, max(room, 0.0) / tk)
+                    if nu > 0.0:
+                        x = nu * tk
+                        hs_tot[h] += x
+                        hs_out_t1[h] += x
+                        site_cum[f] += x
+                        if c != us_index:
+                            hs_out_us[h] += x
+                        supply[v] -= nu * sk
+                        _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, nu * hk, x, L.CH_VEU,
+                                 divert, div_dest, Q)
+                        n -= nu
+                if n > 0.0 and firm_nveu[f] == 1 and nveu_cap[q] > 0.0:
+                    room = nveu_cap[q] / L.H100_TPP - nveu_used[c]
+                    nn = min(n, max(room, 0.0) / tk)
+                    if nn > 0.0:
+                        nveu_used[c] += nn * tk
+                        supply[v] -= nn * sk
+                        _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, nn * hk, nn * tk, L.CH_VEU,
+                                 divert, div_dest, Q)
+                        n -= nn
+                    if n > 0.0 and nveu_exhaust[t, c] < 0:
+                        nveu_exhaust[t, c] = q
+                if n > 0.0 and lpp[q] > 0.0:
+                    par = firm_parent[f]
+                    room = lpp[q] / L.H100_TPP - lpp_used[par]
+                    nl = min(n, max(room, 0.0) / tk)
+                    if nl > 0.0:
+                        lpp_used[par] += nl * tk
+                        supply[v] -= nl * sk
+                        tf[c, q, L.FL_LPP] += nl * hk
+                        _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, nl * hk, nl * tk, L.CH_FREE,
+                                 divert, div_dest, Q)
+                        n -= nl
+                if n > 0.0:
+                    room = alloc[q, c] / L.H100_TPP - cap_used[c]
+                    nc = min(n, max(room, 0.0) / tk)
+                    if nc > 0.0:
+                        if u_lic < p_app:
+                            cap_used[c] += nc * tk
+                            supply[v] -= nc * sk
+                            _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q + delay, nc * hk, nc * tk,
+                                     L.CH_LICENSED, divert, div_dest, Q)
+                        else:
+                            tf[c, q, L.FL_DENIED] += nc * hk
+                            tf[c, q, L.FL_UNMET] += nc * hk
+                    over = n - nc
+                    if over > 0.0:                     # policy of denial beyond the allocation
+                        tf[c, q, L.FL_DENIED] += over * hk
+                        tf[c, q, L.FL_UNMET] += over * hk
+                        if exhaust[t, c] < 0:
+                            exhaust[t, c] = q
+        for c in range(C):
+            tf[c, q, L.FL_PENDING] = pend[c] + carry_c[c]
+            tf[c, q, L.FL_CAP_USED] = cap_used[c]
+
+    # stocks with retirement: initial base retires linearly over a service life, shipments after one
+    for c in range(C):
+        init_c = p[L.P_INSTALLED] * c_init_share[c]
+        for ch in range(stock.shape[3]):
+            run = 0.0
+            for q in range(Q):
+                run += c_add[c, q, ch]
+                if q >= life:
+                    run -= c_add[c, q - life, ch]
+                stock[t, c, q, ch] = run
+        run = 0.0
+        for q in range(Q):
+            left = max(0.0, 1.0 - (q + 1.0) / life)
+            stock[t, c, q, L.CH_INITIAL] = init_c * left
+            run += c_tpp[c, q]
+            if q >= life:
+                run -= c_tpp[c, q - life]
+            stock_tpp[t, c, q] = run + init_c * left
+            for fl in range(tf.shape[2]):
+                flows[t, c, q, fl] = tf[c, q, fl]
+    for f in range(F):
+        c = firm_country[f]
+        run = 0.0
+        for q in range(Q):
+            run += firm_add[f, q]
+            if q >= life:
+                run -= firm_add[f, q - life]
+            x = run + firm_init[f] * max(0.0, 1.0 - (q + 1.0) / life)
+            if x > largest[t, c, q]:
+                largest[t, c, q] = x
+
+
+@njit(parallel=True, cache=True)
+def _allocate(key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
+              c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
+              chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
+              fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
+              nveu_exhaust):
+    for t in prange(params.shape[0]):
+        _trial(t, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
+               c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
+               chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
+               fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
+               nveu_exhaust)
+
+
+@dataclass
+class Outputs:
+    stock: np.ndarray        # float32 [T, C, Q, channel], H100e (FLOP/s)
+    stock_tpp: np.ndarray    # float32 [T, C, Q], H100e (TPP)
+    largest: np.ndarray      # float32 [T, C, Q], H100e (FLOP/s) of the largest firm located in c
+    flows: np.ndarray        # float32 [T, C, Q, flow]
+    exhaust: np.ndarray      # int16 [T, C]
+    nveu_exhaust: np.ndarray  # int16 [T, C]
+
+    @classmethod
+    def empty(cls, T: int, C: int, Q: int) -> "Outputs":
+        return cls(np.zeros((T, C, Q, len(L.CHANNELS)), np.float32), np.zeros((T, C, Q), np.float32),
+                   np.zeros((T, C, Q), np.float32), np.zeros((T, C, Q, len(L.FLOWS)), np.float32),
+                   np.full((T, C), -1, np.int16), np.full((T, C), -1, np.int16))
+
+    def arrays(self) -> tuple:
+        return (self.stock, self.stock_tpp, self.largest, self.flows, self.exhaust, self.nveu_exhaust)
+
+
+def run_kernel(inputs, trials: slice | None = None) -> Outputs:
+    """Run the numba kernel on ``inputs`` (a KernelInputs) and return its Outputs."""
+    T, C, Q = inputs.params.shape[0], inputs.c_weight.shape[0], inputs.policy.shape[0]
+    out = Outputs.empty(T, C, Q)
+    _allocate(*inputs.kernel_args(), *out.arrays())
+    return out

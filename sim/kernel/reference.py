@@ -1,0 +1,275 @@
+"""The reference twin of the kernel: the same rules, written for clarity in plain Python, one order at
+a time, with dictionaries for state. Slow (about 10^5 orders/s); tests compare it with the numba
+kernel on small worlds, and benchmarks use it as the baseline. It must stay independent of
+allocate.py: only the layout constants are shared."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import layout as L
+
+MASK = (1 << 64) - 1
+GOLDEN, M1, M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+def mix(z: int) -> int:
+    """splitmix64 finaliser on Python ints."""
+    z &= MASK
+    z = ((z ^ (z >> 30)) * M1) & MASK
+    z = ((z ^ (z >> 27)) * M2) & MASK
+    return z ^ (z >> 31)
+
+
+def feistel_order(n: int, keys: list[int]) -> list[int]:
+    """The arrival order of the n order slots of a quarter (a keyed bijection of range(n))."""
+    bits = 1
+    while (1 << bits) < n:
+        bits += 1
+    half = (bits + 1) // 2
+    mask = (1 << half) - 1
+
+    def once(x: int) -> int:
+        left, right = x >> half, x & mask
+        for k in keys:
+            left, right = right, left ^ (mix(right ^ k) & mask)
+        return (left << half) | right
+
+    out = []
+    for s in range(n):
+        x = once(s)
+        while x >= n:
+            x = once(x)
+        out.append(x)
+    return out
+
+
+def simulate_trial(inp, t: int) -> dict:
+    """Simulate trial ``t`` of ``inp`` (KernelInputs). Returns a dict of arrays shaped like one trial
+    of the kernel's Outputs (float64)."""
+    pr = inp.params[t]
+    F, C, Q, K = len(inp.firm_country), len(inp.c_weight), inp.policy.shape[0], len(inp.chip_h100e)
+    m = inp.m
+    N = F * m
+    delay = int(round(pr[L.P_DELAY]))
+    life = max(1, int(round(pr[L.P_LIFE])))
+    sigma = pr[L.P_ORDER_SIGMA]
+    s_exp = pr[L.P_SIZE_EXP]
+    tkey = mix(int(inp.key) ^ (((t + 1) * GOLDEN) & MASK))
+
+    # firm demand shares and initial stock
+    norm = [0.0] * C
+    for f in range(F):
+        if inp.firm_rank[f] > 0:
+            norm[inp.firm_country[f]] += float(inp.firm_rank[f]) ** -s_exp
+    share, init = [0.0] * F, [0.0] * F
+    for f in range(F):
+        c = inp.firm_country[f]
+        w = (inp.c_dom_share[c] * float(inp.firm_rank[f]) ** -s_exp / norm[c]) if inp.firm_rank[f] > 0 \
+            else inp.firm_site_share[f]
+        share[f] = inp.c_weight[c] * w
+        init[f] = pr[L.P_INSTALLED] * inp.c_init_share[c] * w
+    hs = {}  # hyperscaler → {"tot", "out_t1", "out_us"} in H100e by TPP
+    site = {}
+    for f in range(F):
+        h = inp.firm_hs[f]
+        if h >= 0:
+            c = inp.firm_country[f]
+            d = hs.setdefault(h, {"tot": 0.0, "out_t1": 0.0, "out_us": 0.0})
+            d["tot"] += init[f]
+            site[f] = init[f]
+            if inp.tier1[0, c] == 0:
+                d["out_t1"] += init[f]
+            if c != inp.us_index:
+                d["out_us"] += init[f]
+
+    flows = np.zeros((C, Q, len(L.FLOWS)))
+    firm_add = np.zeros((F, Q))
+    c_add = np.zeros((C, Q, len(L.CHANNELS)))
+    c_tpp = np.zeros((C, Q))
+    due = np.zeros((C, Q))
+    pend = [0.0] * C
+    carry = [0.0] * F
+    lpp_used: dict[int, float] = {}
+    cap_used = [0.0] * C
+    nveu_used = [0.0] * C
+    exhaust = [-1] * C
+    nveu_exhaust = [-1] * C
+
+    def deliver(f, c, q, qd, vol, tpp_h, ch, divert):
+        if qd >= Q:
+            pend[c] += vol
+            return
+        if qd > q:
+            due[c, qd] += vol
+            pend[c] += vol
+        else:
+            flows[c, q, L.FL_SHIPPED] += vol
+        if divert:
+            flows[c, qd, L.FL_DIVERTED_OUT] += vol
+            flows[inp.div_dest, qd, L.FL_DIVERTED_IN] += vol
+            c_add[inp.div_dest, qd, L.CH_DIVERTED] += vol
+            c_tpp[inp.div_dest, qd] += tpp_h
+        else:
+            firm_add[f, qd] += vol
+            c_add[c, qd, ch] += vol
+            c_tpp[c, qd] += tpp_h
+
+    for q in range(Q):
+        if inp.year_start[q]:
+            lpp_used.clear()
+        carry_c = [0.0] * C
+        for c in range(C):
+            flows[c, q, L.FL_SHIPPED] += due[c, q]
+            pend[c] -= due[c, q]
+        supply = [inp.supply0[t, v] * pr[L.P_SUPPLY_GROWTH] ** (q / 4.0) for v in range(inp.supply0.shape[1])]
+        grey = pr[L.P_GREY]
+        dq = pr[L.P_DEMAND0] * pr[L.P_DEMAND_GROWTH] ** (q / 4.0)
+        carried = [x / m for x in carry]
+        carry = [0.0] * F
+        qkey = mix(tkey ^ (((q + 1) * M1) & MASK))
+        keys = [mix(qkey + i) for i in (1, 2, 3, 4)]
+        for po in feistel_order(N, keys):
+            f, c = po // m, inp.firm_country[po // m]
+            u = mix(tkey + (((q * N + po + 1) * GOLDEN) & MASK))
+            z = inp.ztab[(u >> 16) & 4095]
+            base = dq * share[f] / m * math.exp(sigma * z) * math.exp(-0.5 * sigma * sigma)
+            flows[c, q, L.FL_ORDERED] += base
+            vol = base + carried[f]
+            r = (u & 0xFFFF) / 65536.0
+            grp = inp.c_group[c]
+            k = next((j for j in range(K - 1) if inp.mix_cdf[grp, q, j] > r), K - 1)
+            hk, tk, sk = inp.chip_h100e[k], inp.chip_tpp[k] / L.H100_TPP, inp.chip_supply[k]
+            v = inp.chip_vendor[k]
+            n = vol / hk
+            if n > supply[v] / sk:
+                avail = supply[v] / sk
+                carry[f] += (n - avail) * hk
+                carry_c[c] += (n - avail) * hk
+                n = avail
+            if n <= 0.0:
+                continue
+            cls = inp.chip_class[q, k]
+            pol = L.FREE if cls == 0 else inp.policy[q, c, cls - 1]
+            u_lic = ((u >> 32) & 0xFFFF) / 65536.0
+            u_div = (u >> 48) / 65536.0
+            divert = bool(cls != 0 and grp == 0 and u_div < inp.c_div[c] * pr[L.P_DIVERSION])
+            ch_free = L.CH_DOMESTIC if inp.vendor_china_only[v] else L.CH_FREE
+
+            if pol == L.FREE:
+                supply[v] -= n * sk
+                deliver(f, c, q, q, n * hk, n * tk, ch_free, divert)
+            elif pol in (L.LICENCE, L.DENY) and u_lic < (pr[L.P_APPROVE] if pol == L.LICENCE else pr[L.P_APPROVE_DENIAL]):
+                supply[v] -= n * sk
+                deliver(f, c, q, q + delay, n * hk, n * tk, L.CH_LICENSED, divert)
+            elif pol == L.LICENCE:
+                flows[c, q, L.FL_DENIED] += n * hk
+                flows[c, q, L.FL_UNMET] += n * hk
+            elif pol == L.DENY:
+                wanted = n
+                flows[c, q, L.FL_DENIED] += n * hk
+                gm = min(n, grey / hk, supply[v] / sk)
+                if gm > 0.0:
+                    grey -= gm * hk
+                    supply[v] -= gm * sk
+                    n -= gm
+                    flows[c, q, L.FL_GREY_IN] += gm * hk
+                    firm_add[f, q] += gm * hk
+                    c_add[c, q, L.CH_DIVERTED] += gm * hk
+                    c_tpp[c, q] += gm * tk
+                got = 0.0
+                for kk in inp.fallback[q]:
+                    if kk < 0 or n <= 0.0:
+                        break
+                    ck, vk = inp.chip_class[q, kk], inp.chip_vendor[kk]
+                    if (ck != 0 and inp.policy[q, c, ck - 1] != L.FREE) or (inp.vendor_china_only[vk] and grp != 1):
+                        continue
+                    take = min(n, supply[vk] / inp.chip_supply[kk])
+                    if take <= 0.0:
+                        continue
+                    supply[vk] -= take * inp.chip_supply[kk]
+                    n -= take
+                    flops = take * inp.chip_h100e[kk]
+                    got += flops
+                    flows[c, q, L.FL_ORDERED] += flops
+                    deliver(f, c, q, q, flops, take * inp.chip_tpp[kk] / L.H100_TPP,
+                            L.CH_DOMESTIC if inp.vendor_china_only[vk] else L.CH_FREE, False)
+                flows[c, q, L.FL_UNMET] += max(0.0, (wanted - gm if gm > 0.0 else wanted) * hk - got)
+            else:  # capped
+                h = inp.firm_hs[f]
+                lim = inp.uveu_lim[q]
+                if h >= 0 and inp.hs_uveu[h] and lim[0] > 0.0 and inp.tier1[q, c] == 0:
+                    d = hs[h]
+                    rooms = [(lim[0] * d["tot"] - d["out_t1"]) / (1.0 - lim[0]),
+                             (lim[1] * d["tot"] - site[f]) / (1.0 - lim[1])]
+                    if inp.hs_hq_us[h] and c != inp.us_index:
+                        rooms.append((lim[2] * d["tot"] - d["out_us"]) / (1.0 - lim[2]))
+                    nu = min(n, max(min(rooms), 0.0) / tk)
+                    if nu > 0.0:
+                        x = nu * tk
+                        d["tot"] += x
+                        d["out_t1"] += x
+                        site[f] += x
+                        if c != inp.us_index:
+                            d["out_us"] += x
+                        supply[v] -= nu * sk
+                        deliver(f, c, q, q, nu * hk, x, L.CH_VEU, divert)
+                        n -= nu
+                if n > 0.0 and inp.firm_nveu[f] and inp.nveu_cap[q] > 0.0:
+                    nn = min(n, max(inp.nveu_cap[q] / L.H100_TPP - nveu_used[c], 0.0) / tk)
+                    if nn > 0.0:
+                        nveu_used[c] += nn * tk
+                        supply[v] -= nn * sk
+                        deliver(f, c, q, q, nn * hk, nn * tk, L.CH_VEU, divert)
+                        n -= nn
+                    if n > 0.0 and nveu_exhaust[c] < 0:
+                        nveu_exhaust[c] = q
+                if n > 0.0 and inp.lpp[q] > 0.0:
+                    par = inp.firm_parent[f]
+                    nl = min(n, max(inp.lpp[q] / L.H100_TPP - lpp_used.get(par, 0.0), 0.0) / tk)
+                    if nl > 0.0:
+                        lpp_used[par] = lpp_used.get(par, 0.0) + nl * tk
+                        supply[v] -= nl * sk
+                        flows[c, q, L.FL_LPP] += nl * hk
+                        deliver(f, c, q, q, nl * hk, nl * tk, L.CH_FREE, divert)
+                        n -= nl
+                if n > 0.0:
+                    nc = min(n, max(inp.alloc[q, c] / L.H100_TPP - cap_used[c], 0.0) / tk)
+                    if nc > 0.0:
+                        if u_lic < pr[L.P_APPROVE]:
+                            cap_used[c] += nc * tk
+                            supply[v] -= nc * sk
+                            deliver(f, c, q, q + delay, nc * hk, nc * tk, L.CH_LICENSED, divert)
+                        else:
+                            flows[c, q, L.FL_DENIED] += nc * hk
+                            flows[c, q, L.FL_UNMET] += nc * hk
+                    if n - nc > 0.0:
+                        flows[c, q, L.FL_DENIED] += (n - nc) * hk
+                        flows[c, q, L.FL_UNMET] += (n - nc) * hk
+                        if exhaust[c] < 0:
+                            exhaust[c] = q
+        for c in range(C):
+            flows[c, q, L.FL_PENDING] = pend[c] + carry_c[c]
+            flows[c, q, L.FL_CAP_USED] = cap_used[c]
+
+    def window(adds: np.ndarray, q: int) -> float:
+        return float(sum(adds[max(0, q - life + 1): q + 1]))
+
+    left = [max(0.0, 1.0 - (q + 1.0) / life) for q in range(Q)]
+    stock = np.zeros((C, Q, len(L.CHANNELS)))
+    stock_tpp = np.zeros((C, Q))
+    largest = np.zeros((C, Q))
+    for c in range(C):
+        for q in range(Q):
+            for ch in range(len(L.CHANNELS)):
+                stock[c, q, ch] = window(c_add[c, :, ch], q)
+            stock[c, q, L.CH_INITIAL] = pr[L.P_INSTALLED] * inp.c_init_share[c] * left[q]
+            stock_tpp[c, q] = window(c_tpp[c], q) + pr[L.P_INSTALLED] * inp.c_init_share[c] * left[q]
+    for f in range(F):
+        c = inp.firm_country[f]
+        for q in range(Q):
+            largest[c, q] = max(largest[c, q], window(firm_add[f], q) + init[f] * left[q])
+    return {"stock": stock, "stock_tpp": stock_tpp, "largest": largest, "flows": flows,
+            "exhaust": np.array(exhaust), "nveu_exhaust": np.array(nveu_exhaust)}

@@ -1,0 +1,133 @@
+"""Regimes: export-control rules as dated, cited parameters (one TOML file per regime).
+
+A parameter is any TOML table with a ``values`` key: ``{date = value, ...}``, a ``reference`` list and
+a ``description``; its dotted path in the file is its name (``caps.country_allocation_tpp``). A value
+holds from its date until the next one. A reform is the regime plus ``{dotted.name: value or {date:
+value}}``; every entry is checked before anything changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DataError, SimInputError
+from ..quarters import to_date
+
+REGIME_DIR = Path(__file__).parent
+_PARAM_KEYS = {"values", "description", "unit", "reference", "documentation"}
+_TOP_KEYS = {"name", "title", "horizon_end", "horizon_note"}
+POLICIES = ("free", "licence", "capped", "deny")
+
+
+@dataclass
+class Param:
+    """One rule parameter: dated values (sorted), unit and legal references."""
+
+    name: str
+    values: list[tuple[dt.date, object]]
+    description: str = ""
+    unit: str = ""
+    reference: list[dict] = field(default_factory=list)
+
+    def at(self, date: dt.date) -> object:
+        """The value in force on ``date``, or None before the first date."""
+        out = None
+        for d, v in self.values:
+            if d <= date:
+                out = v
+        return out
+
+
+@dataclass
+class Regime:
+    name: str
+    title: str
+    path: Path
+    params: dict[str, Param]
+    horizon_end: dt.date | None = None
+    horizon_note: str = ""
+
+    def at(self, name: str, date: dt.date, default: object = None) -> object:
+        p = self.params.get(name)
+        v = None if p is None else p.at(date)
+        return default if v is None else v
+
+    def with_overrides(self, overrides: dict[str, object], source: object, start: dt.date) -> "Regime":
+        """A deep copy with ``overrides`` applied: ``{name: value}`` (from ``start``) or ``{name: {date: value}}``."""
+        for name in overrides:
+            if name not in self.params:
+                raise SimInputError(source, f"regime.overrides.{name}", f"unknown parameter of regime {self.name!r}")
+        new = copy.deepcopy(self)
+        for name, val in overrides.items():
+            p = new.params[name]
+            dated = _dated_values(val, source, f"regime.overrides.{name}") if isinstance(val, dict) else [(start, val)]
+            merged = dict(p.values)
+            merged.update(dated)
+            p.values = sorted(merged.items())
+            _check_value(name, p.values, source, f"regime.overrides.{name}")
+        return new
+
+
+def _dated_values(table: dict, path: object, fld: str) -> list[tuple[dt.date, object]]:
+    out = []
+    for k, v in table.items():
+        try:
+            out.append((to_date(k), v))
+        except (TypeError, ValueError):
+            raise DataError(path, fld, f"{k!r} is not a date (YYYY-MM-DD)") from None
+    if not out:
+        raise DataError(path, fld, "needs at least one dated value")
+    return sorted(out)
+
+
+def _check_value(name: str, values: list, path: object, fld: str) -> None:
+    for d, v in values:
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
+            raise DataError(path, fld, f"negative value {v} on {d}")
+        if name.endswith(("policy_a", "policy_b")) and v not in POLICIES:
+            raise DataError(path, fld, f"policy {v!r} on {d} is not one of {', '.join(POLICIES)}")
+
+
+def _walk(table: dict, prefix: str, path: Path, out: dict[str, Param]) -> None:
+    for key, val in table.items():
+        name = f"{prefix}{key}"
+        if not isinstance(val, dict):
+            raise DataError(path, name, "expected a parameter table with 'values'")
+        if "values" in val:
+            extra = set(val) - _PARAM_KEYS
+            if extra:
+                raise DataError(path, f"{name}.{sorted(extra)[0]}", "unknown field")
+            if not val.get("reference"):
+                raise DataError(path, f"{name}.reference", "every rule parameter needs a reference")
+            values = _dated_values(val["values"], path, f"{name}.values")
+            _check_value(name, values, path, f"{name}.values")
+            out[name] = Param(name, values, val.get("description", ""), val.get("unit", ""), val["reference"])
+        else:
+            _walk(val, f"{name}.", path, out)
+
+
+def load_regime(name_or_path: str | Path) -> Regime:
+    """Load ``sim/regimes/<name>.toml`` or a path to a regime file."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = REGIME_DIR / f"{name_or_path}.toml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in REGIME_DIR.glob("*.toml")))
+        raise DataError(path, "", f"no such regime (known: {known})")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise DataError(path, "", f"TOML syntax: {e}") from None
+    top = {k: data.pop(k) for k in list(data) if k in _TOP_KEYS or not isinstance(data[k], dict)}
+    unknown = set(top) - _TOP_KEYS
+    if unknown:
+        raise DataError(path, sorted(unknown)[0], "unknown field")
+    params: dict[str, Param] = {}
+    _walk(data, "", path, params)
+    horizon = top.get("horizon_end")
+    return Regime(top.get("name", path.stem), top.get("title", ""), path, params,
+                  to_date(horizon) if horizon else None, top.get("horizon_note", ""))

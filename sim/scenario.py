@@ -1,0 +1,151 @@
+"""Scenario files (TOML): run settings, the regime and its scenario inputs, firm structure, and
+overrides of the uncertain assumptions. Loading validates everything and raises ScenarioError with
+``<file>: <dotted.field>: <problem>`` on the first bad entry."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import quarters, uncertainty
+from .assumptions import Assumptions, load_assumptions
+from .errors import DataError, ScenarioError, SimInputError
+from .regimes import Regime, load_regime
+from .world import World, load_world
+
+_SCHEMA = {
+    "run": {"name", "start", "quarters", "trials", "seed", "description"},
+    "regime": {"name", "uveu", "nveu", "g2g", "overrides"},
+    "firms": {"total", "orders_per_quarter"},
+    "assumptions": None,  # any name of the assumption tree
+    "outputs": {"countries"},
+}
+DEFAULT_COUNTRIES = ["USA", "CHN", "ARE", "SAU", "IND", "MYS"]
+
+
+@dataclass
+class Scenario:
+    path: Path
+    name: str
+    start: str
+    quarters: int
+    trials: int
+    seed: int
+    regime: Regime
+    world: World
+    assumptions: Assumptions
+    uveu: list[str] = field(default_factory=list)      # hyperscalers holding UVEU status
+    nveu: list[str] = field(default_factory=list)      # territories whose largest firm is an NVEU
+    g2g: dict[str, float] = field(default_factory=dict)  # territory → allocation multiplier
+    firms_total: int = 12_000
+    orders_per_quarter: int = 4
+    countries: list[str] = field(default_factory=lambda: list(DEFAULT_COUNTRIES))
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def labels(self) -> list[str]:
+        return quarters.labels(self.start, self.quarters)
+
+    def replace(self, **kw) -> "Scenario":
+        """A copy with some run settings changed (e.g. fewer trials in tests)."""
+        from dataclasses import replace
+        return replace(self, **kw)
+
+
+def _int(x: object, path: Path, fld: str, lo: int, hi: int) -> int:
+    if isinstance(x, bool) or not isinstance(x, int) or not lo <= x <= hi:
+        raise ScenarioError(path, fld, f"expected an integer in [{lo}, {hi}], got {x!r}")
+    return x
+
+
+def _str_list(x: object, path: Path, fld: str) -> list[str]:
+    if not isinstance(x, list) or not all(isinstance(i, str) for i in x):
+        raise ScenarioError(path, fld, f"expected a list of strings, got {x!r}")
+    return x
+
+
+def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
+    """Read and validate a scenario file."""
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(path, "", "file not found")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(path, "", f"TOML syntax: {e}") from None
+    for sec, val in raw.items():
+        if sec not in _SCHEMA:
+            raise ScenarioError(path, sec, f"unknown section (expected one of {', '.join(_SCHEMA)})")
+        if not isinstance(val, dict):
+            raise ScenarioError(path, sec, "expected a table")
+        allowed = _SCHEMA[sec]
+        if allowed is not None:
+            for k in val:
+                if k not in allowed:
+                    raise ScenarioError(path, f"{sec}.{k}", "unknown field")
+    run = raw.get("run", {})
+    for k in ("start", "quarters", "trials", "seed"):
+        if k not in run:
+            raise ScenarioError(path, f"run.{k}", "missing")
+    try:
+        quarters.parse_label(run["start"])
+    except ValueError as e:
+        raise ScenarioError(path, "run.start", str(e)) from None
+    n_q = _int(run["quarters"], path, "run.quarters", 1, 80)
+    trials = _int(run["trials"], path, "run.trials", 1, 1_000_000)
+    seed = _int(run["seed"], path, "run.seed", 0, 2**63 - 1)
+    reg = raw.get("regime", {})
+    if "name" not in reg:
+        raise ScenarioError(path, "regime.name", "missing")
+    try:
+        regime = load_regime(reg["name"])
+    except DataError as e:
+        raise ScenarioError(path, "regime.name", e.message) from None
+    world = world or load_world()
+    start_date = quarters.first_day(run["start"])
+    overrides = reg.get("overrides", {})
+    if not isinstance(overrides, dict):
+        raise ScenarioError(path, "regime.overrides", "expected a table")
+    try:
+        regime = regime.with_overrides(overrides, path, start_date)
+    except SimInputError as e:
+        raise ScenarioError(path, e.field, e.message) from None
+    known = set(world.iso3)
+    hyperscalers = set(world.sites["hyperscaler"])
+    uveu = _str_list(reg.get("uveu", []), path, "regime.uveu")
+    for h in uveu:
+        if h not in hyperscalers:
+            raise ScenarioError(path, "regime.uveu", f"unknown hyperscaler {h!r} (known: {', '.join(sorted(hyperscalers))})")
+    nveu = _str_list(reg.get("nveu", []), path, "regime.nveu")
+    for c in nveu:
+        if c not in known:
+            raise ScenarioError(path, "regime.nveu", f"unknown country {c!r}")
+    g2g = reg.get("g2g", {})
+    if not isinstance(g2g, dict):
+        raise ScenarioError(path, "regime.g2g", "expected a table { ISO3 = multiplier }")
+    max_factor = max((v for _, v in regime.params["caps.g2g_max_factor"].values), default=1.0) \
+        if "caps.g2g_max_factor" in regime.params else 1.0
+    for c, f in g2g.items():
+        if c not in known:
+            raise ScenarioError(path, f"regime.g2g.{c}", f"unknown country {c!r}")
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 1.0 <= f <= max_factor:
+            raise ScenarioError(path, f"regime.g2g.{c}", f"multiplier must be in [1, {max_factor}], got {f!r}")
+    firms = raw.get("firms", {})
+    firms_total = _int(firms.get("total", 12_000), path, "firms.total", 1, 1_000_000)
+    opq = _int(firms.get("orders_per_quarter", 4), path, "firms.orders_per_quarter", 1, 1000)
+    assumptions = load_assumptions()
+    for name, spec in raw.get("assumptions", {}).items():
+        if name not in assumptions.dists:
+            raise ScenarioError(path, f"assumptions.{name}", "unknown assumption (see sim/assumptions/default.toml)")
+        try:
+            assumptions.dists[name] = uncertainty.parse(spec, path, f"assumptions.{name}")
+        except SimInputError as e:
+            raise ScenarioError(path, e.field, e.message) from None
+    countries = _str_list(raw.get("outputs", {}).get("countries", DEFAULT_COUNTRIES), path, "outputs.countries")
+    for c in countries:
+        if c not in known:
+            raise ScenarioError(path, "outputs.countries", f"unknown country {c!r}")
+    return Scenario(path, str(run.get("name", path.stem)), run["start"], n_q, trials, seed, regime, world,
+                    assumptions, uveu, nveu, {k: float(v) for k, v in g2g.items()}, firms_total, opq,
+                    countries, raw)

@@ -1,0 +1,103 @@
+"""The world: territories with their data (countries.csv), dated EAR Country Group memberships
+(country_groups.csv) and the sites of global hyperscalers (hyperscaler_sites.csv). Every figure in these
+files carries a source column; this module only loads and checks them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from ..errors import DataError
+from ..quarters import to_date
+
+WORLD_DIR = Path(__file__).parent
+GROUPS = ("A:5", "A:6", "D:1", "D:3", "D:4", "D:5", "E:1", "E:2")
+
+
+@dataclass
+class World:
+    countries: pl.DataFrame      # one row per territory, in iso3 order of ``iso3``
+    groups: pl.DataFrame         # iso3, group, start, end (end null = in force)
+    sites: pl.DataFrame          # hyperscaler, hq_iso3, site_iso3, share_of_site_demand
+
+    @property
+    def iso3(self) -> list[str]:
+        return self.countries["iso3"].to_list()
+
+    def index(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.iso3)}
+
+    def groups_at(self, date: dt.date) -> dict[str, set[str]]:
+        """Country Group → set of iso3 in force on ``date``."""
+        out: dict[str, set[str]] = {g: set() for g in GROUPS}
+        for iso3, g, start, end in self.groups.select("iso3", "group", "start", "end").iter_rows():
+            if start <= date and (end is None or date < end):
+                out[g].add(iso3)
+        return out
+
+    def resolve(self, items: list[str], date: dt.date, path: object, fld: str) -> set[str]:
+        """A country-set expression (iso3 codes, ``group:D:5``, ``*``) → set of iso3 on ``date``."""
+        known, out = set(self.iso3), set()
+        groups = None
+        for it in items:
+            if it == "*":
+                out |= known
+            elif it.startswith("group:"):
+                groups = groups or self.groups_at(date)
+                g = it[len("group:"):]
+                if g not in groups:
+                    raise DataError(path, fld, f"unknown country group {g!r}")
+                out |= groups[g]
+            elif it in known:
+                out.add(it)
+            else:
+                raise DataError(path, fld, f"unknown country {it!r}")
+        return out
+
+
+def _read(path: Path, need: set[str]) -> pl.DataFrame:
+    if not path.exists():
+        raise DataError(path, "", "file not found")
+    df = pl.read_csv(path, infer_schema_length=None)
+    missing = need - set(df.columns)
+    if missing:
+        raise DataError(path, sorted(missing)[0], "missing column")
+    return df
+
+
+def load_world(directory: Path = WORLD_DIR) -> World:
+    """Load and check the world data files."""
+    cpath = directory / "countries.csv"
+    countries = _read(cpath, {"iso3", "name", "demand_weight", "diversion_risk"})
+    if countries["iso3"].is_duplicated().any():
+        raise DataError(cpath, "iso3", "duplicate territory")
+    for col in ("demand_weight", "diversion_risk"):
+        bad = countries.filter(pl.col(col).is_null() | (pl.col(col) < 0))
+        if bad.height:
+            raise DataError(cpath, f"{bad['iso3'][0]}.{col}", "must be a number >= 0")
+    if countries.filter(pl.col("diversion_risk") > 1).height:
+        raise DataError(cpath, "diversion_risk", "must be a probability <= 1")
+    gpath = directory / "country_groups.csv"
+    groups = _read(gpath, {"iso3", "group", "start", "end", "source"})
+    groups = groups.with_columns(
+        pl.col("start").cast(pl.Utf8).map_elements(to_date, return_dtype=pl.Date),
+        pl.col("end").cast(pl.Utf8).map_elements(to_date, return_dtype=pl.Date),
+    )
+    unknown = set(groups["iso3"]) - set(countries["iso3"])
+    if unknown:
+        raise DataError(gpath, "iso3", f"unknown country {sorted(unknown)[0]!r}")
+    bad_groups = set(groups["group"]) - set(GROUPS)
+    if bad_groups:
+        raise DataError(gpath, "group", f"unknown group {sorted(bad_groups)[0]!r}")
+    spath = directory / "hyperscaler_sites.csv"
+    sites = _read(spath, {"hyperscaler", "hq_iso3", "site_iso3", "share_of_site_demand", "source"})
+    unknown = (set(sites["site_iso3"]) | set(sites["hq_iso3"])) - set(countries["iso3"])
+    if unknown:
+        raise DataError(spath, "site_iso3", f"unknown country {sorted(unknown)[0]!r}")
+    per_site = sites.group_by("site_iso3").agg(pl.col("share_of_site_demand").sum())
+    if per_site.filter(pl.col("share_of_site_demand") > 0.95).height:
+        raise DataError(spath, "share_of_site_demand", "hyperscalers take more than 95 % of a territory's demand")
+    return World(countries.sort("iso3"), groups, sites)
