@@ -83,7 +83,7 @@ def load_chips(path: Path = CHIPS_CSV) -> pl.DataFrame:
             raise DataError(path, f"{r['name']}.fp16_dense_tflops", "must be a positive number")
         t = tpp(r)
         area = r["die_area_mm2"]
-        pd = t / area if area else 0.0
+        pd = t / area if area else None
         ic = r["interconnect_gbps"] or 0.0
         rows.append({
             "name": r["name"], "tpp": t, "pd": pd,

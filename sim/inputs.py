@@ -166,7 +166,8 @@ def compile_scenario(sc: Scenario) -> Compiled:
         init[idx[iso]] = share
     rest = 1.0 - init.sum()
     free = init == 0
-    init[free] = rest * weights[free] / weights[free].sum()
+    if weights[free].sum() > 0:
+        init[free] = rest * weights[free] / weights[free].sum()
     vendors = list(L.VENDORS)
     unknown_vendor = set(chips["vendor"]) - set(vendors)
     if unknown_vendor:

@@ -80,7 +80,7 @@ def _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, qd, vol, tpp_h, ch,
 
 
 @njit(cache=True)
-def _trial(t, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
+def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
            c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
            chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
            fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
@@ -102,7 +102,7 @@ def _trial(t, key, params, supply0, firm_country, firm_parent, firm_hs, firm_ran
     div_mult = p[L.P_DIVERSION]
     life = max(1, int(round(p[L.P_LIFE])))
     size_fix = math.exp(-0.5 * sigma * sigma)
-    tkey = _mix(key ^ (np.uint64(t + 1) * _GOLDEN))
+    tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))   # the stream of global trial trial0 + t
     # Feistel domain: 2*half bits covering N
     bits = 1
     while (1 << bits) < N:
@@ -360,13 +360,13 @@ def _trial(t, key, params, supply0, firm_country, firm_parent, firm_hs, firm_ran
 
 
 @njit(parallel=True, cache=True)
-def _allocate(key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
+def _allocate(trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
               c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
               chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
               fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
               nveu_exhaust):
     for t in prange(params.shape[0]):
-        _trial(t, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
+        _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
                c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
                chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
                fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
@@ -392,9 +392,13 @@ class Outputs:
         return (self.stock, self.stock_tpp, self.largest, self.flows, self.exhaust, self.nveu_exhaust)
 
 
-def run_kernel(inputs, trials: slice | None = None) -> Outputs:
-    """Run the numba kernel on ``inputs`` (a KernelInputs) and return its Outputs."""
+def run_kernel(inputs, out: Outputs | None = None, start: int = 0, stop: int | None = None) -> Outputs:
+    """Run the numba kernel for trials [start, stop) of ``inputs`` (a KernelInputs), writing into
+    ``out`` (allocated for all trials when None). Trial i's numbers depend only on (seed, i)."""
     T, C, Q = inputs.params.shape[0], inputs.c_weight.shape[0], inputs.policy.shape[0]
-    out = Outputs.empty(T, C, Q)
-    _allocate(*inputs.kernel_args(), *out.arrays())
+    stop = T if stop is None else stop
+    out = Outputs.empty(T, C, Q) if out is None else out
+    args = list(inputs.kernel_args())
+    args[1], args[2] = inputs.params[start:stop], inputs.supply0[start:stop]
+    _allocate(start, *args, *(a[start:stop] for a in out.arrays()))
     return out

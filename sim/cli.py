@@ -1,0 +1,87 @@
+"""The ``sim`` command: ``sim run``, ``sim plot``, ``sim chips``. User errors print one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .errors import SimInputError
+
+
+def _run(args) -> int:
+    from .results import write_run
+    from .runner import run
+    from .scenario import load_scenario
+
+    t0 = time.perf_counter()
+    sc = load_scenario(args.scenario)
+    changes = {k: v for k, v in (("trials", args.trials), ("seed", args.seed)) if v is not None}
+    if changes:
+        sc = sc.replace(**changes)
+    res = run(sc, progress=not args.no_progress, threads=args.threads)
+    path = write_run(res, args.out, args.run_id, figures=not args.no_figures, wall_s=time.perf_counter() - t0)
+    tm = res.timings
+    print(f"{path}  ({sc.trials} trials, {tm['orders_processed']:,} orders, "
+          f"{tm['orders_per_s'] / 1e6:.1f} M orders/s, compile {tm['compile_and_first_trial_s']:.1f} s, "
+          f"wall {time.perf_counter() - t0:.1f} s)")
+    last = res.compiled.labels[-1]
+    for region in ("US", "Tier-1 partners", "China", "Other Tier 2", "Other Tier 3"):
+        med = res.value("compute_h100e", region, last)
+        share = res.value("share_of_world_compute", region, last)
+        print(f"  {region:16s} {last}: {med / 1e6:8.2f} M H100e (median), {share:6.1%} of world")
+    return 0
+
+
+def _plot(args) -> int:
+    from .plots import redraw
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "manifest.json").exists():
+        raise SimInputError(run_dir, "manifest.json", "not a results folder (no manifest.json)")
+    for p in redraw(run_dir):
+        print(p)
+    return 0
+
+
+def _chips(args) -> int:
+    import polars as pl
+
+    from .chips import load_chips
+
+    df = load_chips().select("name", "vendor", "us_jurisdiction", "fp16_dense_tflops", "tpp", "pd",
+                             "h100e_flops", "h100e_tpp", "eccn_2022", "eccn_2023")
+    with pl.Config(tbl_rows=100, tbl_cols=20, float_precision=2, tbl_width_chars=160):
+        print(df)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="sim", description="Monte Carlo simulator of AI-chip export-control regimes")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run a scenario file and write its results folder")
+    r.add_argument("scenario")
+    r.add_argument("--trials", type=int, help="override run.trials")
+    r.add_argument("--seed", type=int, help="override run.seed")
+    r.add_argument("--out", default="results", help="results root (default: results)")
+    r.add_argument("--run-id", help="name of the run folder (default: UTC time and seed)")
+    r.add_argument("--threads", type=int, help="numba threads (results do not depend on it)")
+    r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--no-figures", action="store_true")
+    r.set_defaults(func=_run)
+    p = sub.add_parser("plot", help="redraw the figures of a results folder")
+    p.add_argument("run_dir")
+    p.set_defaults(func=_plot)
+    c = sub.add_parser("chips", help="print the chip catalogue with TPP, PD and ECCN class")
+    c.set_defaults(func=_chips)
+    args = ap.parse_args(argv)
+    try:
+        return args.func(args)
+    except SimInputError as e:
+        print(f"sim: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Results folders: ``results/<scenario>/<run-id>/`` with manifest.json, summary.parquet (long: one row
+per metric, region, quarter and quantile), summary.csv (the same, one column per quantile),
+trials.parquet, feasibility.csv, exhaustion.csv and figures/. Written to a hidden temporary folder
+and renamed at the end, so a failed run leaves no partial folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+from pathlib import Path
+
+import numba
+import numpy as np
+import polars as pl
+
+from . import __version__
+from .runner import RunResult
+
+
+def git_commit(cwd: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def manifest(res: RunResult, wall_s: float) -> dict:
+    sc, comp = res.scenario, res.compiled
+    held = [lab for lab, h in zip(comp.labels, comp.regime.held_after_horizon) if h]
+    return {
+        "scenario": {"name": sc.name, "path": str(sc.path), "settings": sc.raw},
+        "regime": {"name": sc.regime.name, "title": sc.regime.title, "file": str(sc.regime.path.name),
+                   "horizon_end": str(sc.regime.horizon_end) if sc.regime.horizon_end else None,
+                   "quarters_holding_last_values": held,
+                   "note": sc.regime.horizon_note if held else ""},
+        "seed": sc.seed, "trials": sc.trials, "quarters": comp.labels,
+        "firms": len(comp.firm_names), "orders_per_trial": res.orders_per_trial,
+        "orders_processed": res.timings["orders_processed"], "orders_per_s": res.timings["orders_per_s"],
+        "timings_s": {k: v for k, v in res.timings.items() if k.endswith("_s")},
+        "threads": res.timings["threads"], "wall_time_s": wall_s,
+        "versions": {"sim": __version__, "python": platform.python_version(), "numpy": np.__version__,
+                     "numba": numba.__version__, "polars": pl.__version__},
+        "git_commit": git_commit(Path(__file__).parent),
+        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "labels": {"inputs": "estimated (sim/assumptions/default.toml, with sources)",
+                   "rules": "reported (regime file, with legal references)", "outputs": "calculated"},
+        "units": {"h100e": "H100-equivalents by dense 16-bit FLOP/s (989.5 TFLOP/s) unless the unit says TPP"},
+    }
+
+
+def wide_summary(summary: pl.DataFrame) -> pl.DataFrame:
+    """The summary with one column per quantile (p5, p50, p95, mean, probability): the CSV for spreadsheets."""
+    return summary.pivot(on="quantile", index=["metric", "unit", "region", "region_type", "quarter"],
+                         values="value", maintain_order=True)
+
+
+def write_run(res: RunResult, root: str | Path = "results", run_id: str | None = None, figures: bool = True,
+              wall_s: float = 0.0) -> Path:
+    """Write the results folder of ``res`` atomically; returns its path."""
+    root = Path(root) / res.scenario.name
+    run_id = run_id or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-s{res.scenario.seed}"
+    final = root / run_id
+    tmp = root / f".tmp-{run_id}-{os.getpid()}"
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        tmp.mkdir()
+        res.summary.write_parquet(tmp / "summary.parquet")
+        wide_summary(res.summary).write_csv(tmp / "summary.csv", float_precision=6)
+        res.trials.write_parquet(tmp / "trials.parquet")
+        res.feasibility.write_csv(tmp / "feasibility.csv", float_precision=4)
+        res.exhaustion.write_csv(tmp / "exhaustion.csv", float_precision=4)
+        if figures:
+            from .plots import write_figures
+            write_figures(res, tmp / "figures")
+        (tmp / "manifest.json").write_text(json.dumps(manifest(res, wall_s), indent=2, default=str))
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

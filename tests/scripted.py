@@ -1,0 +1,62 @@
+"""A scripted world where one firm places known orders, for legislated-case tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from sim.inputs import compile_scenario
+from sim.kernel import layout as L
+from sim.kernel.allocate import run_kernel
+from sim.scenario import load_scenario
+from sim.world import World
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def small_world(world: World, buyers: dict[str, float]) -> World:
+    """The world with demand only in ``buyers`` (iso3 → weight), no diversion and no hyperscalers."""
+    c = world.countries.with_columns(
+        pl.col("iso3").replace_strict(buyers, default=0.0, return_dtype=pl.Float64).alias("demand_weight"),
+        pl.lit(0.0).alias("diversion_risk"))
+    return World(c, world.groups, world.sites.clear())
+
+
+def write_scenario(tmp_path: Path, regime: str, quarters: int = 4, extra: str = "") -> Path:
+    p = tmp_path / f"{regime}.toml"
+    p.write_text(f"""
+[run]
+start = "2025Q1"
+quarters = {quarters}
+trials = 1
+seed = 7
+[regime]
+name = "{regime}"
+[firms]
+total = 1
+orders_per_quarter = 1
+[outputs]
+countries = ["USA", "CHN"]
+{extra}
+""")
+    return p
+
+
+def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quarter: float, quarters: int = 4,
+             approve: float = 1.0, extra: str = ""):
+    """One firm in ``buyer`` orders ``h100e_per_quarter`` of ``chip`` every quarter (one order, no noise);
+    supply is ample, no installed base, licences approved with probability ``approve`` without delay."""
+    sc = load_scenario(write_scenario(tmp_path, regime, quarters, extra), world=small_world(world, {buyer: 1.0}))
+    comp = compile_scenario(sc)
+    inp = comp.inputs
+    k = comp.chips["name"].to_list().index(chip)
+    inp.mix_cdf[:] = 0.0
+    inp.mix_cdf[:, :, k:] = 1.0
+    p = inp.params
+    p[:, L.P_DEMAND0], p[:, L.P_DEMAND_GROWTH], p[:, L.P_ORDER_SIGMA] = h100e_per_quarter, 1.0, 0.0
+    p[:, L.P_INSTALLED], p[:, L.P_APPROVE], p[:, L.P_APPROVE_DENIAL], p[:, L.P_DELAY] = 0.0, approve, 0.0, 0.0
+    p[:, L.P_GREY], p[:, L.P_DIVERSION], p[:, L.P_LIFE] = 0.0, 0.0, 24.0
+    inp.supply0[:] = 1e12
+    out = run_kernel(inp)
+    return comp, out, comp.iso3.index(buyer)

@@ -1,0 +1,84 @@
+"""Legislated cases: one small scripted world each, asserting what the rule text says happens."""
+
+import numpy as np
+import pytest
+
+from sim.kernel import layout as L
+
+from scripted import scripted
+
+H100_LPP = 26_900_000 / 15_832        # 1,699.1 H100 per consignee per calendar year (§ 740.29)
+H100_ALLOC = 790_000_000 / 15_832     # 49,899 H100 per Tier-2 country, 2025-2027 (§ 742.6(b)(10)(iii)(B))
+
+
+def test_lpp_sized_order_in_portugal_ships_without_touching_the_cap(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "PRT", "H100", 1_000.0, quarters=1)
+    fl = out.flows[0, c, 0]
+    assert fl[L.FL_SHIPPED] == pytest.approx(1_000.0, rel=1e-6)
+    assert fl[L.FL_LPP] == pytest.approx(1_000.0, rel=1e-6)        # under License Exception LPP
+    assert fl[L.FL_CAP_USED] == 0.0                                 # the allocation is untouched
+    assert fl[L.FL_DENIED] == 0.0
+    assert out.stock[0, c, 0, L.CH_FREE] == pytest.approx(1_000.0, rel=1e-6)
+
+
+def test_beyond_lpp_the_rest_is_licensed_against_the_allocation(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "PRT", "H100", 1_000.0)
+    fl = out.flows[0, c]
+    assert fl[:, L.FL_LPP].sum() == pytest.approx(H100_LPP, rel=1e-6)
+    assert fl[-1, L.FL_CAP_USED] == pytest.approx(4_000.0 - H100_LPP, rel=1e-6)
+    assert out.stock[0, c, -1, L.CH_LICENSED] == pytest.approx(4_000.0 - H100_LPP, rel=1e-6)
+
+
+def test_lpp_allowance_resets_each_calendar_year(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "PRT", "H100", 1_000.0, quarters=8)
+    lpp = out.flows[0, c, :, L.FL_LPP]
+    assert lpp[:4].sum() == pytest.approx(H100_LPP, rel=1e-6)            # 2025: 1,699 H100 under LPP
+    assert lpp[4:].sum() == pytest.approx(H100_LPP, rel=1e-6)            # 2026: a fresh allowance
+
+
+def test_mexico_60k_h100_a_year_exhausts_its_allocation_in_the_first_year(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "MEX", "H100", 15_000.0)
+    fl = out.flows[0, c]
+    licensed = fl[:, L.FL_SHIPPED].sum() - fl[:, L.FL_LPP].sum()
+    assert fl[-1, L.FL_CAP_USED] == pytest.approx(H100_ALLOC, rel=1e-6)   # used up exactly
+    assert licensed == pytest.approx(H100_ALLOC, rel=1e-6)
+    assert comp.labels[out.exhaust[0, c]] == "2025Q4"                      # 3 × 13,301 then a partial fill
+    assert fl[3, L.FL_SHIPPED] > 0 and fl[3, L.FL_DENIED] > 0              # partly filled, then denied
+    assert fl[:, L.FL_DENIED].sum() == pytest.approx(60_000 - H100_LPP - H100_ALLOC, rel=1e-6)
+
+
+def test_g2g_arrangement_doubles_the_allocation(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "MEX", "H100", 30_000.0,
+                            extra="[regime.g2g]\nMEX = 2.0\n")
+    assert out.flows[0, c, -1, L.FL_CAP_USED] == pytest.approx(2 * H100_ALLOC, rel=1e-6)
+    assert out.exhaust[0, c] == 3
+
+
+def test_tier3_orders_of_controlled_us_chips_never_ship_legally(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "H100", 10_000.0, approve=1.0)
+    fl = out.flows[0, c]
+    assert fl[:, L.FL_DENIED].sum() == pytest.approx(40_000.0, rel=1e-6)   # every H100 order is denied
+    for ch in (L.CH_LICENSED, L.CH_VEU):
+        assert out.stock[0, c, :, ch].max() == 0.0
+    # what does ship is the uncontrolled fallback (H20, one for one), never an H100
+    h20 = comp.chips.filter(comp.chips["name"] == "H20")["h100e_flops"][0]
+    assert fl[:, L.FL_SHIPPED].sum() == pytest.approx(40_000.0 * h20, rel=1e-6)
+
+
+def test_no_controls_meets_chinas_demand(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "no_controls", "CHN", "H100", 10_000.0)
+    fl = out.flows[0, c]
+    assert fl[:, L.FL_SHIPPED].sum() == pytest.approx(40_000.0, rel=1e-6)
+    assert fl[:, L.FL_DENIED].sum() == 0.0
+
+
+def test_uncontrolled_chip_ships_to_china_under_diffusion(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "H20", 1_000.0)
+    fl = out.flows[0, c]
+    assert fl[:, L.FL_SHIPPED].sum() == pytest.approx(4_000.0, rel=1e-6)
+    assert fl[:, L.FL_DENIED].sum() == 0.0
+
+
+def test_ascend_counts_as_domestic_supply_for_chinese_buyers(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "Ascend910C", 1_000.0)
+    assert out.stock[0, c, -1, L.CH_DOMESTIC] == pytest.approx(4_000.0, rel=1e-6)
