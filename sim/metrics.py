@@ -9,6 +9,7 @@
   the quarter they do, and the unmet demand;
 - flows: ordered, shipped, denied, pending, unmet, grey market, diverted.
 Labels: every quantity is "calculated" by the model from "estimated" inputs.
+Units: H100e = H100-equivalents by dense 16-bit FLOP/s (989.5 TFLOP/s each); H100e_tpp = by TPP (15,832).
 """
 
 from __future__ import annotations
@@ -95,24 +96,24 @@ def summary(out, world: World, labels: list[str], draws: dict[str, np.ndarray]) 
     rows = []
     compute = out.stock.sum(axis=3, dtype=np.float64)
     agg = _aggregate(compute, members)
-    rows.append(_long("compute_h100e", "H100e (dense 16-bit FLOP/s)", agg, regions, kinds, labels))
-    rows.append(_long("compute_h100e_tpp", "H100e (TPP)", _aggregate(out.stock_tpp.astype(np.float64), members),
+    rows.append(_long("compute_h100e", "H100e", agg, regions, kinds, labels))
+    rows.append(_long("compute_h100e_tpp", "H100e_tpp", _aggregate(out.stock_tpp.astype(np.float64), members),
                       regions, kinds, labels))
     world_total = np.maximum(agg[:, -1:, :], 1e-12)
     rows.append(_long("share_of_world_compute", "fraction", agg / world_total, regions, kinds, labels))
     blocs = [i for i, k in enumerate(kinds) if k != "country"]
     for ch, name in enumerate(L.CHANNELS):
         x = _aggregate(out.stock[..., ch].astype(np.float64), members)[:, blocs]
-        rows.append(_long(f"compute_h100e_{name}", "H100e (dense 16-bit FLOP/s)", x,
+        rows.append(_long(f"compute_h100e_{name}", "H100e", x,
                           [regions[i] for i in blocs], [kinds[i] for i in blocs], labels))
     for fl, name in enumerate(L.FLOWS):
-        unit = "H100e (TPP), cumulative" if fl == L.FL_CAP_USED else "H100e (dense 16-bit FLOP/s) per quarter"
+        unit = "H100e_tpp cumulative" if fl == L.FL_CAP_USED else "H100e/quarter"
         if fl == L.FL_PENDING:
-            unit = "H100e (dense 16-bit FLOP/s) outstanding at quarter end"
+            unit = "H100e outstanding"
         rows.append(_long(f"flow_{name}", unit, _aggregate(out.flows[..., fl].astype(np.float64), members),
                           regions, kinds, labels))
     C = len(world.iso3)
-    rows.append(_long("largest_firm_h100e", "H100e (dense 16-bit FLOP/s)", out.largest.astype(np.float64),
+    rows.append(_long("largest_firm_h100e", "H100e", out.largest.astype(np.float64),
                       regions[:C], kinds[:C], labels))
     feas = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
     p = feas.mean(axis=0)
@@ -154,7 +155,8 @@ def exhaustion_table(out, world: World, labels: list[str], capped: np.ndarray) -
     schema = {"iso3": pl.Utf8, "share_of_trials_exhausted": pl.Float64, "exhaustion_quarter_p5": pl.Utf8,
               "exhaustion_quarter_p50": pl.Utf8, "exhaustion_quarter_p95": pl.Utf8, "unmet_h100e_p50": pl.Float64,
               "unmet_h100e_p95": pl.Float64, "share_of_trials_nveu_exhausted": pl.Float64}
-    return pl.DataFrame(rows, schema=schema).sort("share_of_trials_exhausted", descending=True)
+    return pl.DataFrame(rows, schema=schema).sort(
+        ["share_of_trials_exhausted", "exhaustion_quarter_p50", "iso3"], descending=[True, False, False], nulls_last=True)
 
 
 def trials_table(out, world: World, labels: list[str], draws: dict[str, np.ndarray]) -> pl.DataFrame:

@@ -51,14 +51,20 @@ def manifest(res: RunResult, wall_s: float) -> dict:
         "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "labels": {"inputs": "estimated (sim/assumptions/default.toml, with sources)",
                    "rules": "reported (regime file, with legal references)", "outputs": "calculated"},
-        "units": {"h100e": "H100-equivalents by dense 16-bit FLOP/s (989.5 TFLOP/s) unless the unit says TPP"},
+        "units": {"H100e": "H100-equivalents by dense 16-bit FLOP/s (989.5 TFLOP/s each)",
+                  "H100e_tpp": "H100-equivalents by TPP (15,832 each), what the rules count",
+                  "H100e/quarter": "flow during the quarter", "H100e outstanding": "stock at quarter end"},
     }
 
 
 def wide_summary(summary: pl.DataFrame) -> pl.DataFrame:
-    """The summary with one column per quantile (p5, p50, p95, mean, probability): the CSV for spreadsheets."""
-    return summary.pivot(on="quantile", index=["metric", "unit", "region", "region_type", "quarter"],
+    """The summary with one column per quantile (p5, p50, p95, mean, probability), for spreadsheets.
+    Rows of single territories whose every statistic is 0 are left out (they are in summary.parquet)."""
+    wide = summary.pivot(on="quantile", index=["metric", "unit", "region", "region_type", "quarter"],
                          values="value", maintain_order=True)
+    stats = [c for c in ("p5", "p50", "p95", "mean", "probability") if c in wide.columns]
+    zero = pl.all_horizontal([pl.col(c).fill_null(0.0) == 0.0 for c in stats])
+    return wide.filter(~((pl.col("region_type") == "country") & zero))
 
 
 def write_run(res: RunResult, root: str | Path = "results", run_id: str | None = None, figures: bool = True,
@@ -72,7 +78,7 @@ def write_run(res: RunResult, root: str | Path = "results", run_id: str | None =
     try:
         tmp.mkdir()
         res.summary.write_parquet(tmp / "summary.parquet")
-        wide_summary(res.summary).write_csv(tmp / "summary.csv", float_precision=6)
+        wide_summary(res.summary).write_csv(tmp / "summary.csv", float_scientific=True, float_precision=5)
         res.trials.write_parquet(tmp / "trials.parquet")
         res.feasibility.write_csv(tmp / "feasibility.csv", float_precision=4)
         res.exhaustion.write_csv(tmp / "exhaustion.csv", float_precision=4)

@@ -103,12 +103,11 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     except DataError as e:
         raise ScenarioError(path, "regime.name", e.message) from None
     world = world or load_world()
-    start_date = quarters.first_day(run["start"])
     overrides = reg.get("overrides", {})
     if not isinstance(overrides, dict):
         raise ScenarioError(path, "regime.overrides", "expected a table")
     try:
-        regime = regime.with_overrides(overrides, path, start_date)
+        regime = regime.with_overrides(overrides, path)
     except SimInputError as e:
         raise ScenarioError(path, e.field, e.message) from None
     known = set(world.iso3)

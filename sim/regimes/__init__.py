@@ -56,18 +56,21 @@ class Regime:
         v = None if p is None else p.at(date)
         return default if v is None else v
 
-    def with_overrides(self, overrides: dict[str, object], source: object, start: dt.date) -> "Regime":
-        """A deep copy with ``overrides`` applied: ``{name: value}`` (from ``start``) or ``{name: {date: value}}``."""
+    def with_overrides(self, overrides: dict[str, object], source: object) -> "Regime":
+        """A deep copy with ``overrides`` applied. ``{name: value}`` replaces the parameter's whole series
+        (from its first date); ``{name: {date: value}}`` adds or replaces dated values."""
         for name in overrides:
             if name not in self.params:
                 raise SimInputError(source, f"regime.overrides.{name}", f"unknown parameter of regime {self.name!r}")
         new = copy.deepcopy(self)
         for name, val in overrides.items():
             p = new.params[name]
-            dated = _dated_values(val, source, f"regime.overrides.{name}") if isinstance(val, dict) else [(start, val)]
-            merged = dict(p.values)
-            merged.update(dated)
-            p.values = sorted(merged.items())
+            if isinstance(val, dict):
+                merged = dict(p.values)
+                merged.update(_dated_values(val, source, f"regime.overrides.{name}"))
+                p.values = sorted(merged.items())
+            else:
+                p.values = [(p.values[0][0], val)]
             _check_value(name, p.values, source, f"regime.overrides.{name}")
         return new
 

@@ -1,0 +1,1 @@
+"""The benchmark suite (``python -m benchmarks``): the numba kernel against its reference twin."""

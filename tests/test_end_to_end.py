@@ -1,0 +1,48 @@
+"""`sim run` end to end on a few trials: every output file, figures, manifest, and the plot command."""
+
+import json
+
+import polars as pl
+
+from sim.cli import main
+
+from scripted import ROOT
+
+
+def test_sim_run_writes_a_complete_results_folder(tmp_path, capsys):
+    out = tmp_path / "results"
+    scen = ROOT / "scenarios" / "default.toml"
+    assert main(["run", str(scen), "--trials", "3", "--out", str(out), "--run-id", "t", "--no-progress"]) == 0
+    run = out / "default" / "t"
+    names = {p.name for p in run.iterdir()}
+    assert {"manifest.json", "summary.parquet", "summary.csv", "trials.parquet", "feasibility.csv",
+            "exhaustion.csv", "figures"} <= names
+    assert not [p for p in (out / "default").iterdir() if p.name.startswith(".tmp")]
+    figs = {p.name for p in (run / "figures").iterdir()}
+    for f in ("compute_fan", "feasibility_1e26", "quota_exhaustion"):
+        assert {f"{f}.pdf", f"{f}.png"} <= figs
+    man = json.loads((run / "manifest.json").read_text())
+    assert man["seed"] == 20250113 and man["trials"] == 3 and man["orders_per_trial"] >= 1_000_000
+    assert man["orders_per_s"] > 0 and man["regime"]["quarters_holding_last_values"][0] == "2028Q1"
+    s = pl.read_parquet(run / "summary.parquet")
+    assert set(s["quantile"]) == {"p5", "p50", "p95", "mean", "probability"}
+    blocs = set(s.filter(pl.col("region_type") == "bloc")["region"])
+    assert blocs == {"US", "Tier-1 partners", "China", "Other Tier 2", "Other Tier 3"}
+    share = s.filter((pl.col("metric") == "share_of_world_compute") & (pl.col("region_type") == "bloc")
+                     & (pl.col("quarter") == "2030Q4") & (pl.col("quantile") == "mean"))
+    assert abs(share["value"].sum() - 1.0) < 1e-6          # blocs partition the world
+    assert main(["plot", str(run)]) == 0
+    assert "China" in capsys.readouterr().out
+
+
+def test_countries_have_demand_and_groups(world):
+    c = world.countries
+    assert c.height == 249 and {"TWN", "HKG", "MAC"} <= set(c["iso3"])
+    assert (c["demand_weight"] > 0).sum() >= 150
+    assert abs(c["demand_weight"].sum() - 1.0) < 1e-9
+    import datetime as dt
+    g = world.groups_at(dt.date(2025, 1, 13))
+    assert len(g["D:5"] - {"HKG"}) == 23 and "HKG" in g["D:5"]
+    licence = (g["D:1"] | g["D:4"] | g["D:5"]) - g["A:5"] - g["A:6"] | {"MAC"}
+    assert len(licence - {"HKG"}) == 46                    # the Oct-2023 licence destinations in Jan 2025
+    assert "KHM" not in world.groups_at(dt.date(2026, 3, 1))["D:5"]
