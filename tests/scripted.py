@@ -44,9 +44,11 @@ countries = ["USA", "CHN"]
 
 
 def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quarter: float, quarters: int = 4,
-             approve: float = 1.0, extra: str = ""):
+             approve: float = 1.0, extra: str = "", supply: float = 1e12, grey: float = 0.0, life: float = 24.0,
+             installed: float = 0.0):
     """One firm in ``buyer`` orders ``h100e_per_quarter`` of ``chip`` every quarter (one order, no noise);
-    supply is ample, no installed base, licences approved with probability ``approve`` without delay."""
+    supply (H100e a quarter per vendor) ample unless given, no installed base unless given, licences
+    approved with probability ``approve`` without delay, grey-market capacity ``grey``."""
     sc = load_scenario(write_scenario(tmp_path, regime, quarters, extra), world=small_world(world, {buyer: 1.0}))
     comp = compile_scenario(sc)
     inp = comp.inputs
@@ -55,8 +57,8 @@ def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quar
     inp.mix_cdf[:, :, k:] = 1.0
     p = inp.params
     p[:, L.P_DEMAND0], p[:, L.P_DEMAND_GROWTH], p[:, L.P_ORDER_SIGMA] = h100e_per_quarter, 1.0, 0.0
-    p[:, L.P_INSTALLED], p[:, L.P_APPROVE], p[:, L.P_APPROVE_DENIAL], p[:, L.P_DELAY] = 0.0, approve, 0.0, 0.0
-    p[:, L.P_GREY], p[:, L.P_DIVERSION], p[:, L.P_LIFE] = 0.0, 0.0, 24.0
-    inp.supply0[:] = 1e12
+    p[:, L.P_INSTALLED], p[:, L.P_APPROVE], p[:, L.P_APPROVE_DENIAL], p[:, L.P_DELAY] = installed, approve, 0.0, 0.0
+    p[:, L.P_GREY], p[:, L.P_DIVERSION], p[:, L.P_LIFE], p[:, L.P_SUPPLY_GROWTH] = grey, 0.0, life, 1.0
+    inp.supply0[:] = supply
     out = run_kernel(inp)
     return comp, out, comp.iso3.index(buyer)

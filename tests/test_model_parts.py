@@ -1,0 +1,78 @@
+"""The parts of the model around the rules: supply, grey market, retirement, installed base, Ascend,
+diversion. Each is a scenario input; each test would fail if the part were missing or wrong."""
+
+import numpy as np
+import pytest
+
+from sim.inputs import compile_scenario, supply_cost
+from sim.kernel import layout as L
+from sim.kernel.allocate import run_kernel
+from sim.scenario import load_scenario
+
+from scripted import ROOT, scripted
+
+
+def test_orders_beyond_vendor_supply_wait_for_the_next_quarter(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "no_controls", "DEU", "H100", 1_000.0, supply=600.0)
+    fl = out.flows[0, c]
+    np.testing.assert_allclose(fl[:, L.FL_SHIPPED], 600.0, rtol=1e-6)           # capacity-bound
+    np.testing.assert_allclose(fl[:, L.FL_PENDING], [400.0, 800.0, 1200.0, 1600.0], rtol=1e-6)  # backlog
+    assert fl[:, L.FL_DENIED].sum() == 0.0
+
+
+def test_grey_market_serves_denied_tier3_demand_up_to_its_capacity(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "H100", 10_000.0, grey=3_000.0)
+    fl = out.flows[0, c]
+    np.testing.assert_allclose(fl[:, L.FL_GREY_IN], 3_000.0, rtol=1e-6)
+    np.testing.assert_allclose(out.stock[0, c, :, L.CH_DIVERTED], 3_000.0 * np.arange(1, 5), rtol=1e-6)
+    h20 = comp.chips.filter(comp.chips["name"] == "H20")["h100e_flops"][0]     # the rest: H20 one for one
+    np.testing.assert_allclose(fl[:, L.FL_UNMET], 7_000.0 * (1 - h20), rtol=1e-6)
+
+
+def test_chips_retire_after_their_service_life(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "no_controls", "DEU", "H100", 1_000.0, life=2.0)
+    np.testing.assert_allclose(out.stock[0, c, :, L.CH_FREE], [1_000.0, 2_000.0, 2_000.0, 2_000.0], rtol=1e-6)
+
+
+def test_installed_base_at_start_retires_linearly(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "no_controls", "DEU", "H100", 1.0, life=4.0, installed=1e6)
+    share = comp.inputs.c_init_share[c]
+    assert share == pytest.approx(1.0 - 0.65 - 0.15)                             # all but USA and CHN
+    np.testing.assert_allclose(out.stock[0, c, :, L.CH_INITIAL], 1e6 * share * np.array([0.75, 0.5, 0.25, 0.0]),
+                               rtol=1e-6)
+    usa = comp.iso3.index("USA")
+    assert out.stock[0, usa, 0, L.CH_INITIAL] == pytest.approx(1e6 * 0.65 * 0.75, rel=1e-6)
+
+
+def test_h20_costs_its_maker_a_full_h100_die(world):
+    comp = compile_scenario(load_scenario(ROOT / "scenarios" / "default.toml", world=world).replace(trials=1))
+    names = comp.chips["name"].to_list()
+    cost = supply_cost(comp.chips)
+    assert cost[names.index("H20")] == pytest.approx(1.0, rel=0.01)
+    assert cost[names.index("B200")] == pytest.approx(2250 / 989.5)
+
+
+@pytest.fixture(scope="module")
+def default_small(world):
+    sc = load_scenario(ROOT / "scenarios" / "default.toml", world=world)
+    comp = compile_scenario(sc.replace(trials=2, quarters=6, firms_total=200, orders_per_quarter=2))
+    return comp, run_kernel(comp.inputs)
+
+
+def test_ascend_goes_only_to_chinese_buyers(default_small):
+    comp, out = default_small
+    china = [comp.iso3.index(c) for c in ("CHN", "HKG", "MAC")]
+    others = np.setdiff1d(np.arange(len(comp.iso3)), china)
+    assert out.stock[:, china, :, L.CH_DOMESTIC].sum() > 0
+    assert out.stock[:, others, :, L.CH_DOMESTIC].sum() == 0.0
+
+
+def test_diversion_scales_with_the_multiplier(world):
+    sc = load_scenario(ROOT / "scenarios" / "default.toml", world=world).replace(
+        trials=1, quarters=4, firms_total=200, orders_per_quarter=2)
+    comp = compile_scenario(sc)
+    comp.inputs.params[:, L.P_DIVERSION] = 0.0
+    none = run_kernel(comp.inputs).flows[..., L.FL_DIVERTED_OUT].sum()
+    comp.inputs.params[:, L.P_DIVERSION] = 5.0
+    some = run_kernel(comp.inputs).flows[..., L.FL_DIVERTED_OUT].sum()
+    assert none == 0.0 and some > 0.0
