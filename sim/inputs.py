@@ -32,6 +32,9 @@ class KernelInputs:
     firm_rank: np.ndarray          # int32 [F]: Zipf rank among the territory's domestic firms (0 = site)
     firm_site_share: np.ndarray    # float64 [F]: hyperscaler site's share of territory demand
     firm_nveu: np.ndarray          # uint8 [F]: firm holds NVEU status in its territory
+    hs_sites: np.ndarray           # int32 [S]: hyperscaler site firms, grouped by hyperscaler
+    hs_start: np.ndarray           # int32 [H + 1]: hyperscaler h's sites are hs_sites[hs_start[h]:hs_start[h+1]]
+    cn_firms: np.ndarray           # int32: domestic firms of the diversion destination (receive diverted chips)
     c_weight: np.ndarray           # float64 [C]: share of world demand
     c_dom_share: np.ndarray        # float64 [C]: share of territory demand left to domestic firms
     c_div: np.ndarray              # float64 [C]: diversion-risk prior
@@ -188,10 +191,14 @@ def compile_scenario(sc: Scenario) -> Compiled:
     params = np.column_stack([draws[name] for name, _ in L.PARAMS])
     supply0 = np.column_stack([draws[name] for name in L.SUPPLY_PARAMS])
     ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
+    div = idx[s["buyers"]["diversion_destination"]]
     inputs = KernelInputs(
         key=root_key(sc.seed), params=params, supply0=supply0,
         firm_country=f_country, firm_parent=f_parent, firm_hs=f_hs, firm_rank=f_rank,
         firm_site_share=f_sshare, firm_nveu=f_nveu,
+        hs_sites=np.argsort(np.where(f_hs >= 0, f_hs, len(hq_us)), kind="stable")[: int((f_hs >= 0).sum())].astype(np.int32),
+        hs_start=np.searchsorted(np.sort(f_hs[f_hs >= 0]), np.arange(len(hq_us) + 1)).astype(np.int32),
+        cn_firms=np.flatnonzero((f_country == div) & (f_rank > 0)).astype(np.int32),
         c_weight=weights, c_dom_share=dom_share, c_div=countries["diversion_risk"].to_numpy().astype(float),
         c_init_share=init, c_group=group, hs_hq_us=hq_us, hs_uveu=uveu,
         chip_h100e=chips["h100e_flops"].to_numpy(), chip_tpp=chips["tpp"].to_numpy(),
@@ -201,7 +208,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
         chip_class=reg.chip_class, policy=reg.policy, alloc=reg.alloc, lpp=reg.lpp, uveu_lim=reg.uveu_lim,
         nveu_cap=reg.nveu_cap, tier1=reg.tier1, mix_cdf=_chip_mix(sc, chips, labels), fallback=fallback,
         year_start=np.array([l.endswith("Q1") for l in labels], np.uint8), ztab=ztab,
-        div_dest=idx[s["buyers"]["diversion_destination"]], us_index=idx["USA"], m=sc.orders_per_quarter,
+        div_dest=div, us_index=idx["USA"], m=sc.orders_per_quarter,
     )
     return Compiled(inputs, reg, chips, iso3, labels, names, draws)
 

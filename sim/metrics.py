@@ -144,7 +144,7 @@ def exhaustion_table(out, world: World, labels: list[str], capped: np.ndarray) -
     for c in np.flatnonzero(capped):
         ex = out.exhaust[:, c]
         hit = ex[ex >= 0]
-        q = lambda pct: labels[int(np.floor(np.percentile(hit, pct)))] if hit.size else None  # noqa: E731
+        q = lambda pct: labels[int(np.percentile(hit, pct, method="inverted_cdf"))] if hit.size else None  # noqa: E731
         nv = out.nveu_exhaust[:, c]
         rows.append({
             "iso3": world.iso3[c], "share_of_trials_exhausted": hit.size / ex.size,

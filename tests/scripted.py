@@ -15,15 +15,19 @@ from sim.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 
-def small_world(world: World, buyers: dict[str, float]) -> World:
-    """The world with demand only in ``buyers`` (iso3 → weight), no diversion and no hyperscalers."""
+def small_world(world: World, buyers: dict[str, float], sites: list[tuple[str, str, float]] = ()) -> World:
+    """The world with demand only in ``buyers`` (iso3 → weight), no diversion, and only the hyperscaler
+    ``sites`` given as (hyperscaler, site iso3, share of the site's demand)."""
     c = world.countries.with_columns(
         pl.col("iso3").replace_strict(buyers, default=0.0, return_dtype=pl.Float64).alias("demand_weight"),
         pl.lit(0.0).alias("diversion_risk"))
-    return World(c, world.groups, world.sites.clear())
+    site_rows = pl.DataFrame({"hyperscaler": [h for h, _, _ in sites], "hq_iso3": ["USA"] * len(sites),
+                              "site_iso3": [c for _, c, _ in sites], "share_of_site_demand": [x for _, _, x in sites],
+                              "source": ["test"] * len(sites)}, schema=world.sites.schema)
+    return World(c, world.groups, site_rows)
 
 
-def write_scenario(tmp_path: Path, regime: str, quarters: int = 4, extra: str = "") -> Path:
+def write_scenario(tmp_path: Path, regime: str, quarters: int = 4, extra: str = "", regime_lines: str = "") -> Path:
     p = tmp_path / f"{regime}.toml"
     p.write_text(f"""
 [run]
@@ -33,6 +37,7 @@ trials = 1
 seed = 7
 [regime]
 name = "{regime}"
+{regime_lines}
 [firms]
 total = 1
 orders_per_quarter = 1
@@ -45,13 +50,18 @@ countries = ["USA", "CHN"]
 
 def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quarter: float, quarters: int = 4,
              approve: float = 1.0, extra: str = "", supply: float = 1e12, grey: float = 0.0, life: float = 24.0,
-             installed: float = 0.0):
+             installed: float = 0.0, regime_lines: str = "", sites=(), init_shares: dict | None = None):
     """One firm in ``buyer`` orders ``h100e_per_quarter`` of ``chip`` every quarter (one order, no noise);
     supply (H100e a quarter per vendor) ample unless given, no installed base unless given, licences
     approved with probability ``approve`` without delay, grey-market capacity ``grey``."""
-    sc = load_scenario(write_scenario(tmp_path, regime, quarters, extra), world=small_world(world, {buyer: 1.0}))
+    sc = load_scenario(write_scenario(tmp_path, regime, quarters, extra, regime_lines),
+                       world=small_world(world, {buyer: 1.0}, list(sites)))
     comp = compile_scenario(sc)
     inp = comp.inputs
+    if init_shares is not None:             # where the installed base sits (iso3 → share)
+        inp.c_init_share[:] = 0.0
+        for iso, x in init_shares.items():
+            inp.c_init_share[comp.iso3.index(iso)] = x
     k = comp.chips["name"].to_list().index(chip)
     inp.mix_cdf[:] = 0.0
     inp.mix_cdf[:, :, k:] = 1.0

@@ -47,12 +47,15 @@ def test_same_seed_same_numbers_for_1_and_2_threads_and_any_block_size(small):
 
 
 def test_conservation_ordered_equals_shipped_denied_pending(small):
+    """Per territory and quarter, cumulated: ordered = shipped + denied + lapsed + pending + backlog."""
     out = run_kernel(small.inputs)
     fl = out.flows.astype(np.float64)
     lhs = np.cumsum(fl[..., L.FL_ORDERED], axis=2)
-    rhs = np.cumsum(fl[..., L.FL_SHIPPED] + fl[..., L.FL_DENIED], axis=2) + fl[..., L.FL_PENDING]
+    rhs = (np.cumsum(fl[..., L.FL_SHIPPED] + fl[..., L.FL_DENIED] + fl[..., L.FL_LAPSED], axis=2)
+           + fl[..., L.FL_PENDING] + fl[..., L.FL_BACKLOG])
     np.testing.assert_allclose(lhs, rhs, rtol=1e-5, atol=1.0)
-    assert fl[..., L.FL_PENDING].max() > 0      # something is pending (licence delay or supply)
+    for flow in (L.FL_PENDING, L.FL_BACKLOG, L.FL_LAPSED, L.FL_DENIED):
+        assert fl[..., flow].max() > 0          # every term is exercised
 
 
 def test_diverted_chips_leave_the_transit_country_and_reach_china(small):

@@ -82,3 +82,35 @@ def test_uncontrolled_chip_ships_to_china_under_diffusion(tmp_path, world):
 def test_ascend_counts_as_domestic_supply_for_chinese_buyers(tmp_path, world):
     comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "Ascend910C", 1_000.0)
     assert out.stock[0, c, -1, L.CH_DOMESTIC] == pytest.approx(4_000.0, rel=1e-6)
+
+
+def test_uveu_ships_up_to_7_percent_of_its_fleet_in_one_tier2_country_outside_the_cap(tmp_path, world):
+    """Supp. 10 to Part 748 para. 6: a UVEU may install at most 7 % of its TPP in any one non-Tier-1
+    country; UVEU shipments do not count against the country allocation."""
+    sites = [("Microsoft", "USA", 0.5), ("Microsoft", "MEX", 0.5)]
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "MEX", "H100", 40_000.0, quarters=1,
+                            regime_lines='uveu = ["Microsoft"]', sites=sites, installed=200_000.0,
+                            init_shares={"USA": 1.0})
+    fleet = 0.5 * 200_000.0                                  # Microsoft's US site holds half the US base
+    veu = fleet * 0.07 / (1 - 0.07)                          # x ≤ 7 % of (fleet + x)
+    assert out.stock[0, c, 0, L.CH_VEU] == pytest.approx(veu, rel=1e-6)
+    lpp = 2 * H100_LPP                                       # Microsoft and the domestic firm, one each
+    assert out.flows[0, c, 0, L.FL_CAP_USED] == pytest.approx(40_000.0 - veu - lpp, rel=1e-6)
+
+
+def test_without_uveu_status_the_hyperscaler_uses_lpp_and_the_cap(tmp_path, world):
+    sites = [("Microsoft", "USA", 0.5), ("Microsoft", "MEX", 0.5)]
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "MEX", "H100", 40_000.0, quarters=1,
+                            sites=sites, installed=200_000.0, init_shares={"USA": 1.0})
+    assert out.stock[0, c, 0, L.CH_VEU] == 0.0
+    assert out.flows[0, c, 0, L.FL_CAP_USED] == pytest.approx(40_000.0 - 2 * H100_LPP, rel=1e-6)
+
+
+def test_nveu_follows_the_quarterly_installed_base_schedule(tmp_path, world):
+    """§ 748.15(a)(2)(iii)(B) Table 1: 633M TPP in 2025Q1, +316.5M a quarter through 2025."""
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "ARE", "H100", 100_000.0, quarters=5,
+                            regime_lines='nveu = ["ARE"]')
+    schedule = np.array([633.0, 949.5, 1266.0, 1582.5, 1899.0]) * 1e6 / 15_832
+    np.testing.assert_allclose(out.stock[0, c, :, L.CH_VEU], schedule, rtol=1e-6)
+    assert comp.labels[out.nveu_exhaust[0, c]] == "2025Q1"
+    assert out.flows[0, c, 0, L.FL_CAP_USED] == pytest.approx(H100_ALLOC, rel=1e-6)  # the cap is separate

@@ -12,12 +12,22 @@ from sim.scenario import load_scenario
 from scripted import ROOT, scripted
 
 
-def test_orders_beyond_vendor_supply_wait_for_the_next_quarter(tmp_path, world):
+def test_orders_beyond_vendor_supply_wait_one_quarter_then_lapse(tmp_path, world):
     comp, out, c = scripted(tmp_path, world, "no_controls", "DEU", "H100", 1_000.0, supply=600.0)
     fl = out.flows[0, c]
     np.testing.assert_allclose(fl[:, L.FL_SHIPPED], 600.0, rtol=1e-6)           # capacity-bound
-    np.testing.assert_allclose(fl[:, L.FL_PENDING], [400.0, 800.0, 1200.0, 1600.0], rtol=1e-6)  # backlog
+    # q0: 400 waits. q1: 1,400 asked, 600 served, the unserved 800 split pro rata: 400/1400 of it had waited
+    np.testing.assert_allclose(fl[:2, L.FL_BACKLOG], [400.0, 800.0 * 1000 / 1400], rtol=1e-6)
+    np.testing.assert_allclose(fl[:2, L.FL_LAPSED], [0.0, 800.0 * 400 / 1400], rtol=1e-6)
     assert fl[:, L.FL_DENIED].sum() == 0.0
+
+
+def test_a_sold_out_vendor_does_not_hide_denials(tmp_path, world):
+    """Tier-3 orders are denied (and go to the grey market and substitutes) even when the vendor is sold out."""
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "H100", 10_000.0, supply=0.0)
+    fl = out.flows[0, c]
+    np.testing.assert_allclose(fl[:, L.FL_DENIED], 10_000.0, rtol=1e-6)
+    assert fl[:, L.FL_BACKLOG].sum() == 0.0 and fl[:, L.FL_UNMET].sum() == pytest.approx(40_000.0, rel=1e-6)
 
 
 def test_grey_market_serves_denied_tier3_demand_up_to_its_capacity(tmp_path, world):

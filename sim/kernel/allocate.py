@@ -14,19 +14,46 @@ owns fixed random-draw slots, so two regimes run with one seed see the same dema
 numbers), and a trial's numbers depend only on (seed, trial) whatever the thread count.
 
 One 64-bit draw feeds: bits 0-15 chip choice, 16-27 order-size noise, 32-47 licence decision,
-48-63 diversion.
+48-63 the Tier-3 firm that receives the order's diverted share.
+
+Volumes are in H100e (dense 16-bit FLOP/s); rule quantities in H100e by TPP (TPP / 15,832); vendor
+supply in H100e of capacity (``chip_supply``). The installed base at the start is taken as H100-class
+chips (1 H100e by FLOP/s = 1 H100e by TPP).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
 
 from . import layout as L
 
+
+
+def _drop_stale_cache() -> None:
+    """numba's on-disk cache is keyed on this file alone, but the constants of layout.py are compiled
+    in: drop the cached kernels when layout.py has changed since they were built."""
+    here = Path(__file__).parent
+    cache = here / "__pycache__"
+    digest = hashlib.sha256((here / "layout.py").read_bytes()).hexdigest()
+    stamp = cache / "layout.sha256"
+    try:
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        for f in cache.glob("allocate.*.nb[ic]"):
+            f.unlink()
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # a read-only install: numba then caches elsewhere or not at all
+        pass
+
+
+_drop_stale_cache()
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -58,8 +85,19 @@ def _permute(s, n, half, mask, k0, k1, k2, k3):
 
 
 @njit(inline="always")
-def _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, qd, vol, tpp_h, ch, divert, div_dest, nq):
-    """Book a shipment of ``vol`` H100e (``tpp_h`` H100e by TPP) decided in q, delivered in qd."""
+def _take(supply, v, sk, x):
+    """Chips of an ``x``-chip request the vendor can still deliver this quarter (consumes its supply)."""
+    s = min(x, supply[v] / sk)
+    if s <= 0.0:
+        return 0.0
+    supply[v] -= s * sk
+    return s
+
+
+@njit(inline="always")
+def _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, qd, vol, tpp_h, ch, d, g, div_dest, nq):
+    """Book ``vol`` H100e (``tpp_h`` H100e by TPP) for firm f in territory c, decided in q and delivered
+    in qd (pending until then); a share ``d`` is diverted to Tier-3 firm g in territory div_dest."""
     if qd >= nq:            # decided but not delivered within the horizon: stays pending
         pend[c] += vol
         return
@@ -68,23 +106,36 @@ def _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, qd, vol, tpp_h, ch,
         pend[c] += vol
     else:
         tf[c, q, L.FL_SHIPPED] += vol
-    if divert:
-        tf[c, qd, L.FL_DIVERTED_OUT] += vol
-        tf[div_dest, qd, L.FL_DIVERTED_IN] += vol
-        c_add[div_dest, qd, L.CH_DIVERTED] += vol
-        c_tpp[div_dest, qd] += tpp_h
-    else:
-        firm_add[f, qd] += vol
-        c_add[c, qd, ch] += vol
-        c_tpp[c, qd] += tpp_h
+    keep = 1.0 - d
+    firm_add[f, qd] += vol * keep
+    c_add[c, qd, ch] += vol * keep
+    c_tpp[c, qd] += tpp_h * keep
+    if d > 0.0:
+        tf[c, qd, L.FL_DIVERTED_OUT] += vol * d
+        tf[div_dest, qd, L.FL_DIVERTED_IN] += vol * d
+        c_add[div_dest, qd, L.CH_DIVERTED] += vol * d
+        c_tpp[div_dest, qd] += tpp_h * d
+        if g >= 0:
+            firm_add[g, qd] += vol * d
+
+
+@njit(inline="always")
+def _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x, us_index):
+    """Count ``x`` H100e (TPP) of controlled chips installed at firm f toward its hyperscaler's UVEU shares."""
+    h = firm_hs[f]
+    if h >= 0:
+        hs_tot[h] += x
+        site_cum[f] += x
+        if c != us_index:
+            hs_out_us[h] += x
 
 
 @njit(cache=True)
-def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
-           c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
-           chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
-           fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
-           nveu_exhaust):
+def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
+           firm_nveu, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us,
+           hs_uveu, chip_h100e, chip_tpp, chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc,
+           lpp, uveu_lim, nveu_cap, tier1, mix_cdf, fallback, year_start, ztab, div_dest, us_index, m,
+           stock, stock_tpp, largest, flows, exhaust, nveu_exhaust):
     F = firm_country.shape[0]
     C = c_weight.shape[0]
     Q = policy.shape[0]
@@ -103,14 +154,13 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     life = max(1, int(round(p[L.P_LIFE])))
     size_fix = math.exp(-0.5 * sigma * sigma)
     tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))   # the stream of global trial trial0 + t
-    # Feistel domain: 2*half bits covering N
-    bits = 1
+    bits = 1                                                  # Feistel domain: 2*half bits covering N
     while (1 << bits) < N:
         bits += 1
     half = np.uint64((bits + 1) // 2)
     mask = (np.uint64(1) << half) - np.uint64(1)
 
-    # firm shares of world demand and of the initial installed base
+    # firm shares of world demand and of the initial installed base (taken as H100-class chips)
     norm = np.zeros(C)
     for f in range(F):
         if firm_rank[f] > 0:
@@ -125,21 +175,20 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             w = firm_site_share[f]
         fshare[f] = c_weight[c] * w
         firm_init[f] = p[L.P_INSTALLED] * c_init_share[c] * w
-    # UVEU bookkeeping (H100e by TPP): per hyperscaler total, outside Tier 1, outside the US; per site
+    # diverted chips go to a Tier-3 firm drawn by demand share
+    cn_cdf = np.empty(cn_firms.shape[0])
+    acc = 0.0
+    for i in range(cn_firms.shape[0]):
+        acc += fshare[cn_firms[i]]
+        cn_cdf[i] = acc
+    for i in range(cn_firms.shape[0]):
+        cn_cdf[i] /= acc
+    # UVEU bookkeeping, H100e by TPP of controlled chips: per hyperscaler total and outside the US; per site
     hs_tot = np.zeros(H)
-    hs_out_t1 = np.zeros(H)
     hs_out_us = np.zeros(H)
     site_cum = np.zeros(F)
     for f in range(F):
-        h = firm_hs[f]
-        if h >= 0:
-            c = firm_country[f]
-            hs_tot[h] += firm_init[f]
-            site_cum[f] = firm_init[f]
-            if tier1[0, c] == 0:
-                hs_out_t1[h] += firm_init[f]
-            if c != us_index:
-                hs_out_us[h] += firm_init[f]
+        _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, firm_country[f], firm_init[f], us_index)
 
     tf = np.zeros((C, Q, flows.shape[3]))      # flows in float64, copied to the float32 output at the end
     firm_add = np.zeros((F, Q))
@@ -185,7 +234,8 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             z = ztab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
             base = dq * fshare[f] / m * math.exp(sigma * z) * size_fix
             tf[c, q, L.FL_ORDERED] += base
-            vol = base + carry_q[f]
+            old = carry_q[f]                      # volume that already waited a quarter for supply
+            vol = base + old
             r = np.float64(u & np.uint64(0xFFFF)) * _U16
             grp = c_group[c]
             k = 0
@@ -196,135 +246,141 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             sk = chip_supply[k]
             v = chip_vendor[k]
             n = vol / hk
-            avail = supply[v] / sk
-            if n > avail:                          # vendor sold out this quarter: the rest waits
-                carry[f] += (n - avail) * hk
-                carry_c[c] += (n - avail) * hk
-                n = avail
-            if n <= 0.0:
-                continue
             cls = chip_class[q, k]
             pol = L.FREE if cls == 0 else policy[q, c, cls - 1]
             u_lic = np.float64((u >> np.uint64(32)) & np.uint64(0xFFFF)) * _U16
             u_div = np.float64(u >> np.uint64(48)) * _U16
-            divert = cls != 0 and c_group[c] == 0 and u_div < c_div[c] * div_mult
+            d = 0.0                                # share of the shipment diverted to Tier-3 buyers
+            g = -1
+            if cls != 0 and grp == 0 and c_div[c] > 0.0:
+                d = min(1.0, c_div[c] * div_mult)
+                if cn_firms.shape[0] > 0:
+                    g = cn_firms[min(np.searchsorted(cn_cdf, u_div), cn_firms.shape[0] - 1)]
             ch_free = L.CH_DOMESTIC if vendor_china_only[v] == 1 else L.CH_FREE
+            book = 1.0 if cls != 0 else 0.0        # controlled chips count toward UVEU shares
+            left = 0.0                             # chips the rules let through but the vendor cannot supply
             if pol == L.FREE:
-                supply[v] -= n * sk
-                _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, n * hk, n * tk, ch_free, divert,
+                x = _take(supply, v, sk, n)
+                _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, x * hk, x * tk, ch_free, d, g,
                          div_dest, Q)
+                _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
+                left = n - x
+            elif (pol == L.LICENCE and u_lic < p_app) or (pol == L.DENY and u_lic < p_app_den):
+                x = _take(supply, v, sk, n)
+                _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q + delay, x * hk, x * tk,
+                         L.CH_LICENSED, d, g, div_dest, Q)
+                _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
+                left = n - x
             elif pol == L.LICENCE:
-                if u_lic < p_app:
-                    supply[v] -= n * sk
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q + delay, n * hk, n * tk,
-                             L.CH_LICENSED, divert, div_dest, Q)
-                else:
-                    tf[c, q, L.FL_DENIED] += n * hk
-                    tf[c, q, L.FL_UNMET] += n * hk
+                tf[c, q, L.FL_DENIED] += n * hk
+                tf[c, q, L.FL_UNMET] += n * hk
             elif pol == L.DENY:
-                if u_lic < p_app_den:
-                    supply[v] -= n * sk
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q + delay, n * hk, n * tk,
-                             L.CH_LICENSED, divert, div_dest, Q)
-                else:
-                    tf[c, q, L.FL_DENIED] += n * hk
-                    gm = min(n, grey / hk, supply[v] / sk)  # the grey market: bounded capacity per quarter
-                    if gm > 0.0:
-                        grey -= gm * hk
-                        supply[v] -= gm * sk
-                        n -= gm
-                        tf[c, q, L.FL_GREY_IN] += gm * hk
-                        firm_add[f, q] += gm * hk
-                        c_add[c, q, L.CH_DIVERTED] += gm * hk
-                        c_tpp[c, q] += gm * tk
-                    got = 0.0   # H100e obtained from fallback chips
-                    took = 0.0  # fallback chips obtained (bought one for one in place of the chip denied)
-                    for j in range(NF):                # then as many chips of the first fallbacks allowed
-                        kk = fallback[q, j]
-                        if kk < 0 or n <= 0.0:
-                            break
-                        vk = chip_vendor[kk]
-                        ck = chip_class[q, kk]
-                        if ck != 0 and policy[q, c, ck - 1] != L.FREE:
-                            continue
-                        if vendor_china_only[vk] == 1 and c_group[c] != 1:
-                            continue
-                        take = min(n, supply[vk] / chip_supply[kk])
-                        if take <= 0.0:
-                            continue
-                        supply[vk] -= take * chip_supply[kk]
-                        n -= take
-                        took += take
-                        vk_flops = take * chip_h100e[kk]
-                        got += vk_flops
-                        tf[c, q, L.FL_ORDERED] += vk_flops
-                        chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 else L.CH_FREE
-                        _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, vk_flops,
-                                 take * chip_tpp[kk] / L.H100_TPP, chk, False, div_dest, Q)
-                    # unmet: what the denied order wanted, less what the grey market and fallbacks gave
-                    tf[c, q, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
+                tf[c, q, L.FL_DENIED] += n * hk
+                gm = min(n, grey / hk, supply[v] / sk)  # the grey market: bounded capacity per quarter
+                if gm > 0.0:
+                    grey -= gm * hk
+                    supply[v] -= gm * sk
+                    n -= gm
+                    tf[c, q, L.FL_GREY_IN] += gm * hk
+                    firm_add[f, q] += gm * hk
+                    c_add[c, q, L.CH_DIVERTED] += gm * hk
+                    c_tpp[c, q] += gm * tk
+                got = 0.0   # H100e obtained from fallback chips
+                took = 0.0  # fallback chips obtained (bought one for one in place of the chip denied)
+                for j in range(NF):                # then as many chips of the first fallbacks allowed
+                    kk = fallback[q, j]
+                    if kk < 0 or n <= 0.0:
+                        break
+                    vk = chip_vendor[kk]
+                    ck = chip_class[q, kk]
+                    if ck != 0 and policy[q, c, ck - 1] != L.FREE:
+                        continue
+                    if vendor_china_only[vk] == 1 and grp != 1:
+                        continue
+                    take = _take(supply, vk, chip_supply[kk], n)
+                    if take <= 0.0:
+                        continue
+                    n -= take
+                    took += take
+                    fl_vol = take * chip_h100e[kk]
+                    got += fl_vol
+                    tf[c, q, L.FL_ORDERED] += fl_vol
+                    tf[c, q, L.FL_SUBSTITUTE] += fl_vol
+                    chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 else L.CH_FREE
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, fl_vol,
+                             take * chip_tpp[kk] / L.H100_TPP, chk, 0.0, -1, div_dest, Q)
+                # unmet: what the denied order wanted, less what the grey market and fallbacks gave
+                tf[c, q, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
             else:  # CAPPED: UVEU, then NVEU, then LPP, then licences against the national allocation
+                nu = 0.0
                 h = firm_hs[f]
                 if h >= 0 and hs_uveu[h] == 1 and uveu_lim[q, 0] > 0.0 and tier1[q, c] == 0:
+                    out_t1 = 0.0
+                    for j in range(hs_start[h], hs_start[h + 1]):
+                        if tier1[q, firm_country[hs_sites[j]]] == 0:
+                            out_t1 += site_cum[hs_sites[j]]
                     tot = hs_tot[h]
-                    room = (uveu_lim[q, 0] * tot - hs_out_t1[h]) / (1.0 - uveu_lim[q, 0])
+                    room = (uveu_lim[q, 0] * tot - out_t1) / (1.0 - uveu_lim[q, 0])
                     room = min(room, (uveu_lim[q, 1] * tot - site_cum[f]) / (1.0 - uveu_lim[q, 1]))
                     if hs_hq_us[h] == 1 and c != us_index:
                         room = min(room, (uveu_lim[q, 2] * tot - hs_out_us[h]) / (1.0 - uveu_lim[q, 2]))
                     nu = min(n, max(room, 0.0) / tk)
-                    if nu > 0.0:
-                        x = nu * tk
-                        hs_tot[h] += x
-                        hs_out_t1[h] += x
-                        site_cum[f] += x
-                        if c != us_index:
-                            hs_out_us[h] += x
-                        supply[v] -= nu * sk
-                        _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, nu * hk, x, L.CH_VEU,
-                                 divert, div_dest, Q)
-                        n -= nu
-                if n > 0.0 and firm_nveu[f] == 1 and nveu_cap[q] > 0.0:
-                    room = nveu_cap[q] / L.H100_TPP - nveu_used[c]
-                    nn = min(n, max(room, 0.0) / tk)
-                    if nn > 0.0:
-                        nveu_used[c] += nn * tk
-                        supply[v] -= nn * sk
-                        _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, nn * hk, nn * tk, L.CH_VEU,
-                                 divert, div_dest, Q)
-                        n -= nn
-                    if n > 0.0 and nveu_exhaust[t, c] < 0:
+                nn = 0.0
+                if firm_nveu[f] == 1 and nveu_cap[q] > 0.0:
+                    nn = min(n - nu, max(nveu_cap[q] / L.H100_TPP - nveu_used[c], 0.0) / tk)
+                    if n - nu - nn > 0.0 and nveu_exhaust[t, c] < 0:
                         nveu_exhaust[t, c] = q
-                if n > 0.0 and lpp[q] > 0.0:
-                    par = firm_parent[f]
-                    room = lpp[q] / L.H100_TPP - lpp_used[par]
-                    nl = min(n, max(room, 0.0) / tk)
-                    if nl > 0.0:
-                        lpp_used[par] += nl * tk
-                        supply[v] -= nl * sk
-                        tf[c, q, L.FL_LPP] += nl * hk
-                        _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, nl * hk, nl * tk, L.CH_FREE,
-                                 divert, div_dest, Q)
-                        n -= nl
-                if n > 0.0:
-                    room = alloc[q, c] / L.H100_TPP - cap_used[c]
-                    nc = min(n, max(room, 0.0) / tk)
-                    if nc > 0.0:
-                        if u_lic < p_app:
-                            cap_used[c] += nc * tk
-                            supply[v] -= nc * sk
-                            _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q + delay, nc * hk, nc * tk,
-                                     L.CH_LICENSED, divert, div_dest, Q)
-                        else:
-                            tf[c, q, L.FL_DENIED] += nc * hk
-                            tf[c, q, L.FL_UNMET] += nc * hk
-                    over = n - nc
-                    if over > 0.0:                     # policy of denial beyond the allocation
-                        tf[c, q, L.FL_DENIED] += over * hk
-                        tf[c, q, L.FL_UNMET] += over * hk
-                        if exhaust[t, c] < 0:
-                            exhaust[t, c] = q
+                nl = 0.0
+                if lpp[q] > 0.0:
+                    nl = min(n - nu - nn, max(lpp[q] / L.H100_TPP - lpp_used[firm_parent[f]], 0.0) / tk)
+                nc = min(n - nu - nn - nl, max(alloc[q, c] / L.H100_TPP - cap_used[c], 0.0) / tk)
+                over = n - nu - nn - nl - nc
+                if over > 0.0:                         # policy of denial beyond the allocation
+                    tf[c, q, L.FL_DENIED] += over * hk
+                    tf[c, q, L.FL_UNMET] += over * hk
+                    if exhaust[t, c] < 0:
+                        exhaust[t, c] = q
+                if nc > 0.0 and u_lic >= p_app:        # licence refused under a presumption of approval
+                    tf[c, q, L.FL_DENIED] += nc * hk
+                    tf[c, q, L.FL_UNMET] += nc * hk
+                    nc = 0.0
+                x = _take(supply, v, sk, nu)
+                if x > 0.0:
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, x * hk, x * tk, L.CH_VEU, d, g,
+                             div_dest, Q)
+                    _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
+                left += nu - x
+                x = _take(supply, v, sk, nn)
+                if x > 0.0:
+                    nveu_used[c] += x * tk
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, x * hk, x * tk, L.CH_VEU, d, g,
+                             div_dest, Q)
+                    _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
+                left += nn - x
+                x = _take(supply, v, sk, nl)
+                if x > 0.0:
+                    lpp_used[firm_parent[f]] += x * tk
+                    tf[c, q, L.FL_LPP] += x * hk
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, x * hk, x * tk, L.CH_FREE, d, g,
+                             div_dest, Q)
+                    _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
+                left += nl - x
+                x = _take(supply, v, sk, nc)
+                if x > 0.0:
+                    cap_used[c] += x * tk
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q + delay, x * hk, x * tk,
+                             L.CH_LICENSED, d, g, div_dest, Q)
+                    _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
+                left += nc - x
+            if left > 0.0:                             # the vendor is sold out: the rest waits a quarter
+                lv = left * hk
+                lapsed = lv * (old / vol)              # what already waited a quarter lapses
+                tf[c, q, L.FL_LAPSED] += lapsed
+                carry[f] += lv - lapsed
+                carry_c[c] += lv - lapsed
         for c in range(C):
-            tf[c, q, L.FL_PENDING] = pend[c] + carry_c[c]
+            tf[c, q, L.FL_PENDING] = pend[c]
+            tf[c, q, L.FL_BACKLOG] = carry_c[c]
             tf[c, q, L.FL_CAP_USED] = cap_used[c]
 
     # stocks with retirement: initial base retires linearly over a service life, shipments after one
@@ -339,12 +395,12 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
                 stock[t, c, q, ch] = run
         run = 0.0
         for q in range(Q):
-            left = max(0.0, 1.0 - (q + 1.0) / life)
-            stock[t, c, q, L.CH_INITIAL] = init_c * left
+            left_init = max(0.0, 1.0 - (q + 1.0) / life)
+            stock[t, c, q, L.CH_INITIAL] = init_c * left_init
             run += c_tpp[c, q]
             if q >= life:
                 run -= c_tpp[c, q - life]
-            stock_tpp[t, c, q] = run + init_c * left
+            stock_tpp[t, c, q] = run + init_c * left_init
             for fl in range(tf.shape[2]):
                 flows[t, c, q, fl] = tf[c, q, fl]
     for f in range(F):
@@ -361,13 +417,13 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
 
 @njit(parallel=True, cache=True)
 def _allocate(trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
-              c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
+              hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
               chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
               fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
               nveu_exhaust):
     for t in prange(params.shape[0]):
         _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
-               c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
+               hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
                chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
                fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
                nveu_exhaust)

@@ -8,11 +8,28 @@ POLICY_CODES = {"free": FREE, "licence": LICENCE, "capped": CAPPED, "deny": DENY
 CH_INITIAL, CH_FREE, CH_LICENSED, CH_VEU, CH_DIVERTED, CH_DOMESTIC = range(6)
 CHANNELS = ("initial", "licence_free", "licensed", "veu", "diverted", "domestic")
 
-# flows per country and quarter, in H100e (dense 16-bit FLOP/s) unless noted
-(FL_ORDERED, FL_SHIPPED, FL_DENIED, FL_PENDING, FL_UNMET, FL_GREY_IN, FL_DIVERTED_OUT,
- FL_DIVERTED_IN, FL_CAP_USED, FL_LPP) = range(10)
-FLOWS = ("ordered", "shipped", "denied", "pending", "unmet", "grey_market_in", "diverted_out",
-         "diverted_in", "allocation_used_h100e_tpp", "lpp_shipped")
+# flows per country and quarter, in H100e (dense 16-bit FLOP/s) unless noted. Conservation, cumulated
+# over quarters: ordered = shipped + denied + lapsed + pending + backlog (pending and backlog are stocks
+# at quarter end). "ordered" includes substitute purchases (also reported as "substitute").
+(FL_ORDERED, FL_SHIPPED, FL_DENIED, FL_PENDING, FL_BACKLOG, FL_LAPSED, FL_UNMET, FL_GREY_IN, FL_SUBSTITUTE,
+ FL_DIVERTED_OUT, FL_DIVERTED_IN, FL_CAP_USED, FL_LPP) = range(13)
+FLOWS = ("ordered", "shipped", "denied", "pending", "backlog", "lapsed", "unmet", "grey_market_in",
+         "substitute", "diverted_out", "diverted_in", "allocation_used_h100e_tpp", "lpp_shipped")
+FLOW_NOTES = {
+    "ordered": "new demand placed in the quarter, plus substitute purchases",
+    "shipped": "delivered to the territory in the quarter (including what is then diverted)",
+    "denied": "refused by the rules (licence denied, beyond the allocation, presumption of denial)",
+    "pending": "licensed, awaiting the licence decision and delivery, at quarter end",
+    "backlog": "waiting for vendor supply at quarter end (re-ordered next quarter)",
+    "lapsed": "dropped after waiting a quarter for supply",
+    "unmet": "denied and not replaced by the grey market or a substitute chip",
+    "grey_market_in": "denied Tier-3 demand served by the grey market",
+    "substitute": "fallback chips bought in place of denied ones",
+    "diverted_out": "shipped to the territory, then diverted to Tier-3 buyers",
+    "diverted_in": "received through diversion",
+    "allocation_used_h100e_tpp": "national allocation used, cumulative, H100e by TPP",
+    "lpp_shipped": "shipped under License Exception LPP",
+}
 
 # per-trial scalar inputs (columns of the params array) and the assumption each comes from
 PARAMS = (

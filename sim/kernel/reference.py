@@ -59,7 +59,7 @@ def simulate_trial(inp, t: int) -> dict:
     s_exp = pr[L.P_SIZE_EXP]
     tkey = mix(int(inp.key) ^ (((t + 1) * GOLDEN) & MASK))
 
-    # firm demand shares and initial stock
+    # firm demand shares and initial stock (taken as H100-class chips)
     norm = [0.0] * C
     for f in range(F):
         if inp.firm_rank[f] > 0:
@@ -71,19 +71,15 @@ def simulate_trial(inp, t: int) -> dict:
             else inp.firm_site_share[f]
         share[f] = inp.c_weight[c] * w
         init[f] = pr[L.P_INSTALLED] * inp.c_init_share[c] * w
-    hs = {}  # hyperscaler → {"tot", "out_t1", "out_us"} in H100e by TPP
-    site = {}
+    # Tier-3 firms that receive diverted chips, drawn by demand share
+    cn = [int(f) for f in inp.cn_firms]
+    total = sum(share[f] for f in cn)
+    cn_cdf = list(np.cumsum([share[f] for f in cn]) / total) if cn else []
+    # UVEU bookkeeping per hyperscaler (H100e by TPP of controlled chips): installed per site
+    sites: dict[int, dict[int, float]] = {}      # hyperscaler → {site firm → installed}
     for f in range(F):
-        h = inp.firm_hs[f]
-        if h >= 0:
-            c = inp.firm_country[f]
-            d = hs.setdefault(h, {"tot": 0.0, "out_t1": 0.0, "out_us": 0.0})
-            d["tot"] += init[f]
-            site[f] = init[f]
-            if inp.tier1[0, c] == 0:
-                d["out_t1"] += init[f]
-            if c != inp.us_index:
-                d["out_us"] += init[f]
+        if inp.firm_hs[f] >= 0:
+            sites.setdefault(int(inp.firm_hs[f]), {})[f] = init[f]
 
     flows = np.zeros((C, Q, len(L.FLOWS)))
     firm_add = np.zeros((F, Q))
@@ -98,7 +94,7 @@ def simulate_trial(inp, t: int) -> dict:
     exhaust = [-1] * C
     nveu_exhaust = [-1] * C
 
-    def deliver(f, c, q, qd, vol, tpp_h, ch, divert):
+    def deliver(f, c, q, qd, vol, tpp_h, ch, d=0.0, g=-1):
         if qd >= Q:
             pend[c] += vol
             return
@@ -107,63 +103,78 @@ def simulate_trial(inp, t: int) -> dict:
             pend[c] += vol
         else:
             flows[c, q, L.FL_SHIPPED] += vol
-        if divert:
-            flows[c, qd, L.FL_DIVERTED_OUT] += vol
-            flows[inp.div_dest, qd, L.FL_DIVERTED_IN] += vol
-            c_add[inp.div_dest, qd, L.CH_DIVERTED] += vol
-            c_tpp[inp.div_dest, qd] += tpp_h
-        else:
-            firm_add[f, qd] += vol
-            c_add[c, qd, ch] += vol
-            c_tpp[c, qd] += tpp_h
+        firm_add[f, qd] += vol * (1.0 - d)
+        c_add[c, qd, ch] += vol * (1.0 - d)
+        c_tpp[c, qd] += tpp_h * (1.0 - d)
+        if d > 0.0:
+            flows[c, qd, L.FL_DIVERTED_OUT] += vol * d
+            flows[inp.div_dest, qd, L.FL_DIVERTED_IN] += vol * d
+            c_add[inp.div_dest, qd, L.CH_DIVERTED] += vol * d
+            c_tpp[inp.div_dest, qd] += tpp_h * d
+            if g >= 0:
+                firm_add[g, qd] += vol * d
+
+    def book_site(f, x):
+        if inp.firm_hs[f] >= 0:
+            sites[int(inp.firm_hs[f])][f] += x
 
     for q in range(Q):
         if inp.year_start[q]:
             lpp_used.clear()
-        carry_c = [0.0] * C
+        backlog = [0.0] * C
         for c in range(C):
             flows[c, q, L.FL_SHIPPED] += due[c, q]
             pend[c] -= due[c, q]
         supply = [inp.supply0[t, v] * pr[L.P_SUPPLY_GROWTH] ** (q / 4.0) for v in range(inp.supply0.shape[1])]
         grey = pr[L.P_GREY]
         dq = pr[L.P_DEMAND0] * pr[L.P_DEMAND_GROWTH] ** (q / 4.0)
-        carried = [x / m for x in carry]
+        waited = [x / m for x in carry]
         carry = [0.0] * F
         qkey = mix(tkey ^ (((q + 1) * M1) & MASK))
         keys = [mix(qkey + i) for i in (1, 2, 3, 4)]
+
+        def take(v, sk, x):
+            got = min(x, supply[v] / sk)
+            if got <= 0.0:
+                return 0.0
+            supply[v] -= got * sk
+            return got
+
         for po in feistel_order(N, keys):
             f, c = po // m, inp.firm_country[po // m]
             u = mix(tkey + (((q * N + po + 1) * GOLDEN) & MASK))
             z = inp.ztab[(u >> 16) & 4095]
             base = dq * share[f] / m * math.exp(sigma * z) * math.exp(-0.5 * sigma * sigma)
             flows[c, q, L.FL_ORDERED] += base
-            vol = base + carried[f]
+            vol = base + waited[f]
             r = (u & 0xFFFF) / 65536.0
             grp = inp.c_group[c]
             k = next((j for j in range(K - 1) if inp.mix_cdf[grp, q, j] > r), K - 1)
             hk, tk, sk = inp.chip_h100e[k], inp.chip_tpp[k] / L.H100_TPP, inp.chip_supply[k]
             v = inp.chip_vendor[k]
             n = vol / hk
-            if n > supply[v] / sk:
-                avail = supply[v] / sk
-                carry[f] += (n - avail) * hk
-                carry_c[c] += (n - avail) * hk
-                n = avail
-            if n <= 0.0:
-                continue
             cls = inp.chip_class[q, k]
             pol = L.FREE if cls == 0 else inp.policy[q, c, cls - 1]
             u_lic = ((u >> 32) & 0xFFFF) / 65536.0
-            u_div = (u >> 48) / 65536.0
-            divert = bool(cls != 0 and grp == 0 and u_div < inp.c_div[c] * pr[L.P_DIVERSION])
-            ch_free = L.CH_DOMESTIC if inp.vendor_china_only[v] else L.CH_FREE
+            d, g = 0.0, -1
+            if cls != 0 and grp == 0 and inp.c_div[c] > 0.0:
+                d = min(1.0, inp.c_div[c] * pr[L.P_DIVERSION])
+                if cn:
+                    g = cn[min(int(np.searchsorted(cn_cdf, (u >> 48) / 65536.0)), len(cn) - 1)]
+            controlled = cls != 0
+            left = 0.0
 
             if pol == L.FREE:
-                supply[v] -= n * sk
-                deliver(f, c, q, q, n * hk, n * tk, ch_free, divert)
-            elif pol in (L.LICENCE, L.DENY) and u_lic < (pr[L.P_APPROVE] if pol == L.LICENCE else pr[L.P_APPROVE_DENIAL]):
-                supply[v] -= n * sk
-                deliver(f, c, q, q + delay, n * hk, n * tk, L.CH_LICENSED, divert)
+                x = take(v, sk, n)
+                deliver(f, c, q, q, x * hk, x * tk, L.CH_DOMESTIC if inp.vendor_china_only[v] else L.CH_FREE, d, g)
+                if controlled:
+                    book_site(f, x * tk * (1.0 - d))
+                left = n - x
+            elif (pol == L.LICENCE and u_lic < pr[L.P_APPROVE]) or (pol == L.DENY and u_lic < pr[L.P_APPROVE_DENIAL]):
+                x = take(v, sk, n)
+                deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, d, g)
+                book_site(f, x * tk * (1.0 - d))
+                left = n - x
             elif pol == L.LICENCE:
                 flows[c, q, L.FL_DENIED] += n * hk
                 flows[c, q, L.FL_UNMET] += n * hk
@@ -186,78 +197,76 @@ def simulate_trial(inp, t: int) -> dict:
                     ck, vk = inp.chip_class[q, kk], inp.chip_vendor[kk]
                     if (ck != 0 and inp.policy[q, c, ck - 1] != L.FREE) or (inp.vendor_china_only[vk] and grp != 1):
                         continue
-                    take = min(n, supply[vk] / inp.chip_supply[kk])
-                    if take <= 0.0:
+                    x = take(vk, inp.chip_supply[kk], n)
+                    if x <= 0.0:
                         continue
-                    supply[vk] -= take * inp.chip_supply[kk]
-                    n -= take
-                    flops = take * inp.chip_h100e[kk]
+                    n -= x
+                    flops = x * inp.chip_h100e[kk]
                     got += flops
                     flows[c, q, L.FL_ORDERED] += flops
-                    deliver(f, c, q, q, flops, take * inp.chip_tpp[kk] / L.H100_TPP,
-                            L.CH_DOMESTIC if inp.vendor_china_only[vk] else L.CH_FREE, False)
+                    flows[c, q, L.FL_SUBSTITUTE] += flops
+                    deliver(f, c, q, q, flops, x * inp.chip_tpp[kk] / L.H100_TPP,
+                            L.CH_DOMESTIC if inp.vendor_china_only[vk] else L.CH_FREE)
                 flows[c, q, L.FL_UNMET] += max(0.0, (wanted - gm if gm > 0.0 else wanted) * hk - got)
-            else:  # capped
+            else:  # capped: UVEU, NVEU, LPP, then licences against the national allocation
                 h = inp.firm_hs[f]
                 lim = inp.uveu_lim[q]
+                nu = nn = nl = 0.0
                 if h >= 0 and inp.hs_uveu[h] and lim[0] > 0.0 and inp.tier1[q, c] == 0:
-                    d = hs[h]
-                    rooms = [(lim[0] * d["tot"] - d["out_t1"]) / (1.0 - lim[0]),
-                             (lim[1] * d["tot"] - site[f]) / (1.0 - lim[1])]
+                    fleet = sites[int(h)]
+                    tot = sum(fleet.values())
+                    out_t1 = sum(x for s, x in fleet.items() if inp.tier1[q, inp.firm_country[s]] == 0)
+                    out_us = sum(x for s, x in fleet.items() if inp.firm_country[s] != inp.us_index)
+                    rooms = [(lim[0] * tot - out_t1) / (1.0 - lim[0]), (lim[1] * tot - fleet[f]) / (1.0 - lim[1])]
                     if inp.hs_hq_us[h] and c != inp.us_index:
-                        rooms.append((lim[2] * d["tot"] - d["out_us"]) / (1.0 - lim[2]))
+                        rooms.append((lim[2] * tot - out_us) / (1.0 - lim[2]))
                     nu = min(n, max(min(rooms), 0.0) / tk)
-                    if nu > 0.0:
-                        x = nu * tk
-                        d["tot"] += x
-                        d["out_t1"] += x
-                        site[f] += x
-                        if c != inp.us_index:
-                            d["out_us"] += x
-                        supply[v] -= nu * sk
-                        deliver(f, c, q, q, nu * hk, x, L.CH_VEU, divert)
-                        n -= nu
-                if n > 0.0 and inp.firm_nveu[f] and inp.nveu_cap[q] > 0.0:
-                    nn = min(n, max(inp.nveu_cap[q] / L.H100_TPP - nveu_used[c], 0.0) / tk)
-                    if nn > 0.0:
-                        nveu_used[c] += nn * tk
-                        supply[v] -= nn * sk
-                        deliver(f, c, q, q, nn * hk, nn * tk, L.CH_VEU, divert)
-                        n -= nn
-                    if n > 0.0 and nveu_exhaust[c] < 0:
+                if inp.firm_nveu[f] and inp.nveu_cap[q] > 0.0:
+                    nn = min(n - nu, max(inp.nveu_cap[q] / L.H100_TPP - nveu_used[c], 0.0) / tk)
+                    if n - nu - nn > 0.0 and nveu_exhaust[c] < 0:
                         nveu_exhaust[c] = q
-                if n > 0.0 and inp.lpp[q] > 0.0:
-                    par = inp.firm_parent[f]
-                    nl = min(n, max(inp.lpp[q] / L.H100_TPP - lpp_used.get(par, 0.0), 0.0) / tk)
-                    if nl > 0.0:
-                        lpp_used[par] = lpp_used.get(par, 0.0) + nl * tk
-                        supply[v] -= nl * sk
-                        flows[c, q, L.FL_LPP] += nl * hk
-                        deliver(f, c, q, q, nl * hk, nl * tk, L.CH_FREE, divert)
-                        n -= nl
-                if n > 0.0:
-                    nc = min(n, max(inp.alloc[q, c] / L.H100_TPP - cap_used[c], 0.0) / tk)
-                    if nc > 0.0:
-                        if u_lic < pr[L.P_APPROVE]:
-                            cap_used[c] += nc * tk
-                            supply[v] -= nc * sk
-                            deliver(f, c, q, q + delay, nc * hk, nc * tk, L.CH_LICENSED, divert)
-                        else:
-                            flows[c, q, L.FL_DENIED] += nc * hk
-                            flows[c, q, L.FL_UNMET] += nc * hk
-                    if n - nc > 0.0:
-                        flows[c, q, L.FL_DENIED] += (n - nc) * hk
-                        flows[c, q, L.FL_UNMET] += (n - nc) * hk
-                        if exhaust[c] < 0:
-                            exhaust[c] = q
+                if inp.lpp[q] > 0.0:
+                    nl = min(n - nu - nn, max(inp.lpp[q] / L.H100_TPP - lpp_used.get(inp.firm_parent[f], 0.0), 0.0) / tk)
+                nc = min(n - nu - nn - nl, max(inp.alloc[q, c] / L.H100_TPP - cap_used[c], 0.0) / tk)
+                if n - nu - nn - nl - nc > 0.0:
+                    flows[c, q, L.FL_DENIED] += (n - nu - nn - nl - nc) * hk
+                    flows[c, q, L.FL_UNMET] += (n - nu - nn - nl - nc) * hk
+                    if exhaust[c] < 0:
+                        exhaust[c] = q
+                if nc > 0.0 and u_lic >= pr[L.P_APPROVE]:
+                    flows[c, q, L.FL_DENIED] += nc * hk
+                    flows[c, q, L.FL_UNMET] += nc * hk
+                    nc = 0.0
+                for part, path in ((nu, "veu"), (nn, "nveu"), (nl, "lpp"), (nc, "licence")):
+                    x = take(v, sk, part)
+                    left += part - x
+                    if x <= 0.0:
+                        continue
+                    if path == "nveu":
+                        nveu_used[c] += x * tk
+                    elif path == "lpp":
+                        par = inp.firm_parent[f]
+                        lpp_used[par] = lpp_used.get(par, 0.0) + x * tk
+                        flows[c, q, L.FL_LPP] += x * hk
+                    elif path == "licence":
+                        cap_used[c] += x * tk
+                    ch = {"veu": L.CH_VEU, "nveu": L.CH_VEU, "lpp": L.CH_FREE, "licence": L.CH_LICENSED}[path]
+                    deliver(f, c, q, q + (delay if path == "licence" else 0), x * hk, x * tk, ch, d, g)
+                    book_site(f, x * tk * (1.0 - d))
+            if left > 0.0:
+                lapsed = left * hk * waited[f] / vol
+                flows[c, q, L.FL_LAPSED] += lapsed
+                carry[f] += left * hk - lapsed
+                backlog[c] += left * hk - lapsed
         for c in range(C):
-            flows[c, q, L.FL_PENDING] = pend[c] + carry_c[c]
+            flows[c, q, L.FL_PENDING] = pend[c]
+            flows[c, q, L.FL_BACKLOG] = backlog[c]
             flows[c, q, L.FL_CAP_USED] = cap_used[c]
 
     def window(adds: np.ndarray, q: int) -> float:
         return float(sum(adds[max(0, q - life + 1): q + 1]))
 
-    left = [max(0.0, 1.0 - (q + 1.0) / life) for q in range(Q)]
+    left_init = [max(0.0, 1.0 - (q + 1.0) / life) for q in range(Q)]
     stock = np.zeros((C, Q, len(L.CHANNELS)))
     stock_tpp = np.zeros((C, Q))
     largest = np.zeros((C, Q))
@@ -265,11 +274,11 @@ def simulate_trial(inp, t: int) -> dict:
         for q in range(Q):
             for ch in range(len(L.CHANNELS)):
                 stock[c, q, ch] = window(c_add[c, :, ch], q)
-            stock[c, q, L.CH_INITIAL] = pr[L.P_INSTALLED] * inp.c_init_share[c] * left[q]
-            stock_tpp[c, q] = window(c_tpp[c], q) + pr[L.P_INSTALLED] * inp.c_init_share[c] * left[q]
+            stock[c, q, L.CH_INITIAL] = pr[L.P_INSTALLED] * inp.c_init_share[c] * left_init[q]
+            stock_tpp[c, q] = window(c_tpp[c], q) + pr[L.P_INSTALLED] * inp.c_init_share[c] * left_init[q]
     for f in range(F):
         c = inp.firm_country[f]
         for q in range(Q):
-            largest[c, q] = max(largest[c, q], window(firm_add[f], q) + init[f] * left[q])
+            largest[c, q] = max(largest[c, q], window(firm_add[f], q) + init[f] * left_init[q])
     return {"stock": stock, "stock_tpp": stock_tpp, "largest": largest, "flows": flows,
             "exhaust": np.array(exhaust), "nveu_exhaust": np.array(nveu_exhaust)}

@@ -330,6 +330,9 @@ SRC_DIV_DEFAULT = ("default prior 0.002 (no named diversion route); "
                    "modelling assumption")
 DIVERSION = {
     # iso3: (prior, reason / source)
+    "USA": (0.0005, "low: chips installed in the US seldom leave it; diversion is modelled where the chips "
+                    "are installed abroad (the SDNY Mar-2026 case routed US-bought servers via Taiwan and "
+                    "SE Asia, calibration.md s3)"),
     "MYS": (0.08, "named SE-Asian transit route: Singapore server-fraud case "
                   "(US$390M Dell/Supermicro servers routed to Malaysia, 2025); "
                   "Chinese firms renting Nvidia servers in Malaysia (WSJ Jun "
