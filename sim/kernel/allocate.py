@@ -13,8 +13,8 @@ order p is taken from one 64-bit counter-based draw keyed by (seed, trial, quart
 owns fixed random-draw slots, so two regimes run with one seed see the same demand (common random
 numbers), and a trial's numbers depend only on (seed, trial) whatever the thread count.
 
-One 64-bit draw feeds: bits 0-15 chip choice, 16-27 order-size noise, 32-47 licence decision,
-48-63 the Tier-3 firm that receives the order's diverted share.
+One 64-bit draw feeds: bits 0-15 chip choice, 16-27 order-size noise, 32-47 licence decision
+(bits 48-63 are free for later use).
 
 Volumes are in H100e (dense 16-bit FLOP/s); rule quantities in H100e by TPP (TPP / 15,832); vendor
 supply in H100e of capacity (``chip_supply``). The installed base at the start is taken as H100-class
@@ -95,9 +95,10 @@ def _take(supply, v, sk, x):
 
 
 @njit(inline="always")
-def _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, qd, vol, tpp_h, ch, d, g, div_dest, nq):
+def _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd, vol, tpp_h, ch, d, nq):
     """Book ``vol`` H100e (``tpp_h`` H100e by TPP) for firm f in territory c, decided in q and delivered
-    in qd (pending until then); a share ``d`` is diverted to Tier-3 firm g in territory div_dest."""
+    in qd (pending until then); a share ``d`` is diverted (collected in dv, dv_tpp [c, qd] and booked
+    to the diversion destination after the last quarter)."""
     if qd >= nq:            # decided but not delivered within the horizon: stays pending
         pend[c] += vol
         return
@@ -111,12 +112,8 @@ def _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, qd, vol, tpp_h, ch,
     c_add[c, qd, ch] += vol * keep
     c_tpp[c, qd] += tpp_h * keep
     if d > 0.0:
-        tf[c, qd, L.FL_DIVERTED_OUT] += vol * d
-        tf[div_dest, qd, L.FL_DIVERTED_IN] += vol * d
-        c_add[div_dest, qd, L.CH_DIVERTED] += vol * d
-        c_tpp[div_dest, qd] += tpp_h * d
-        if g >= 0:
-            firm_add[g, qd] += vol * d
+        dv[c, qd] += vol * d
+        dv_tpp[c, qd] += tpp_h * d
 
 
 @njit(inline="always")
@@ -175,14 +172,6 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             w = firm_site_share[f]
         fshare[f] = c_weight[c] * w
         firm_init[f] = p[L.P_INSTALLED] * c_init_share[c] * w
-    # diverted chips go to a Tier-3 firm drawn by demand share
-    cn_cdf = np.empty(cn_firms.shape[0])
-    acc = 0.0
-    for i in range(cn_firms.shape[0]):
-        acc += fshare[cn_firms[i]]
-        cn_cdf[i] = acc
-    for i in range(cn_firms.shape[0]):
-        cn_cdf[i] /= acc
     # UVEU bookkeeping, H100e by TPP of controlled chips: per hyperscaler total and outside the US; per site
     hs_tot = np.zeros(H)
     hs_out_us = np.zeros(H)
@@ -203,6 +192,8 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     cap_used = np.zeros(C)
     nveu_used = np.zeros(C)
     supply = np.zeros(V)
+    dv = np.zeros((C, Q))                      # diverted from territory c, arriving in quarter q (H100e)
+    dv_tpp = np.zeros((C, Q))
 
     for q in range(Q):
         if year_start[q] == 1:
@@ -249,26 +240,22 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             cls = chip_class[q, k]
             pol = L.FREE if cls == 0 else policy[q, c, cls - 1]
             u_lic = np.float64((u >> np.uint64(32)) & np.uint64(0xFFFF)) * _U16
-            u_div = np.float64(u >> np.uint64(48)) * _U16
             d = 0.0                                # share of the shipment diverted to Tier-3 buyers
-            g = -1
-            if cls != 0 and grp == 0 and c_div[c] > 0.0:
+            if cls != 0 and grp == 0:
                 d = min(1.0, c_div[c] * div_mult)
-                if cn_firms.shape[0] > 0:
-                    g = cn_firms[min(np.searchsorted(cn_cdf, u_div), cn_firms.shape[0] - 1)]
             ch_free = L.CH_DOMESTIC if vendor_china_only[v] == 1 else L.CH_FREE
             book = 1.0 if cls != 0 else 0.0        # controlled chips count toward UVEU shares
             left = 0.0                             # chips the rules let through but the vendor cannot supply
             if pol == L.FREE:
                 x = _take(supply, v, sk, n)
-                _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, x * hk, x * tk, ch_free, d, g,
-                         div_dest, Q)
+                _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, ch_free, d,
+                         Q)
                 _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
                 left = n - x
             elif (pol == L.LICENCE and u_lic < p_app) or (pol == L.DENY and u_lic < p_app_den):
                 x = _take(supply, v, sk, n)
-                _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q + delay, x * hk, x * tk,
-                         L.CH_LICENSED, d, g, div_dest, Q)
+                _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
+                         L.CH_LICENSED, d, Q)
                 _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left = n - x
             elif pol == L.LICENCE:
@@ -307,8 +294,8 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
                     tf[c, q, L.FL_ORDERED] += fl_vol
                     tf[c, q, L.FL_SUBSTITUTE] += fl_vol
                     chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 else L.CH_FREE
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, fl_vol,
-                             take * chip_tpp[kk] / L.H100_TPP, chk, 0.0, -1, div_dest, Q)
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, fl_vol,
+                             take * chip_tpp[kk] / L.H100_TPP, chk, 0.0, Q)
                 # unmet: what the denied order wanted, less what the grey market and fallbacks gave
                 tf[c, q, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
             else:  # CAPPED: UVEU, then NVEU, then LPP, then licences against the national allocation
@@ -346,30 +333,30 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
                     nc = 0.0
                 x = _take(supply, v, sk, nu)
                 if x > 0.0:
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, x * hk, x * tk, L.CH_VEU, d, g,
-                             div_dest, Q)
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_VEU, d,
+                             Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nu - x
                 x = _take(supply, v, sk, nn)
                 if x > 0.0:
                     nveu_used[c] += x * tk
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, x * hk, x * tk, L.CH_VEU, d, g,
-                             div_dest, Q)
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_VEU, d,
+                             Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nn - x
                 x = _take(supply, v, sk, nl)
                 if x > 0.0:
                     lpp_used[firm_parent[f]] += x * tk
                     tf[c, q, L.FL_LPP] += x * hk
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q, x * hk, x * tk, L.CH_FREE, d, g,
-                             div_dest, Q)
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_FREE, d,
+                             Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nl - x
                 x = _take(supply, v, sk, nc)
                 if x > 0.0:
                     cap_used[c] += x * tk
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, f, c, q, q + delay, x * hk, x * tk,
-                             L.CH_LICENSED, d, g, div_dest, Q)
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
+                             L.CH_LICENSED, d, Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nc - x
             if left > 0.0:                             # the vendor is sold out: the rest waits a quarter
@@ -383,6 +370,16 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             tf[c, q, L.FL_BACKLOG] = carry_c[c]
             tf[c, q, L.FL_CAP_USED] = cap_used[c]
 
+    # diverted chips reach the diversion destination's stock, and its firms in proportion to demand
+    div_q = np.zeros(Q)
+    for c in range(C):
+        for q in range(Q):
+            tf[c, q, L.FL_DIVERTED_OUT] = dv[c, q]
+            div_q[q] += dv[c, q]
+            c_tpp[div_dest, q] += dv_tpp[c, q]
+    for q in range(Q):
+        tf[div_dest, q, L.FL_DIVERTED_IN] = div_q[q]
+        c_add[div_dest, q, L.CH_DIVERTED] += div_q[q]
     # stocks with retirement: initial base retires linearly over a service life, shipments after one
     for c in range(C):
         init_c = p[L.P_INSTALLED] * c_init_share[c]
@@ -403,6 +400,13 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             stock_tpp[t, c, q] = run + init_c * left_init
             for fl in range(tf.shape[2]):
                 flows[t, c, q, fl] = tf[c, q, fl]
+    cn_tot = 0.0
+    for i in range(cn_firms.shape[0]):
+        cn_tot += fshare[cn_firms[i]]
+    for i in range(cn_firms.shape[0]):
+        g = cn_firms[i]
+        for q in range(Q):
+            firm_add[g, q] += div_q[q] * (fshare[g] / cn_tot)
     for f in range(F):
         c = firm_country[f]
         run = 0.0

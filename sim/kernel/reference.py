@@ -71,10 +71,6 @@ def simulate_trial(inp, t: int) -> dict:
             else inp.firm_site_share[f]
         share[f] = inp.c_weight[c] * w
         init[f] = pr[L.P_INSTALLED] * inp.c_init_share[c] * w
-    # Tier-3 firms that receive diverted chips, drawn by demand share
-    cn = [int(f) for f in inp.cn_firms]
-    total = sum(share[f] for f in cn)
-    cn_cdf = list(np.cumsum([share[f] for f in cn]) / total) if cn else []
     # UVEU bookkeeping per hyperscaler (H100e by TPP of controlled chips): installed per site
     sites: dict[int, dict[int, float]] = {}      # hyperscaler → {site firm → installed}
     for f in range(F):
@@ -94,7 +90,9 @@ def simulate_trial(inp, t: int) -> dict:
     exhaust = [-1] * C
     nveu_exhaust = [-1] * C
 
-    def deliver(f, c, q, qd, vol, tpp_h, ch, d=0.0, g=-1):
+    diverted = [0.0] * Q      # H100e diverted to the diversion destination, by quarter of arrival
+
+    def deliver(f, c, q, qd, vol, tpp_h, ch, d=0.0):
         if qd >= Q:
             pend[c] += vol
             return
@@ -111,8 +109,7 @@ def simulate_trial(inp, t: int) -> dict:
             flows[inp.div_dest, qd, L.FL_DIVERTED_IN] += vol * d
             c_add[inp.div_dest, qd, L.CH_DIVERTED] += vol * d
             c_tpp[inp.div_dest, qd] += tpp_h * d
-            if g >= 0:
-                firm_add[g, qd] += vol * d
+            diverted[qd] += vol * d
 
     def book_site(f, x):
         if inp.firm_hs[f] >= 0:
@@ -156,23 +153,19 @@ def simulate_trial(inp, t: int) -> dict:
             cls = inp.chip_class[q, k]
             pol = L.FREE if cls == 0 else inp.policy[q, c, cls - 1]
             u_lic = ((u >> 32) & 0xFFFF) / 65536.0
-            d, g = 0.0, -1
-            if cls != 0 and grp == 0 and inp.c_div[c] > 0.0:
-                d = min(1.0, inp.c_div[c] * pr[L.P_DIVERSION])
-                if cn:
-                    g = cn[min(int(np.searchsorted(cn_cdf, (u >> 48) / 65536.0)), len(cn) - 1)]
+            d = min(1.0, inp.c_div[c] * pr[L.P_DIVERSION]) if cls != 0 and grp == 0 else 0.0
             controlled = cls != 0
             left = 0.0
 
             if pol == L.FREE:
                 x = take(v, sk, n)
-                deliver(f, c, q, q, x * hk, x * tk, L.CH_DOMESTIC if inp.vendor_china_only[v] else L.CH_FREE, d, g)
+                deliver(f, c, q, q, x * hk, x * tk, L.CH_DOMESTIC if inp.vendor_china_only[v] else L.CH_FREE, d)
                 if controlled:
                     book_site(f, x * tk * (1.0 - d))
                 left = n - x
             elif (pol == L.LICENCE and u_lic < pr[L.P_APPROVE]) or (pol == L.DENY and u_lic < pr[L.P_APPROVE_DENIAL]):
                 x = take(v, sk, n)
-                deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, d, g)
+                deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, d)
                 book_site(f, x * tk * (1.0 - d))
                 left = n - x
             elif pol == L.LICENCE:
@@ -251,7 +244,7 @@ def simulate_trial(inp, t: int) -> dict:
                     elif path == "licence":
                         cap_used[c] += x * tk
                     ch = {"veu": L.CH_VEU, "nveu": L.CH_VEU, "lpp": L.CH_FREE, "licence": L.CH_LICENSED}[path]
-                    deliver(f, c, q, q + (delay if path == "licence" else 0), x * hk, x * tk, ch, d, g)
+                    deliver(f, c, q, q + (delay if path == "licence" else 0), x * hk, x * tk, ch, d)
                     book_site(f, x * tk * (1.0 - d))
             if left > 0.0:
                 lapsed = left * hk * waited[f] / vol
@@ -276,6 +269,11 @@ def simulate_trial(inp, t: int) -> dict:
                 stock[c, q, ch] = window(c_add[c, :, ch], q)
             stock[c, q, L.CH_INITIAL] = pr[L.P_INSTALLED] * inp.c_init_share[c] * left_init[q]
             stock_tpp[c, q] = window(c_tpp[c], q) + pr[L.P_INSTALLED] * inp.c_init_share[c] * left_init[q]
+    cn = [int(f) for f in inp.cn_firms]          # diverted chips join these firms pro rata to demand
+    total = sum(share[f] for f in cn)
+    for f in cn:
+        for q in range(Q):
+            firm_add[f, q] += diverted[q] * (share[f] / total)
     for f in range(F):
         c = inp.firm_country[f]
         for q in range(Q):
