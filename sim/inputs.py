@@ -3,7 +3,6 @@ quarter, chip preferences, and the uncertain inputs drawn per trial. Pure data p
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -163,7 +162,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
     (f_country, f_parent, f_hs, f_rank, f_sshare, f_nveu, dom_share, hq_us, uveu, names) = _firms(sc, weights, idx)
     s = sc.assumptions.structure
     china = s["buyers"]["china"]
-    group = np.array([1 if c in china else 0 for c in iso3], np.int8)
+    group = np.array([L.GROUP_CHINA if c in china else L.GROUP_WORLD for c in iso3], np.int8)
     init = np.zeros(len(iso3))
     for iso, share in s["installed_base"]["shares"].items():
         init[idx[iso]] = share
@@ -212,6 +211,3 @@ def compile_scenario(sc: Scenario) -> Compiled:
     )
     return Compiled(inputs, reg, chips, iso3, labels, names, draws)
 
-
-def scenario_digest(sc: Scenario) -> str:
-    return hashlib.sha256(sc.path.read_bytes()).hexdigest()[:12]

@@ -33,15 +33,6 @@ def midpoint(label: str) -> dt.date:
     return dt.date(y, 3 * q - 1, 15)
 
 
-def first_day(label: str) -> dt.date:
-    y, q = parse_label(label)
-    return dt.date(y, 3 * q - 2, 1)
-
-
-def quarter_of(date: dt.date) -> str:
-    return f"{date.year}Q{(date.month - 1) // 3 + 1}"
-
-
 def to_date(x: object) -> dt.date:
     """A TOML date or an ISO string → date."""
     if isinstance(x, dt.datetime):

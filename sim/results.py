@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from . import __version__
+from .kernel.layout import FLOW_NOTES
 from .runner import RunResult
 
 
@@ -54,6 +55,7 @@ def manifest(res: RunResult, wall_s: float) -> dict:
         "units": {"H100e": "H100-equivalents by dense 16-bit FLOP/s (989.5 TFLOP/s each)",
                   "H100e_tpp": "H100-equivalents by TPP (15,832 each), what the rules count",
                   "H100e/quarter": "flow during the quarter", "H100e outstanding": "stock at quarter end"},
+        "flows": FLOW_NOTES,
     }
 
 

@@ -3,6 +3,7 @@
 import json
 
 import polars as pl
+import pytest
 
 from sim.cli import main
 
@@ -33,6 +34,15 @@ def test_sim_run_writes_a_complete_results_folder(tmp_path, capsys):
     assert abs(share["value"].sum() - 1.0) < 1e-6          # blocs partition the world
     assert main(["plot", str(run)]) == 0
     assert "China" in capsys.readouterr().out
+
+
+def test_training_arithmetic_matches_the_published_1e26_check():
+    """1e26 / (989.5e12 × 0.40 × 100 days × 86,400 s) ≈ 29,000 H100 (DESIGN section 6)."""
+    from sim.metrics import chips_needed, training_flop
+    n = chips_needed(1e26, mfu=0.40, days=100)
+    assert 29_000 < n < 29_500
+    assert training_flop(n, 0.40, 100) == pytest.approx(1e26)
+    assert chips_needed(1e26, 0.40, 100, h100e_per_chip=2250 / 989.5) == pytest.approx(n * 989.5 / 2250)
 
 
 def test_countries_have_demand_and_groups(world):

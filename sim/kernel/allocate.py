@@ -241,7 +241,7 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             pol = L.FREE if cls == 0 else policy[q, c, cls - 1]
             u_lic = np.float64((u >> np.uint64(32)) & np.uint64(0xFFFF)) * _U16
             d = 0.0                                # share of the shipment diverted to Tier-3 buyers
-            if cls != 0 and grp == 0:
+            if cls != 0 and grp == L.GROUP_WORLD:
                 d = min(1.0, c_div[c] * div_mult)
             ch_free = L.CH_DOMESTIC if vendor_china_only[v] == 1 else L.CH_FREE
             book = 1.0 if cls != 0 else 0.0        # controlled chips count toward UVEU shares
@@ -282,7 +282,7 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
                     ck = chip_class[q, kk]
                     if ck != 0 and policy[q, c, ck - 1] != L.FREE:
                         continue
-                    if vendor_china_only[vk] == 1 and grp != 1:
+                    if vendor_china_only[vk] == 1 and grp != L.GROUP_CHINA:
                         continue
                     take = _take(supply, vk, chip_supply[kk], n)
                     if take <= 0.0:

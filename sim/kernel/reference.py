@@ -153,7 +153,7 @@ def simulate_trial(inp, t: int) -> dict:
             cls = inp.chip_class[q, k]
             pol = L.FREE if cls == 0 else inp.policy[q, c, cls - 1]
             u_lic = ((u >> 32) & 0xFFFF) / 65536.0
-            d = min(1.0, inp.c_div[c] * pr[L.P_DIVERSION]) if cls != 0 and grp == 0 else 0.0
+            d = min(1.0, inp.c_div[c] * pr[L.P_DIVERSION]) if cls != 0 and grp == L.GROUP_WORLD else 0.0
             controlled = cls != 0
             left = 0.0
 
@@ -188,7 +188,7 @@ def simulate_trial(inp, t: int) -> dict:
                     if kk < 0 or n <= 0.0:
                         break
                     ck, vk = inp.chip_class[q, kk], inp.chip_vendor[kk]
-                    if (ck != 0 and inp.policy[q, c, ck - 1] != L.FREE) or (inp.vendor_china_only[vk] and grp != 1):
+                    if (ck != 0 and inp.policy[q, c, ck - 1] != L.FREE) or (inp.vendor_china_only[vk] and grp != L.GROUP_CHINA):
                         continue
                     x = take(vk, inp.chip_supply[kk], n)
                     if x <= 0.0:
