@@ -1,4 +1,4 @@
-"""The ``sim`` command: ``sim run``, ``sim plot``, ``sim chips``. User errors print one line and exit 2."""
+"""The ``sim`` command: run, plot, compare, regimes, chips. User errors print one line and exit 2."""
 
 from __future__ import annotations
 
@@ -45,6 +45,32 @@ def _plot(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    from .compare import compare
+    from .scenario import load_scenario
+
+    scenarios = [load_scenario(p) for p in args.scenarios]
+    if args.trials:
+        scenarios[0] = scenarios[0].replace(trials=args.trials)
+    path = compare(scenarios, args.out, args.run_id, progress=not args.no_progress)
+    print(path)
+    print((path / "comparison.md").read_text())
+    return 0
+
+
+def _regimes(args) -> int:
+    from .regimes.docs import regimes_markdown
+
+    text = regimes_markdown()
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+        print(args.out)
+    else:
+        print(text)
+    return 0
+
+
 def _chips(args) -> int:
     import polars as pl
 
@@ -73,6 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("plot", help="redraw the figures of a results folder")
     p.add_argument("run_dir")
     p.set_defaults(func=_plot)
+    k = sub.add_parser("compare", help="run scenarios with common random numbers and compare them")
+    k.add_argument("scenarios", nargs="+")
+    k.add_argument("--trials", type=int, help="override run.trials (of the first scenario, used by all)")
+    k.add_argument("--out", default="results")
+    k.add_argument("--run-id")
+    k.add_argument("--no-progress", action="store_true")
+    k.set_defaults(func=_compare)
+    g = sub.add_parser("regimes", help="the table of every regime parameter and its reference (markdown)")
+    g.add_argument("--out", help="write to this file (docs/regimes.md) instead of printing")
+    g.set_defaults(func=_regimes)
     c = sub.add_parser("chips", help="print the chip catalogue with TPP, PD and ECCN class")
     c.set_defaults(func=_chips)
     args = ap.parse_args(argv)

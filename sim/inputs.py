@@ -47,12 +47,19 @@ class KernelInputs:
     chip_vendor: np.ndarray        # int32 [K]
     vendor_china_only: np.ndarray  # uint8 [V]
     chip_class: np.ndarray         # int8 [Q, K]
+    chip_override: np.ndarray      # int8 [Q, K, C]: chip-specific policy, -1 none
+    divertible: np.ndarray         # uint8 [Q, K]: the chip is not free to the diversion destination
     policy: np.ndarray             # int8 [Q, C, 2]
     alloc: np.ndarray              # float64 [Q, C]
     lpp: np.ndarray                # float64 [Q]
     uveu_lim: np.ndarray           # float64 [Q, 3]
     nveu_cap: np.ndarray           # float64 [Q]
     tier1: np.ndarray              # uint8 [Q, C]
+    allow_tpp: np.ndarray          # float64 [Q, C]: pre-approved TPP per calendar year
+    share_ratio: np.ndarray        # float64 [Q]: 'licence_share' limit as a share of US volume
+    share_chip: np.ndarray         # uint8 [Q, K]
+    guidance_on: np.ndarray        # uint8 [Q, C]: diversion guidance applies
+    lv_on: np.ndarray              # uint8 [Q]: location verification in force
     mix_cdf: np.ndarray            # float64 [2, Q, K]: cumulative chip preference by buyer group
     fallback: np.ndarray           # int32 [Q, NF]: fallback chips in order, -1 padded
     year_start: np.ndarray         # uint8 [Q]: quarter opens a calendar year (LPP resets)
@@ -79,6 +86,14 @@ class Compiled:
     labels: list[str]
     firm_names: list[str]
     draws: dict[str, np.ndarray]   # every uncertain input per trial (also the ones used in metrics)
+
+
+def divertible(reg: RegimeArrays, dest: int) -> np.ndarray:
+    """uint8 [Q, K]: chips worth diverting, those the rules do not let ship freely to ``dest``."""
+    cls = reg.chip_class.astype(np.int64)
+    by_class = np.where(cls == 0, L.FREE, reg.policy[:, dest, :][np.arange(cls.shape[0])[:, None], np.maximum(cls - 1, 0)])
+    eff = np.where(reg.chip_override[:, :, dest] >= 0, reg.chip_override[:, :, dest], by_class)
+    return (eff != L.FREE).astype(np.uint8)
 
 
 def supply_cost(chips: pl.DataFrame) -> np.ndarray:
@@ -155,7 +170,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
     chips = load_chips()
     labels = sc.labels
     iso3, idx = sc.world.iso3, sc.world.index()
-    reg = compile_regime(sc.regime, sc.world, chips, labels, sc.g2g, sc.nveu)
+    reg = compile_regime(sc.timeline, sc.world, chips, labels, sc.g2g, sc.nveu)
     countries = sc.world.countries
     weights = countries["demand_weight"].to_numpy().astype(float)
     weights = weights / weights.sum()
@@ -204,8 +219,11 @@ def compile_scenario(sc: Scenario) -> Compiled:
         chip_supply=supply_cost(chips),
         chip_vendor=np.array([vendors.index(v) for v in chips["vendor"]], np.int32),
         vendor_china_only=np.array([v in L.CHINA_ONLY_VENDORS for v in vendors], np.uint8),
-        chip_class=reg.chip_class, policy=reg.policy, alloc=reg.alloc, lpp=reg.lpp, uveu_lim=reg.uveu_lim,
-        nveu_cap=reg.nveu_cap, tier1=reg.tier1, mix_cdf=_chip_mix(sc, chips, labels), fallback=fallback,
+        chip_class=reg.chip_class, chip_override=reg.chip_override, divertible=divertible(reg, div),
+        policy=reg.policy, alloc=reg.alloc,
+        lpp=reg.lpp, uveu_lim=reg.uveu_lim, nveu_cap=reg.nveu_cap, tier1=reg.tier1, allow_tpp=reg.allow_tpp,
+        share_ratio=reg.share_ratio, share_chip=reg.share_chip, guidance_on=reg.guidance_on, lv_on=reg.lv_on,
+        mix_cdf=_chip_mix(sc, chips, labels), fallback=fallback,
         year_start=np.array([l.endswith("Q1") for l in labels], np.uint8), ztab=ztab,
         div_dest=div, us_index=idx["USA"], m=sc.orders_per_quarter,
     )

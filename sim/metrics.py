@@ -60,6 +60,19 @@ def feasible(largest: np.ndarray, mfu: np.ndarray, days: np.ndarray, target: flo
     return training_flop(largest, mfu[:, None, None], days[:, None, None]) >= target
 
 
+def weights_outcomes(out, reg, feas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For feasible 1e26 runs (bool [T, C, Q]): (a) the closed weights would be controlled (ECCN 4E091 in
+    force that quarter), (b) and their trainer is headquartered outside Tier 1, so exporting them faces a
+    presumption of denial. A hyperscaler site's firm is headquartered in the US; a domestic firm where
+    it is located."""
+    rule = reg.weights_rule.astype(bool)[None, None, :]
+    hq_tier1 = np.where(out.largest_site == 1, reg.tier1[:, reg.us_index][None, None, :] == 1,
+                        reg.tier1.T[None, :, :] == 1)
+    controlled = feas & rule
+    return controlled, controlled & ~hq_tier1
+
+
+
 def _regions(world: World) -> tuple[list[str], list[str], list[list[int]]]:
     names, kinds, members = [], [], []
     for i, iso in enumerate(world.iso3):
@@ -90,8 +103,8 @@ def _long(metric: str, unit: str, values: np.ndarray, regions, kinds, labels) ->
     return pl.concat(frames)
 
 
-def summary(out, world: World, labels: list[str], draws: dict[str, np.ndarray]) -> pl.DataFrame:
-    """The long summary table of a run."""
+def summary(out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg) -> pl.DataFrame:
+    """The long summary table of a run (``reg``: the compiled RegimeArrays)."""
     regions, kinds, members = _regions(world)
     rows = []
     compute = out.stock.sum(axis=3, dtype=np.float64)
@@ -116,22 +129,31 @@ def summary(out, world: World, labels: list[str], draws: dict[str, np.ndarray]) 
     rows.append(_long("largest_firm_h100e", "H100e", out.largest.astype(np.float64),
                       regions[:C], kinds[:C], labels))
     feas = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
-    p = feas.mean(axis=0)
-    rows.append(pl.DataFrame({
-        "metric": "p_feasible_1e26", "unit": "probability",
-        "region": np.repeat(regions[:C], len(labels)), "region_type": "country",
-        "quarter": np.tile(labels, C), "quantile": "probability", "value": p.reshape(-1).astype(np.float64),
-    }))
+    controlled, denial = weights_outcomes(out, reg, feas)
+    for metric, x in (("p_feasible_1e26", feas), ("p_feasible_1e26_weights_controlled", controlled),
+                      ("p_feasible_1e26_weights_export_presumption_of_denial", denial)):
+        rows.append(pl.DataFrame({
+            "metric": metric, "unit": "probability",
+            "region": np.repeat(regions[:C], len(labels)), "region_type": "country",
+            "quarter": np.tile(labels, C), "quantile": "probability",
+            "value": x.mean(axis=0).reshape(-1).astype(np.float64),
+        }))
     return pl.concat(rows)
 
 
-def feasibility_table(out, world: World, labels: list[str], draws: dict[str, np.ndarray]) -> pl.DataFrame:
-    """Per territory: probability of a 1e26 run at the first and last quarter, first quarter P > 50 %."""
-    feas = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"]).mean(axis=0)
+def feasibility_table(out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg) -> pl.DataFrame:
+    """Per territory: probability of a 1e26 run at the first and last quarter, first quarter P > 50 %, and
+    for feasible runs whether their closed weights would be controlled (ECCN 4E091) and face a
+    presumption of denial for export (trainer headquartered outside Tier 1)."""
+    f = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
+    controlled, denial = weights_outcomes(out, reg, f)
+    feas = f.mean(axis=0)
     first = [next((labels[q] for q in range(len(labels)) if feas[c, q] > 0.5), None) for c in range(feas.shape[0])]
     return pl.DataFrame({
         "iso3": world.iso3, "name": world.countries["name"],
         "p_first_quarter": feas[:, 0], "p_last_quarter": feas[:, -1], "first_quarter_p_over_half": first,
+        "p_weights_controlled_any_quarter": controlled.any(axis=2).mean(axis=0),
+        "p_weights_presumption_of_denial_any_quarter": denial.any(axis=2).mean(axis=0),
         "largest_firm_h100e_p50_last": np.median(out.largest[:, :, -1], axis=0).astype(np.float64),
     }).sort("p_last_quarter", descending=True)
 

@@ -1,5 +1,5 @@
 """Results folders: ``results/<scenario>/<run-id>/`` with manifest.json, summary.parquet (long: one row
-per metric, region, quarter and quantile), summary.csv (the same, one column per quantile),
+per metric, region, quarter and quantile), summary.csv (blocs, world and the scenario's main countries, one column per quantile),
 trials.parquet, feasibility.csv, exhaustion.csv and figures/. Written to a hidden temporary folder
 and renamed at the end, so a failed run leaves no partial folder."""
 
@@ -59,14 +59,12 @@ def manifest(res: RunResult, wall_s: float) -> dict:
     }
 
 
-def wide_summary(summary: pl.DataFrame) -> pl.DataFrame:
-    """The summary with one column per quantile (p5, p50, p95, mean, probability), for spreadsheets.
-    Rows of single territories whose every statistic is 0 are left out (they are in summary.parquet)."""
-    wide = summary.pivot(on="quantile", index=["metric", "unit", "region", "region_type", "quarter"],
-                         values="value", maintain_order=True)
-    stats = [c for c in ("p5", "p50", "p95", "mean", "probability") if c in wide.columns]
-    zero = pl.all_horizontal([pl.col(c).fill_null(0.0) == 0.0 for c in stats])
-    return wide.filter(~((pl.col("region_type") == "country") & zero))
+def wide_summary(summary: pl.DataFrame, countries: list[str]) -> pl.DataFrame:
+    """The summary of the blocs, the world and the scenario's ``countries``, one column per quantile
+    (p5, p50, p95, mean, probability), for spreadsheets; summary.parquet has every territory."""
+    keep = summary.filter((pl.col("region_type") != "country") | pl.col("region").is_in(countries))
+    return keep.pivot(on="quantile", index=["metric", "unit", "region", "region_type", "quarter"],
+                      values="value", maintain_order=True)
 
 
 def write_run(res: RunResult, root: str | Path = "results", run_id: str | None = None, figures: bool = True,
@@ -80,7 +78,7 @@ def write_run(res: RunResult, root: str | Path = "results", run_id: str | None =
     try:
         tmp.mkdir()
         res.summary.write_parquet(tmp / "summary.parquet")
-        wide_summary(res.summary).write_csv(tmp / "summary.csv", float_scientific=True, float_precision=5)
+        wide_summary(res.summary, res.scenario.countries).write_csv(tmp / "summary.csv", float_scientific=True, float_precision=5)
         res.trials.write_parquet(tmp / "trials.parquet")
         res.feasibility.write_csv(tmp / "feasibility.csv", float_precision=4)
         res.exhaustion.write_csv(tmp / "exhaustion.csv", float_precision=4)

@@ -37,12 +37,13 @@ class RunResult:
     @property
     def summary(self) -> pl.DataFrame:
         c = self.compiled
-        return self._table("summary", lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws))
+        return self._table("summary", lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws, c.regime))
 
     @property
     def feasibility(self) -> pl.DataFrame:
         c = self.compiled
-        return self._table("feasibility", lambda: metrics.feasibility_table(self.outputs, self.scenario.world, c.labels, c.draws))
+        return self._table("feasibility", lambda: metrics.feasibility_table(self.outputs, self.scenario.world, c.labels, c.draws,
+                                                                            c.regime))
 
     @property
     def exhaustion(self) -> pl.DataFrame:

@@ -16,7 +16,7 @@ from .world import World, load_world
 
 _SCHEMA = {
     "run": {"name", "start", "quarters", "trials", "seed", "description"},
-    "regime": {"name", "uveu", "nveu", "g2g", "overrides"},
+    "regime": {"name", "timeline", "uveu", "nveu", "g2g", "overrides"},
     "firms": {"total", "orders_per_quarter"},
     "assumptions": None,  # any name of the assumption tree
     "outputs": {"countries"},
@@ -32,7 +32,7 @@ class Scenario:
     quarters: int
     trials: int
     seed: int
-    regime: Regime
+    regime: Regime                                      # the first regime of the timeline
     world: World
     assumptions: Assumptions
     uveu: list[str] = field(default_factory=list)      # hyperscalers holding UVEU status
@@ -42,6 +42,7 @@ class Scenario:
     orders_per_quarter: int = 4
     countries: list[str] = field(default_factory=lambda: list(DEFAULT_COUNTRIES))
     raw: dict = field(default_factory=dict)
+    timeline: list = field(default_factory=list)       # [(start date or None, Regime)], by start date
 
     @property
     def labels(self) -> list[str]:
@@ -96,20 +97,21 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     trials = _int(run["trials"], path, "run.trials", 1, 1_000_000)
     seed = _int(run["seed"], path, "run.seed", 0, 2**63 - 1)
     reg = raw.get("regime", {})
-    if "name" not in reg:
-        raise ScenarioError(path, "regime.name", "missing")
-    try:
-        regime = load_regime(reg["name"])
-    except DataError as e:
-        raise ScenarioError(path, "regime.name", e.message) from None
+    timeline = _timeline(reg, path)
     world = world or load_world()
     overrides = reg.get("overrides", {})
     if not isinstance(overrides, dict):
         raise ScenarioError(path, "regime.overrides", "expected a table")
+    for name in overrides:   # an override applies to every regime of the timeline that has the parameter
+        if not any(name in r.params for _, r in timeline):
+            raise ScenarioError(path, f"regime.overrides.{name}", "unknown parameter of "
+                                + ", ".join(repr(r.name) for _, r in timeline))
     try:
-        regime = regime.with_overrides(overrides, path)
+        timeline = [(d, r.with_overrides({k: v for k, v in overrides.items() if k in r.params}, path))
+                    for d, r in timeline]
     except SimInputError as e:
         raise ScenarioError(path, e.field, e.message) from None
+    regime = timeline[0][1]
     known = set(world.iso3)
     hyperscalers = set(world.sites["hyperscaler"])
     uveu = _str_list(reg.get("uveu", []), path, "regime.uveu")
@@ -123,8 +125,8 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     g2g = reg.get("g2g", {})
     if not isinstance(g2g, dict):
         raise ScenarioError(path, "regime.g2g", "expected a table { ISO3 = multiplier }")
-    max_factor = max((v for _, v in regime.params["caps.g2g_max_factor"].values), default=1.0) \
-        if "caps.g2g_max_factor" in regime.params else 1.0
+    max_factor = max((v for _, r in timeline if "caps.g2g_max_factor" in r.params
+                      for _, v in r.params["caps.g2g_max_factor"].values), default=1.0)
     for c, f in g2g.items():
         if c not in known:
             raise ScenarioError(path, f"regime.g2g.{c}", f"unknown country {c!r}")
@@ -147,4 +149,35 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
             raise ScenarioError(path, "outputs.countries", f"unknown country {c!r}")
     return Scenario(path, str(run.get("name", path.stem)), run["start"], n_q, trials, seed, regime, world,
                     assumptions, uveu, nveu, {k: float(v) for k, v in g2g.items()}, firms_total, opq,
-                    countries, raw)
+                    countries, raw, timeline)
+
+
+def _timeline(reg: dict, path: Path) -> list:
+    """``name = "x"`` → [(None, x)]; ``timeline = [{ from = date, name = "x" }, ...]`` → dated regimes."""
+    if ("name" in reg) == ("timeline" in reg):
+        raise ScenarioError(path, "regime", "give exactly one of name or timeline")
+    if "name" in reg:
+        entries = [(None, reg["name"], "regime.name")]
+    else:
+        if not isinstance(reg["timeline"], list) or not reg["timeline"]:
+            raise ScenarioError(path, "regime.timeline", "expected a list of { from = date, name = regime }")
+        entries = []
+        for i, e in enumerate(reg["timeline"]):
+            fld = f"regime.timeline[{i}]"
+            if not isinstance(e, dict) or set(e) != {"from", "name"}:
+                raise ScenarioError(path, fld, "expected { from = YYYY-MM-DD, name = regime }")
+            try:
+                start = quarters.to_date(e["from"])
+            except (TypeError, ValueError):
+                raise ScenarioError(path, f"{fld}.from", f"{e['from']!r} is not a date") from None
+            entries.append((start, e["name"], f"{fld}.name"))
+        starts = [d for d, _, _ in entries]
+        if starts != sorted(starts):
+            raise ScenarioError(path, "regime.timeline", "entries must be in date order")
+    out = []
+    for start, name, fld in entries:
+        try:
+            out.append((start, load_regime(name)))
+        except DataError as e:
+            raise ScenarioError(path, fld, e.message) from None
+    return out

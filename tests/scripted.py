@@ -27,16 +27,22 @@ def small_world(world: World, buyers: dict[str, float], sites: list[tuple[str, s
     return World(c, world.groups, site_rows)
 
 
-def write_scenario(tmp_path: Path, regime: str, quarters: int = 4, extra: str = "", regime_lines: str = "") -> Path:
+def write_scenario(tmp_path: Path, regime: str | list, quarters: int = 4, extra: str = "", regime_lines: str = "",
+                   start: str = "2025Q1") -> Path:
+    if isinstance(regime, list):   # a timeline: [(date, regime name), ...]
+        regime_line = "timeline = [" + ", ".join(f'{{ from = {d}, name = "{n}" }}' for d, n in regime) + "]"
+        regime = "timeline"
+    else:
+        regime_line = f'name = "{regime}"'
     p = tmp_path / f"{regime}.toml"
     p.write_text(f"""
 [run]
-start = "2025Q1"
+start = "{start}"
 quarters = {quarters}
 trials = 1
 seed = 7
 [regime]
-name = "{regime}"
+{regime_line}
 {regime_lines}
 [firms]
 total = 1
@@ -50,12 +56,15 @@ countries = ["USA", "CHN"]
 
 def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quarter: float, quarters: int = 4,
              approve: float = 1.0, extra: str = "", supply: float = 1e12, grey: float = 0.0, life: float = 24.0,
-             installed: float = 0.0, regime_lines: str = "", sites=(), init_shares: dict | None = None):
-    """One firm in ``buyer`` orders ``h100e_per_quarter`` of ``chip`` every quarter (one order, no noise);
+             installed: float = 0.0, regime_lines: str = "", sites=(), init_shares: dict | None = None,
+             start: str = "2025Q1"):
+    """One firm in ``buyer`` (or in each territory of a dict iso3 → demand weight) orders
+    ``h100e_per_quarter`` (times its weight) of ``chip`` every quarter (one order, no noise);
     supply (H100e a quarter per vendor) ample unless given, no installed base unless given, licences
     approved with probability ``approve`` without delay, grey-market capacity ``grey``."""
-    sc = load_scenario(write_scenario(tmp_path, regime, quarters, extra, regime_lines),
-                       world=small_world(world, {buyer: 1.0}, list(sites)))
+    buyers = buyer if isinstance(buyer, dict) else {buyer: 1.0}
+    sc = load_scenario(write_scenario(tmp_path, regime, quarters, extra, regime_lines, start),
+                       world=small_world(world, buyers, list(sites)))
     comp = compile_scenario(sc)
     inp = comp.inputs
     if init_shares is not None:             # where the installed base sits (iso3 → share)
@@ -71,4 +80,11 @@ def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quar
     p[:, L.P_GREY], p[:, L.P_DIVERSION], p[:, L.P_LIFE], p[:, L.P_SUPPLY_GROWTH] = grey, 0.0, life, 1.0
     inp.supply0[:] = supply
     out = run_kernel(inp)
-    return comp, out, comp.iso3.index(buyer)
+    return comp, out, comp.iso3.index(next(iter(buyers)))
+
+
+def rerun(comp, **params):
+    """Run ``comp`` again with some per-trial parameters set (``P_DIVERSION=1.0``...)."""
+    for name, value in params.items():
+        comp.inputs.params[:, getattr(L, name)] = value
+    return run_kernel(comp.inputs)

@@ -34,6 +34,28 @@ def test_sim_run_writes_a_complete_results_folder(tmp_path, capsys):
     assert abs(share["value"].sum() - 1.0) < 1e-6          # blocs partition the world
     assert main(["plot", str(run)]) == 0
     assert "China" in capsys.readouterr().out
+    csv = pl.read_csv(run / "summary.csv")
+    assert {"p5", "p50", "p95", "mean"} <= set(csv.columns) and "CHN" in set(csv["region"])
+
+
+def test_sim_compare_runs_scenarios_with_common_random_numbers(tmp_path, capsys):
+    scen = [str(ROOT / "scenarios" / f"{n}.toml") for n in ("diffusion_2025", "no_controls")]
+    assert main(["compare", *scen, "--trials", "2", "--out", str(tmp_path), "--run-id", "c",
+                 "--no-progress"]) == 0
+    run = tmp_path / "compare" / "c"
+    side = pl.read_csv(run / "comparison.csv")
+    assert {"diffusion_2025", "no_controls"} <= set(side.columns)
+    diff = pl.read_csv(run / "differences.csv")
+    china = diff.filter((pl.col("region") == "China") & (pl.col("quarter") == "2030Q4"))
+    assert china["diff_p50"][0] > 0                    # no controls: China ends with more compute
+    us_2025 = diff.filter((pl.col("region") == "US") & (pl.col("quarter") == "2025Q4"))
+    assert abs(us_2025["diff_p50"][0]) < 0.2 * 8e6     # same draws: the US barely moves early on
+    assert (run / "figures" / "compare_difference.png").exists()
+
+
+def test_docs_regimes_md_is_up_to_date():
+    from sim.regimes.docs import regimes_markdown
+    assert (ROOT / "docs" / "regimes.md").read_text() == regimes_markdown(), "run: sim regimes --out docs/regimes.md"
 
 
 def test_training_arithmetic_matches_the_published_1e26_check():

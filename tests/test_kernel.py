@@ -26,6 +26,7 @@ def test_numba_kernel_equals_reference_implementation(small):
         ref = simulate_trial(small.inputs, t)
         for name in ("stock", "stock_tpp", "largest", "flows"):
             np.testing.assert_allclose(getattr(out, name)[t], ref[name], rtol=2e-6, atol=1e-3, err_msg=name)
+        np.testing.assert_array_equal(out.largest_site[t], ref["largest_site"])
         np.testing.assert_array_equal(out.exhaust[t], ref["exhaust"])
         np.testing.assert_array_equal(out.nveu_exhaust[t], ref["nveu_exhaust"])
     assert (out.exhaust >= 0).any(), "the small world should exhaust some allocation (the test must bite)"

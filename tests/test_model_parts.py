@@ -69,7 +69,7 @@ def default_small(world):
     return comp, run_kernel(comp.inputs)
 
 
-def test_ascend_goes_only_to_chinese_buyers(default_small):
+def test_ascend_counts_as_domestic_supply_only_for_chinese_buyers(default_small):
     comp, out = default_small
     china = [comp.iso3.index(c) for c in ("CHN", "HKG", "MAC")]
     others = np.setdiff1d(np.arange(len(comp.iso3)), china)

@@ -130,9 +130,10 @@ def _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x, us_index):
 @njit(cache=True)
 def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
            firm_nveu, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us,
-           hs_uveu, chip_h100e, chip_tpp, chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc,
-           lpp, uveu_lim, nveu_cap, tier1, mix_cdf, fallback, year_start, ztab, div_dest, us_index, m,
-           stock, stock_tpp, largest, flows, exhaust, nveu_exhaust):
+           hs_uveu, chip_h100e, chip_tpp, chip_supply, chip_vendor, vendor_china_only, chip_class, chip_override, divertible,
+           policy, alloc, lpp, uveu_lim, nveu_cap, tier1, allow_tpp, share_ratio, share_chip, guidance_on, lv_on,
+           mix_cdf, fallback, year_start, ztab, div_dest, us_index, m,
+           stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust):
     F = firm_country.shape[0]
     C = c_weight.shape[0]
     Q = policy.shape[0]
@@ -149,6 +150,8 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     delay = int(round(p[L.P_DELAY]))
     div_mult = p[L.P_DIVERSION]
     life = max(1, int(round(p[L.P_LIFE])))
+    cut_g = p[L.P_CUT_GUIDANCE]
+    cut_lv = p[L.P_CUT_LV]
     size_fix = math.exp(-0.5 * sigma * sigma)
     tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))   # the stream of global trial trial0 + t
     bits = 1                                                  # Feistel domain: 2*half bits covering N
@@ -192,12 +195,16 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     cap_used = np.zeros(C)
     nveu_used = np.zeros(C)
     supply = np.zeros(V)
+    allow_used = np.zeros(C)                   # pre-approved TPP (H100e) used this calendar year
+    share_us = 0.0                             # cumulative US volume of 'licence_share' chips (H100e)
+    share_used = 0.0                           # cumulative volume licensed under 'licence_share' (H100e)
     dv = np.zeros((C, Q))                      # diverted from territory c, arriving in quarter q (H100e)
     dv_tpp = np.zeros((C, Q))
 
     for q in range(Q):
         if year_start[q] == 1:
             lpp_used[:] = 0.0
+            allow_used[:] = 0.0
         for c in range(C):
             tf[c, q, L.FL_SHIPPED] += due[c, q]
             pend[c] -= due[c, q]
@@ -238,29 +245,60 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             v = chip_vendor[k]
             n = vol / hk
             cls = chip_class[q, k]
-            pol = L.FREE if cls == 0 else policy[q, c, cls - 1]
+            pol = chip_override[q, k, c]
+            if pol < 0:
+                pol = L.FREE if cls == 0 else policy[q, c, cls - 1]
             u_lic = np.float64((u >> np.uint64(32)) & np.uint64(0xFFFF)) * _U16
             d = 0.0                                # share of the shipment diverted to Tier-3 buyers
-            if cls != 0 and grp == L.GROUP_WORLD:
-                d = min(1.0, c_div[c] * div_mult)
-            ch_free = L.CH_DOMESTIC if vendor_china_only[v] == 1 else L.CH_FREE
+            if divertible[q, k] == 1 and grp == L.GROUP_WORLD:
+                d = min(1.0, c_div[c] * div_mult * (1.0 - cut_g * guidance_on[q, c]) * (1.0 - cut_lv * lv_on[q]))
+            ch_free = L.CH_DOMESTIC if vendor_china_only[v] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
             book = 1.0 if cls != 0 else 0.0        # controlled chips count toward UVEU shares
             left = 0.0                             # chips the rules let through but the vendor cannot supply
-            if pol == L.FREE:
+            if cls != 0 and allow_tpp[q, c] > 0.0 and pol != L.PROHIBITED:   # pre-approved bilateral volume
+                na = min(n, max(allow_tpp[q, c] / L.H100_TPP - allow_used[c], 0.0) / tk)
+                x = _take(supply, v, sk, na)
+                if x > 0.0:
+                    allow_used[c] += x * tk
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk,
+                             L.CH_LICENSED, d, Q)
+                    _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
+                left += na - x
+                n -= na
+            if n <= 0.0:
+                pass
+            elif pol == L.FREE:
                 x = _take(supply, v, sk, n)
                 _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, ch_free, d,
                          Q)
                 _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
-                left = n - x
+                if c == us_index and share_chip[q, k] == 1:
+                    share_us += x * hk
+                left += n - x
             elif (pol == L.LICENCE and u_lic < p_app) or (pol == L.DENY and u_lic < p_app_den):
                 x = _take(supply, v, sk, n)
                 _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
                          L.CH_LICENSED, d, Q)
-                _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
-                left = n - x
-            elif pol == L.LICENCE:
+                _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
+                left += n - x
+            elif pol == L.LICENCE or pol == L.PROHIBITED:
                 tf[c, q, L.FL_DENIED] += n * hk
                 tf[c, q, L.FL_UNMET] += n * hk
+            elif pol == L.LICENCE_SHARE:           # case by case, within a share of US customers' volume
+                ns = min(n, max(share_ratio[q] * share_us - share_used, 0.0) / hk)
+                if ns > 0.0 and u_lic >= p_app:
+                    tf[c, q, L.FL_DENIED] += ns * hk
+                    tf[c, q, L.FL_UNMET] += ns * hk
+                elif ns > 0.0:
+                    x = _take(supply, v, sk, ns)
+                    share_used += x * hk
+                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
+                             L.CH_LICENSED, d, Q)
+                    _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
+                    left += ns - x
+                if n - ns > 0.0:
+                    tf[c, q, L.FL_DENIED] += (n - ns) * hk
+                    tf[c, q, L.FL_UNMET] += (n - ns) * hk
             elif pol == L.DENY:
                 tf[c, q, L.FL_DENIED] += n * hk
                 gm = min(n, grey / hk, supply[v] / sk)  # the grey market: bounded capacity per quarter
@@ -280,9 +318,10 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
                         break
                     vk = chip_vendor[kk]
                     ck = chip_class[q, kk]
-                    if ck != 0 and policy[q, c, ck - 1] != L.FREE:
-                        continue
-                    if vendor_china_only[vk] == 1 and grp != L.GROUP_CHINA:
+                    pk = chip_override[q, kk, c]
+                    if pk < 0:
+                        pk = L.FREE if ck == 0 else policy[q, c, ck - 1]
+                    if pk != L.FREE:
                         continue
                     take = _take(supply, vk, chip_supply[kk], n)
                     if take <= 0.0:
@@ -293,7 +332,7 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
                     got += fl_vol
                     tf[c, q, L.FL_ORDERED] += fl_vol
                     tf[c, q, L.FL_SUBSTITUTE] += fl_vol
-                    chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 else L.CH_FREE
+                    chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
                     _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, fl_vol,
                              take * chip_tpp[kk] / L.H100_TPP, chk, 0.0, Q)
                 # unmet: what the denied order wanted, less what the grey market and fallbacks gave
@@ -417,20 +456,23 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             x = run + firm_init[f] * max(0.0, 1.0 - (q + 1.0) / life)
             if x > largest[t, c, q]:
                 largest[t, c, q] = x
+                largest_site[t, c, q] = 1 if firm_hs[f] >= 0 else 0
 
 
 @njit(parallel=True, cache=True)
 def _allocate(trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
               hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
-              chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
-              fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
-              nveu_exhaust):
+              chip_supply, chip_vendor, vendor_china_only, chip_class, chip_override, divertible, policy, alloc, lpp,
+              uveu_lim,
+              nveu_cap, tier1, allow_tpp, share_ratio, share_chip, guidance_on, lv_on, mix_cdf, fallback, year_start,
+              ztab, div_dest, us_index, m, stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust):
     for t in prange(params.shape[0]):
         _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
                hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
-               chip_supply, chip_vendor, vendor_china_only, chip_class, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, mix_cdf,
-               fallback, year_start, ztab, div_dest, us_index, m, stock, stock_tpp, largest, flows, exhaust,
-               nveu_exhaust)
+               chip_supply, chip_vendor, vendor_china_only, chip_class, chip_override, divertible, policy, alloc, lpp,
+              uveu_lim,
+               nveu_cap, tier1, allow_tpp, share_ratio, share_chip, guidance_on, lv_on, mix_cdf, fallback, year_start,
+               ztab, div_dest, us_index, m, stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust)
 
 
 @dataclass
@@ -438,6 +480,7 @@ class Outputs:
     stock: np.ndarray        # float32 [T, C, Q, channel], H100e (FLOP/s)
     stock_tpp: np.ndarray    # float32 [T, C, Q], H100e (TPP)
     largest: np.ndarray      # float32 [T, C, Q], H100e (FLOP/s) of the largest firm located in c
+    largest_site: np.ndarray  # uint8 [T, C, Q]: that firm is a hyperscaler site (headquartered in the US)
     flows: np.ndarray        # float32 [T, C, Q, flow]
     exhaust: np.ndarray      # int16 [T, C]
     nveu_exhaust: np.ndarray  # int16 [T, C]
@@ -445,11 +488,13 @@ class Outputs:
     @classmethod
     def empty(cls, T: int, C: int, Q: int) -> "Outputs":
         return cls(np.zeros((T, C, Q, len(L.CHANNELS)), np.float32), np.zeros((T, C, Q), np.float32),
-                   np.zeros((T, C, Q), np.float32), np.zeros((T, C, Q, len(L.FLOWS)), np.float32),
+                   np.zeros((T, C, Q), np.float32), np.zeros((T, C, Q), np.uint8),
+                   np.zeros((T, C, Q, len(L.FLOWS)), np.float32),
                    np.full((T, C), -1, np.int16), np.full((T, C), -1, np.int16))
 
     def arrays(self) -> tuple:
-        return (self.stock, self.stock_tpp, self.largest, self.flows, self.exhaust, self.nveu_exhaust)
+        return (self.stock, self.stock_tpp, self.largest, self.largest_site, self.flows, self.exhaust,
+                self.nveu_exhaust)
 
 
 def run_kernel(inputs, out: Outputs | None = None, start: int = 0, stop: int | None = None) -> Outputs:

@@ -1,8 +1,11 @@
 """Index constants shared by the kernels, their reference twins and the metrics (plain Python ints)."""
 
 # destination policies (regime files spell them free, licence, capped, deny)
-FREE, LICENCE, CAPPED, DENY = 0, 1, 2, 3
-POLICY_CODES = {"free": FREE, "licence": LICENCE, "capped": CAPPED, "deny": DENY}
+# licence_share: case-by-case licences while the destination's cumulative volume stays within a share of
+# US customers' volume of the same chips; prohibited: no licence, no grey market, no substitute
+FREE, LICENCE, CAPPED, DENY, LICENCE_SHARE, PROHIBITED = 0, 1, 2, 3, 4, 5
+POLICY_CODES = {"free": FREE, "licence": LICENCE, "capped": CAPPED, "deny": DENY,
+                "licence_share": LICENCE_SHARE, "prohibited": PROHIBITED}
 
 # stock channels: how the chips in a country's stock got there
 CH_INITIAL, CH_FREE, CH_LICENSED, CH_VEU, CH_DIVERTED, CH_DOMESTIC = range(6)
@@ -45,9 +48,11 @@ PARAMS = (
     ("diversion.multiplier", "P_DIVERSION"),
     ("grey_market.capacity_h100e_per_quarter", "P_GREY"),
     ("service_life_quarters", "P_LIFE"),
+    ("enforcement.guidance_diversion_cut", "P_CUT_GUIDANCE"),
+    ("enforcement.location_verification_cut", "P_CUT_LV"),
 )
 (P_DEMAND0, P_DEMAND_GROWTH, P_SUPPLY_GROWTH, P_INSTALLED, P_SIZE_EXP, P_ORDER_SIGMA, P_APPROVE,
- P_APPROVE_DENIAL, P_DELAY, P_DIVERSION, P_GREY, P_LIFE) = range(len(PARAMS))
+ P_APPROVE_DENIAL, P_DELAY, P_DIVERSION, P_GREY, P_LIFE, P_CUT_GUIDANCE, P_CUT_LV) = range(len(PARAMS))
 
 VENDORS = ("NVIDIA", "AMD", "Intel", "Huawei")
 SUPPLY_PARAMS = tuple(f"supply.{v.lower()}_h100e_per_quarter" for v in VENDORS)

@@ -85,6 +85,8 @@ def simulate_trial(inp, t: int) -> dict:
     pend = [0.0] * C
     carry = [0.0] * F
     lpp_used: dict[int, float] = {}
+    allow_used = [0.0] * C
+    quota = {"us": 0.0, "used": 0.0}     # licence_share: US volume and volume licensed, cumulative
     cap_used = [0.0] * C
     nveu_used = [0.0] * C
     exhaust = [-1] * C
@@ -111,6 +113,13 @@ def simulate_trial(inp, t: int) -> dict:
             c_tpp[inp.div_dest, qd] += tpp_h * d
             diverted[qd] += vol * d
 
+    def effective_policy(q, k, c):
+        """A chip-specific rule first, else the destination's policy for the chip's class."""
+        if inp.chip_override[q, k, c] >= 0:
+            return int(inp.chip_override[q, k, c])
+        cls = inp.chip_class[q, k]
+        return L.FREE if cls == 0 else int(inp.policy[q, c, cls - 1])
+
     def book_site(f, x):
         if inp.firm_hs[f] >= 0:
             sites[int(inp.firm_hs[f])][f] += x
@@ -118,6 +127,7 @@ def simulate_trial(inp, t: int) -> dict:
     for q in range(Q):
         if inp.year_start[q]:
             lpp_used.clear()
+            allow_used = [0.0] * C
         backlog = [0.0] * C
         for c in range(C):
             flows[c, q, L.FL_SHIPPED] += due[c, q]
@@ -151,26 +161,59 @@ def simulate_trial(inp, t: int) -> dict:
             v = inp.chip_vendor[k]
             n = vol / hk
             cls = inp.chip_class[q, k]
-            pol = L.FREE if cls == 0 else inp.policy[q, c, cls - 1]
+            pol = effective_policy(q, k, c)
             u_lic = ((u >> 32) & 0xFFFF) / 65536.0
-            d = min(1.0, inp.c_div[c] * pr[L.P_DIVERSION]) if cls != 0 and grp == L.GROUP_WORLD else 0.0
+            d = 0.0
+            if inp.divertible[q, k] and grp == L.GROUP_WORLD:
+                d = min(1.0, inp.c_div[c] * pr[L.P_DIVERSION] * (1.0 - pr[L.P_CUT_GUIDANCE] * inp.guidance_on[q, c])
+                        * (1.0 - pr[L.P_CUT_LV] * inp.lv_on[q]))
             controlled = cls != 0
+            domestic = bool(inp.vendor_china_only[v]) and grp == L.GROUP_CHINA
             left = 0.0
 
-            if pol == L.FREE:
+            if controlled and inp.allow_tpp[q, c] > 0.0 and pol != L.PROHIBITED:   # bilateral pre-approval
+                na = min(n, max(inp.allow_tpp[q, c] / L.H100_TPP - allow_used[c], 0.0) / tk)
+                x = take(v, sk, na)
+                if x > 0.0:
+                    allow_used[c] += x * tk
+                    deliver(f, c, q, q, x * hk, x * tk, L.CH_LICENSED, d)
+                    book_site(f, x * tk * (1.0 - d))
+                left += na - x
+                n -= na
+            if n <= 0.0:
+                pass
+            elif pol == L.FREE:
                 x = take(v, sk, n)
-                deliver(f, c, q, q, x * hk, x * tk, L.CH_DOMESTIC if inp.vendor_china_only[v] else L.CH_FREE, d)
+                deliver(f, c, q, q, x * hk, x * tk, L.CH_DOMESTIC if domestic else L.CH_FREE, d)
                 if controlled:
                     book_site(f, x * tk * (1.0 - d))
-                left = n - x
+                if c == inp.us_index and inp.share_chip[q, k]:
+                    quota["us"] += x * hk
+                left += n - x
             elif (pol == L.LICENCE and u_lic < pr[L.P_APPROVE]) or (pol == L.DENY and u_lic < pr[L.P_APPROVE_DENIAL]):
                 x = take(v, sk, n)
                 deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, d)
-                book_site(f, x * tk * (1.0 - d))
-                left = n - x
-            elif pol == L.LICENCE:
+                if controlled:
+                    book_site(f, x * tk * (1.0 - d))
+                left += n - x
+            elif pol in (L.LICENCE, L.PROHIBITED):
                 flows[c, q, L.FL_DENIED] += n * hk
                 flows[c, q, L.FL_UNMET] += n * hk
+            elif pol == L.LICENCE_SHARE:
+                ns = min(n, max(inp.share_ratio[q] * quota["us"] - quota["used"], 0.0) / hk)
+                if ns > 0.0 and u_lic >= pr[L.P_APPROVE]:
+                    flows[c, q, L.FL_DENIED] += ns * hk
+                    flows[c, q, L.FL_UNMET] += ns * hk
+                elif ns > 0.0:
+                    x = take(v, sk, ns)
+                    quota["used"] += x * hk
+                    deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, d)
+                    if controlled:
+                        book_site(f, x * tk * (1.0 - d))
+                    left += ns - x
+                if n - ns > 0.0:
+                    flows[c, q, L.FL_DENIED] += (n - ns) * hk
+                    flows[c, q, L.FL_UNMET] += (n - ns) * hk
             elif pol == L.DENY:
                 wanted = n
                 flows[c, q, L.FL_DENIED] += n * hk
@@ -187,8 +230,8 @@ def simulate_trial(inp, t: int) -> dict:
                 for kk in inp.fallback[q]:
                     if kk < 0 or n <= 0.0:
                         break
-                    ck, vk = inp.chip_class[q, kk], inp.chip_vendor[kk]
-                    if (ck != 0 and inp.policy[q, c, ck - 1] != L.FREE) or (inp.vendor_china_only[vk] and grp != L.GROUP_CHINA):
+                    vk = inp.chip_vendor[kk]
+                    if effective_policy(q, kk, c) != L.FREE:
                         continue
                     x = take(vk, inp.chip_supply[kk], n)
                     if x <= 0.0:
@@ -199,7 +242,7 @@ def simulate_trial(inp, t: int) -> dict:
                     flows[c, q, L.FL_ORDERED] += flops
                     flows[c, q, L.FL_SUBSTITUTE] += flops
                     deliver(f, c, q, q, flops, x * inp.chip_tpp[kk] / L.H100_TPP,
-                            L.CH_DOMESTIC if inp.vendor_china_only[vk] else L.CH_FREE)
+                            L.CH_DOMESTIC if inp.vendor_china_only[vk] and grp == L.GROUP_CHINA else L.CH_FREE)
                 flows[c, q, L.FL_UNMET] += max(0.0, (wanted - gm if gm > 0.0 else wanted) * hk - got)
             else:  # capped: UVEU, NVEU, LPP, then licences against the national allocation
                 h = inp.firm_hs[f]
@@ -230,7 +273,7 @@ def simulate_trial(inp, t: int) -> dict:
                     flows[c, q, L.FL_DENIED] += nc * hk
                     flows[c, q, L.FL_UNMET] += nc * hk
                     nc = 0.0
-                for part, path in ((nu, "veu"), (nn, "nveu"), (nl, "lpp"), (nc, "licence")):
+                for part, path in ((nu, "veu"), (nn, "nveu"), (nl, "lpp"), (nc, "licence")):  # noqa: B007
                     x = take(v, sk, part)
                     left += part - x
                     if x <= 0.0:
@@ -263,6 +306,7 @@ def simulate_trial(inp, t: int) -> dict:
     stock = np.zeros((C, Q, len(L.CHANNELS)))
     stock_tpp = np.zeros((C, Q))
     largest = np.zeros((C, Q))
+    largest_site = np.zeros((C, Q), np.uint8)
     for c in range(C):
         for q in range(Q):
             for ch in range(len(L.CHANNELS)):
@@ -277,6 +321,8 @@ def simulate_trial(inp, t: int) -> dict:
     for f in range(F):
         c = inp.firm_country[f]
         for q in range(Q):
-            largest[c, q] = max(largest[c, q], window(firm_add[f], q) + init[f] * left_init[q])
-    return {"stock": stock, "stock_tpp": stock_tpp, "largest": largest, "flows": flows,
+            x = window(firm_add[f], q) + init[f] * left_init[q]
+            if x > largest[c, q]:
+                largest[c, q], largest_site[c, q] = x, inp.firm_hs[f] >= 0
+    return {"stock": stock, "stock_tpp": stock_tpp, "largest": largest, "largest_site": largest_site, "flows": flows,
             "exhaust": np.array(exhaust), "nveu_exhaust": np.array(nveu_exhaust)}

@@ -19,8 +19,8 @@ from ..quarters import to_date
 
 REGIME_DIR = Path(__file__).parent
 _PARAM_KEYS = {"values", "description", "unit", "reference", "documentation"}
-_TOP_KEYS = {"name", "title", "horizon_end", "horizon_note"}
-POLICIES = ("free", "licence", "capped", "deny")
+_TOP_KEYS = {"name", "title", "horizon_end", "horizon_note", "base", "description"}
+POLICIES = ("free", "licence", "capped", "deny", "licence_share", "prohibited", "none")
 
 
 @dataclass
@@ -91,7 +91,7 @@ def _check_value(name: str, values: list, path: object, fld: str) -> None:
     for d, v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
             raise DataError(path, fld, f"negative value {v} on {d}")
-        if name.endswith(("policy_a", "policy_b")) and v not in POLICIES:
+        if name.endswith(("policy_a", "policy_b", ".policy")) and v not in POLICIES:
             raise DataError(path, fld, f"policy {v!r} on {d} is not one of {', '.join(POLICIES)}")
 
 
@@ -130,7 +130,12 @@ def load_regime(name_or_path: str | Path) -> Regime:
     if unknown:
         raise DataError(path, sorted(unknown)[0], "unknown field")
     params: dict[str, Param] = {}
+    base = None
+    if "base" in top:  # a regime derived from another: the base's parameters, then this file's
+        base = load_regime(top["base"])
+        params.update(copy.deepcopy(base.params))
     _walk(data, "", path, params)
-    horizon = top.get("horizon_end")
+    horizon = top.get("horizon_end", base.horizon_end if base else None)
     return Regime(top.get("name", path.stem), top.get("title", ""), path, params,
-                  to_date(horizon) if horizon else None, top.get("horizon_note", ""))
+                  to_date(horizon) if horizon else None,
+                  top.get("horizon_note", base.horizon_note if base else ""))

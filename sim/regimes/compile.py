@@ -1,17 +1,22 @@
-"""Compile a regime to per-quarter arrays for the kernel. A dated value applies to a quarter when it is
-in force at the quarter's midpoint; beyond ``horizon_end`` the last values hold (and outputs say so)."""
+"""Compile a regime, or a timeline of regimes, to per-quarter arrays for the kernel.
+
+A quarter takes the regime in force at its midpoint (a timeline switches rules at a quarter boundary
+without restarting the simulation: caps, allowances and stocks carry over), and within it every
+dated value in force at the midpoint. Beyond a regime's ``horizon_end`` its last values hold (and
+outputs say so)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from .. import quarters
-from ..chips import Thresholds, classify
+from ..chips import CLASS_NAMES, Thresholds, classify
 from ..errors import DataError
-from ..kernel.layout import POLICY_CODES, FREE
+from ..kernel.layout import POLICY_CODES
 from ..world import World
 from . import Regime
 
@@ -26,15 +31,27 @@ _THRESHOLD_PARAMS = {
 class RegimeArrays:
     """Rules per quarter. Shapes: Q quarters, C territories, K chips. TPP units for caps."""
 
-    policy: np.ndarray         # int8 [Q, C, 2]: policy for 3A090.a and 3A090.b chips
-    chip_class: np.ndarray     # int8 [Q, K]: 0 uncontrolled (or outside US jurisdiction), 1 .a, 2 .b
-    alloc: np.ndarray          # float64 [Q, C]: national allocation (TPP, G2G multiplier applied); inf = none
-    lpp: np.ndarray            # float64 [Q]: LPP allowance per consignee per calendar year (TPP); 0 = none
-    uveu_lim: np.ndarray       # float64 [Q, 3]: outside Tier 1, single country, outside US (shares); 0 = no UVEU
-    nveu_cap: np.ndarray       # float64 [Q]: cumulative TPP per NVEU per country; 0 = no NVEU
-    tier1: np.ndarray          # uint8 [Q, C]: destination in Tier 1 (the class named tier1)
+    policy: np.ndarray          # int8 [Q, C, 2]: policy for 3A090.a and 3A090.b chips
+    chip_class: np.ndarray      # int8 [Q, K]: 0 uncontrolled (or outside US jurisdiction), 1 .a, 2 .b
+    chip_override: np.ndarray   # int8 [Q, K, C]: a chip-specific rule's policy, -1 where none applies
+    alloc: np.ndarray           # float64 [Q, C]: national allocation (TPP, G2G multiplier applied); inf = none
+    lpp: np.ndarray             # float64 [Q]: LPP allowance per consignee per calendar year (TPP); 0 = none
+    uveu_lim: np.ndarray        # float64 [Q, 3]: outside Tier 1, single country, outside US (shares); 0 = no UVEU
+    nveu_cap: np.ndarray        # float64 [Q]: cumulative TPP per NVEU per country; 0 = no NVEU
+    tier1: np.ndarray           # uint8 [Q, C]: destination in Tier 1 (the class named tier1)
+    allow_tpp: np.ndarray       # float64 [Q, C]: pre-approved TPP for the calendar year; 0 = none
+    share_ratio: np.ndarray     # float64 [Q]: 'licence_share' volume limit as a share of US volume
+    share_chip: np.ndarray      # uint8 [Q, K]: chip counts toward the 'licence_share' volumes
+    guidance_on: np.ndarray     # uint8 [Q, C]: diversion enforcement guidance applies to the territory
+    lv_on: np.ndarray           # uint8 [Q]: location verification in force on controlled chips
+    weights_rule: np.ndarray    # uint8 [Q]: closed weights of >= threshold-operation models are controlled
     dest_class: list[list[str]]  # [Q][C] name of the destination class
-    held_after_horizon: np.ndarray  # bool [Q]: quarter lies beyond the regime's horizon
+    regime_name: list[str]      # [Q] regime in force
+    held_after_horizon: np.ndarray  # bool [Q]: quarter lies beyond its regime's horizon
+    us_index: int = 0
+
+
+Timeline = list[tuple[dt.date | None, Regime]]
 
 
 def thresholds_at(regime: Regime, date) -> Thresholds:
@@ -42,52 +59,110 @@ def thresholds_at(regime: Regime, date) -> Thresholds:
     return Thresholds(vintage=str(regime.at("eccn.vintage", date, "2023")), **kw)
 
 
-def compile_regime(regime: Regime, world: World, chips: pl.DataFrame, labels: list[str],
+def regime_at(timeline: Timeline, date: dt.date) -> Regime:
+    """The regime of ``timeline`` in force on ``date`` (the first one before any start date)."""
+    current = timeline[0][1]
+    for start, reg in timeline:
+        if start is None or start <= date:
+            current = reg
+    return current
+
+
+def _rule_names(regime: Regime, prefix: str) -> list[str]:
+    """Names of the sub-tables under ``prefix`` (e.g. chip_rules.h20_china), in file order."""
+    out = []
+    for name in regime.params:
+        if name.startswith(prefix + "."):
+            rule = name[len(prefix) + 1:].split(".")[0]
+            if rule not in out:
+                out.append(rule)
+    return out
+
+
+def _select_chips(regime: Regime, rule: str, date, chips: pl.DataFrame, classes: np.ndarray) -> np.ndarray:
+    """bool [K]: chips a chip rule names (chip names, ``vendor:X``, ``class:3A090.a``), then filtered by
+    its optional ``max_tpp`` and ``max_memory_bw_gbs`` (strictly below)."""
+    fld = f"chip_rules.{rule}.chips"
+    items = regime.at(fld, date, [])
+    names = chips["name"].to_list()
+    sel = np.zeros(len(names), bool)
+    for it in items:
+        if it.startswith("vendor:"):
+            sel |= (chips["vendor"] == it[7:]).to_numpy()
+        elif it.startswith("class:"):
+            code = {v: k for k, v in CLASS_NAMES.items()}.get(it[6:])
+            if code is None:
+                raise DataError(regime.path, fld, f"unknown class {it[6:]!r}")
+            sel |= classes == code
+        elif it in names:
+            sel[names.index(it)] = True
+        else:
+            raise DataError(regime.path, fld, f"unknown chip {it!r}")
+    max_tpp = regime.at(f"chip_rules.{rule}.max_tpp", date)
+    if max_tpp is not None:
+        sel &= chips["tpp"].to_numpy() < float(max_tpp)
+    max_bw = regime.at(f"chip_rules.{rule}.max_memory_bw_gbs", date)
+    if max_bw is not None:
+        bw = chips["memory_bw_tbs"].fill_null(np.inf).to_numpy() * 1000.0
+        sel &= bw < float(max_bw)
+    return sel
+
+
+def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFrame, labels: list[str],
                    g2g: dict[str, float], nveu: list[str]) -> RegimeArrays:
+    if isinstance(timeline, Regime):
+        timeline = [(None, timeline)]
     Q, C, K = len(labels), len(world.iso3), chips.height
     idx = world.index()
+    names = chips["name"].to_list()
     policy = np.zeros((Q, C, 2), np.int8)
     chip_class = np.zeros((Q, K), np.int8)
+    chip_override = np.full((Q, K, C), -1, np.int8)
     alloc = np.full((Q, C), np.inf)
-    lpp, nveu_cap = np.zeros(Q), np.zeros(Q)
+    lpp, nveu_cap, share_ratio = np.zeros(Q), np.zeros(Q), np.zeros(Q)
     uveu_lim = np.zeros((Q, 3))
     tier1 = np.zeros((Q, C), np.uint8)
+    allow_tpp = np.zeros((Q, C))
+    share_chip = np.zeros((Q, K), np.uint8)
+    guidance_on = np.zeros((Q, C), np.uint8)
+    lv_on, weights_rule = np.zeros(Q, np.uint8), np.zeros(Q, np.uint8)
     held = np.zeros(Q, bool)
     dest_class: list[list[str]] = []
+    regime_name: list[str] = []
     us = chips["us_jurisdiction"].cast(pl.Boolean).to_numpy()
     for q, lab in enumerate(labels):
-        date = quarters.midpoint(lab)
-        held[q] = regime.horizon_end is not None and date > regime.horizon_end
-        if held[q]:
-            date = regime.horizon_end
+        mid = quarters.midpoint(lab)
+        regime = regime_at(timeline, mid)
+        regime_name.append(regime.name)
+        held[q] = regime.horizon_end is not None and mid > regime.horizon_end
+        date = regime.horizon_end if held[q] else mid
         th = thresholds_at(regime, date)
-        for k, (t, pd, ic) in enumerate(chips.select("tpp", "pd", "interconnect_gbps").iter_rows()):
-            chip_class[q, k] = classify(t, pd, ic or 0.0, th) if us[k] else 0
+        raw_class = np.array([classify(t, pd or 0.0, ic or 0.0, th) for t, pd, ic in
+                              chips.select("tpp", "pd", "interconnect_gbps").iter_rows()], np.int8)
+        chip_class[q] = np.where(us, raw_class, 0)
         order = regime.at("destinations.order", date)
-        names = ["(none)"] * C
-        if order is None:  # no rule in force yet: everything free
-            dest_class.append(names)
-            continue
-        assigned = np.zeros(C, bool)
-        for cls in order:
-            fld = f"destinations.{cls}.countries"
-            items = regime.at(fld, date)
-            if items is None:
-                raise DataError(regime.path, fld, f"no value in force on {date}")
-            members = world.resolve(items, date, regime.path, fld)
-            pa = POLICY_CODES[regime.at(f"destinations.{cls}.policy_a", date, "free")]
-            pb = POLICY_CODES[regime.at(f"destinations.{cls}.policy_b", date, "free")]
-            for iso in members:
-                i = idx[iso]
-                if not assigned[i]:
-                    assigned[i] = True
-                    policy[q, i] = (pa, pb)
-                    names[i] = cls
-                    tier1[q, i] = cls == "tier1"
-        dest_class.append(names)
+        cls_names = ["(none)"] * C
+        if order is not None:
+            assigned = np.zeros(C, bool)
+            for cls in order:
+                fld = f"destinations.{cls}.countries"
+                items = regime.at(fld, date)
+                if items is None:
+                    raise DataError(regime.path, fld, f"no value in force on {date}")
+                members = world.resolve(items, date, regime.path, fld)
+                pa = POLICY_CODES[regime.at(f"destinations.{cls}.policy_a", date, "free")]
+                pb = POLICY_CODES[regime.at(f"destinations.{cls}.policy_b", date, "free")]
+                for iso in members:
+                    i = idx[iso]
+                    if not assigned[i]:
+                        assigned[i] = True
+                        policy[q, i] = (pa, pb)
+                        cls_names[i] = cls
+                        tier1[q, i] = cls == "tier1"
+        dest_class.append(cls_names)
         cap = regime.at("caps.country_allocation_tpp", date)
         start = regime.at("caps.counting_start", date)
-        if cap is not None and (start is None or quarters.to_date(start) <= quarters.midpoint(lab)):
+        if cap is not None and (start is None or quarters.to_date(start) <= mid):
             alloc[q, :] = float(cap)
             for iso, factor in g2g.items():
                 alloc[q, idx[iso]] = float(cap) * factor
@@ -95,8 +170,40 @@ def compile_regime(regime: Regime, world: World, chips: pl.DataFrame, labels: li
         nveu_cap[q] = float(regime.at("nveu.installed_base_tpp", date, 0.0))
         uveu_lim[q] = [float(regime.at(f"uveu.{k}", date, 0.0)) for k in
                        ("max_share_outside_tier1", "max_share_single_country", "max_share_outside_us")]
-    # the capped policy without an allocation would silently mean 'free': refuse it
+        # chip-specific rules (later rules in the file win where two apply)
+        for rule in _rule_names(regime, "chip_rules"):
+            pol = regime.at(f"chip_rules.{rule}.policy", date, "none")
+            if pol == "none":
+                continue
+            sel = _select_chips(regime, rule, date, chips, raw_class)
+            fld = f"chip_rules.{rule}.countries"
+            members = world.resolve(regime.at(fld, date, []), date, regime.path, fld)
+            cols = np.array(sorted(idx[c] for c in members), dtype=np.int64)
+            for k in np.flatnonzero(sel):
+                chip_override[q, k, cols] = POLICY_CODES[pol]
+            if pol == "licence_share":
+                share_ratio[q] = float(regime.at(f"chip_rules.{rule}.us_volume_share", date, 0.0))
+                share_chip[q, sel] = 1
+        for rule in _rule_names(regime, "allowances"):
+            country = regime.at(f"allowances.{rule}.country", date)
+            qty = float(regime.at(f"allowances.{rule}.quantity_per_year", date, 0.0))
+            chip = regime.at(f"allowances.{rule}.chip", date)
+            if qty == 0.0:
+                continue                       # not in force yet, or zero
+            if country is None or chip is None:
+                raise DataError(regime.path, f"allowances.{rule}", "needs country, chip and quantity_per_year")
+            if country not in idx or chip not in names:
+                raise DataError(regime.path, f"allowances.{rule}", f"unknown country or chip ({country}, {chip})")
+            allow_tpp[q, idx[country]] += qty * float(chips["tpp"][names.index(chip)])
+        transit = regime.at("enforcement.transit_countries", date)
+        if transit:
+            for iso in world.resolve(transit, date, regime.path, "enforcement.transit_countries"):
+                guidance_on[q, idx[iso]] = 1
+        lv_on[q] = bool(regime.at("enforcement.location_verification", date, False))
+        weights_rule[q] = regime.at("weights.threshold_operations", date) is not None
     if np.any((policy == POLICY_CODES["capped"]).any(axis=2) & np.isinf(alloc)):
-        raise DataError(regime.path, "caps.country_allocation_tpp", "a 'capped' policy is in force without an allocation")
-    assert FREE == 0
-    return RegimeArrays(policy, chip_class, alloc, lpp, uveu_lim, nveu_cap, tier1, dest_class, held)
+        raise DataError(timeline[-1][1].path, "caps.country_allocation_tpp",
+                        "a 'capped' policy is in force without an allocation")
+    return RegimeArrays(policy, chip_class, chip_override, alloc, lpp, uveu_lim, nveu_cap, tier1, allow_tpp,
+                        share_ratio, share_chip, guidance_on, lv_on, weights_rule, dest_class, regime_name, held,
+                        idx["USA"])

@@ -39,7 +39,12 @@ class World:
         return out
 
     def resolve(self, items: list[str], date: dt.date, path: object, fld: str) -> set[str]:
-        """A country-set expression (iso3 codes, ``group:D:5``, ``*``) → set of iso3 on ``date``."""
+        """A country-set expression → set of iso3 on ``date``: the union of iso3 codes, ``group:D:5`` and
+        ``*`` (every territory), less the items written with a leading ``-`` (``-group:A:6``, ``-CHN``)."""
+        plus = [it for it in items if not it.startswith("-")]
+        minus = [it[1:] for it in items if it.startswith("-")]
+        if minus:
+            return self.resolve(plus, date, path, fld) - self.resolve(minus, date, path, fld)
         known, out = set(self.iso3), set()
         groups = None
         for it in items:

@@ -1,0 +1,190 @@
+"""Compare scenarios with common random numbers: every scenario runs with the first one's seed and trial
+count, so trial i sees the same demand, supply and order draws everywhere and only the rules differ.
+Writes ``results/compare/<run-id>/`` with comparison.csv (medians side by side), differences.csv
+(paired per-trial differences against the first scenario, p5/p50/p95), comparison.md, manifest.json
+and figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+from . import metrics  # noqa: E402
+from .kernel import layout as L  # noqa: E402
+from .kernel.layout import CAPPED  # noqa: E402
+from .runner import RunResult, run  # noqa: E402
+from .scenario import Scenario  # noqa: E402
+
+COUNTRIES = ["CHN", "USA", "ARE", "SAU", "IND", "MYS"]
+BLOCS = ["US", "Tier-1 partners", "China", "Other Tier 2", "Other Tier 3"]
+
+
+@dataclass
+class Headline:
+    """Per-trial headline numbers of one scenario, enough to compare it with others."""
+
+    name: str
+    labels: list[str]
+    compute: dict[str, np.ndarray]       # region → [T, Q] installed H100e
+    first_feasible: dict[str, str | None]  # iso3 → first quarter P(1e26) > 50 %
+    exhausted: list[str]                 # territories whose allocation runs out in > 50 % of trials
+    flows: dict[str, np.ndarray]         # flow name → [T] total over the run, world
+    china_unmet: np.ndarray              # [T]
+
+
+def headline(res: RunResult) -> Headline:
+    world, comp, out = res.scenario.world, res.compiled, res.outputs
+    idx = world.index()
+    compute = out.stock.sum(axis=3, dtype=np.float64)
+    regions = {b: m for b, m in metrics.bloc_members(world).items()}
+    regions.update({c: [idx[c]] for c in COUNTRIES})
+    feas = res.feasibility
+    first = {c: feas.filter(pl.col("iso3") == c)["first_quarter_p_over_half"][0] for c in COUNTRIES}
+    capped = (comp.regime.policy == CAPPED).any(axis=(0, 2))
+    ex = (out.exhaust >= 0).mean(axis=0)
+    return Headline(
+        res.scenario.name, comp.labels, {r: compute[:, m, :].sum(axis=1) for r, m in regions.items()}, first,
+        [world.iso3[c] for c in np.flatnonzero(capped & (ex > 0.5))],
+        {name: out.flows[..., fl].sum(axis=(1, 2), dtype=np.float64) for name, fl in
+         (("diverted", L.FL_DIVERTED_IN), ("grey_market", L.FL_GREY_IN), ("denied", L.FL_DENIED))},
+        out.flows[:, [idx[c] for c in ("CHN", "HKG", "MAC")], :, L.FL_UNMET].sum(axis=(1, 2), dtype=np.float64),
+    )
+
+
+def _quarters(labels: list[str]) -> list[str]:
+    return [q for q in ("2025Q4", "2027Q4") if q in labels] + [labels[-1]]
+
+
+def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(side-by-side medians, paired differences against the first scenario)."""
+    base = heads[0]
+    rows, diffs = [], []
+    for region in base.compute:
+        for q in _quarters(base.labels):
+            qi = base.labels.index(q)
+            row = {"metric": "compute_h100e_p50", "region": region, "quarter": q}
+            for h in heads:
+                row[h.name] = float(np.median(h.compute[region][:, qi]))
+                if h is not base:
+                    d = h.compute[region][:, qi] - base.compute[region][:, qi]
+                    diffs.append({"metric": "compute_h100e", "region": region, "quarter": q, "scenario": h.name,
+                                  "baseline": base.name, "diff_p5": float(np.percentile(d, 5)),
+                                  "diff_p50": float(np.median(d)), "diff_p95": float(np.percentile(d, 95))})
+            rows.append(row)
+    for flow in base.flows:
+        row = {"metric": f"{flow}_h100e_total_p50", "region": "World", "quarter": "all"}
+        row.update({h.name: float(np.median(h.flows[flow])) for h in heads})
+        rows.append(row)
+    row = {"metric": "unmet_h100e_total_p50", "region": "China", "quarter": "all"}
+    row.update({h.name: float(np.median(h.china_unmet)) for h in heads})
+    rows.append(row)
+    side = pl.DataFrame(rows)
+    extra = []
+    for c in COUNTRIES:
+        extra.append({"metric": "first_quarter_1e26_feasible", "region": c, "quarter": "",
+                      **{h.name: h.first_feasible[c] or "never" for h in heads}})
+    extra.append({"metric": "allocations_exhausted", "region": "", "quarter": "",
+                  **{h.name: f"{len(h.exhausted)}: {' '.join(h.exhausted)}" if h.exhausted else "none"
+                     for h in heads}})
+    side = pl.concat([side.with_columns(pl.col(h.name).cast(pl.Utf8) for h in heads), pl.DataFrame(extra)],
+                     how="vertical_relaxed")
+    return side, pl.DataFrame(diffs)
+
+
+def markdown(side: pl.DataFrame, names: list[str]) -> str:
+    def fmt(v: str | None) -> str:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            return v or ""
+        return f"{x / 1e6:.2f} M" if abs(x) >= 1e5 else f"{x:,.0f}"
+    lines = ["| metric | region | quarter | " + " | ".join(names) + " |",
+             "|" + "---|" * (3 + len(names))]
+    for r in side.iter_rows(named=True):
+        lines.append(f"| {r['metric']} | {r['region']} | {r['quarter']} | "
+                     + " | ".join(fmt(r[n]) for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def figures(heads: list[Headline], outdir: Path) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    labels = heads[0].labels
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for ax, region in zip(axes, ("China", "Other Tier 2", "US")):
+        for h in heads:
+            ax.plot(range(len(labels)), np.median(h.compute[region], axis=0), label=h.name)
+        ax.set_yscale("log")
+        ax.set_title(f"{region}: median installed H100e", fontsize=9)
+        ticks = list(range(0, len(labels), 4))
+        ax.set_xticks(ticks, [labels[i] for i in ticks], fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    for ext in ("pdf", "png"):
+        fig.savefig(outdir / f"compare_compute.{ext}", dpi=150)
+    plt.close(fig)
+    if len(heads) > 1:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        for ax, region in zip(axes, ("China", "Other Tier 2")):
+            for h in heads[1:]:
+                d = h.compute[region] - heads[0].compute[region]
+                x = range(len(labels))
+                ax.fill_between(x, np.percentile(d, 5, axis=0), np.percentile(d, 95, axis=0), alpha=0.15)
+                ax.plot(x, np.median(d, axis=0), label=h.name)
+            ax.axhline(0, color="grey", lw=0.8)
+            ax.set_yscale("symlog", linthresh=1e4)
+            ax.set_title(f"{region}: paired difference vs {heads[0].name} (H100e, p5-p95)", fontsize=9)
+            ticks = list(range(0, len(labels), 4))
+            ax.set_xticks(ticks, [labels[i] for i in ticks], fontsize=7)
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=6)
+        fig.tight_layout()
+        for ext in ("pdf", "png"):
+            fig.savefig(outdir / f"compare_difference.{ext}", dpi=150)
+        plt.close(fig)
+
+
+def compare(scenarios: list[Scenario], out_root: str | Path = "results", run_id: str | None = None,
+            progress: bool = False) -> Path:
+    """Run ``scenarios`` with the first one's seed and trials; write and return the comparison folder."""
+    t0 = time.perf_counter()
+    first = scenarios[0]
+    aligned = [s.replace(seed=first.seed, trials=first.trials) for s in scenarios]
+    names = [s.name for s in aligned]
+    if len(set(names)) != len(names):
+        raise ValueError(f"scenario names must differ, got {names}")
+    heads = [headline(run(s, progress=progress)) for s in aligned]
+    side, diffs = tables(heads)
+    root = Path(out_root) / "compare"
+    run_id = run_id or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-s{first.seed}"
+    final, tmp = root / run_id, root / f".tmp-{run_id}-{os.getpid()}"
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        tmp.mkdir()
+        side.write_csv(tmp / "comparison.csv")
+        diffs.write_csv(tmp / "differences.csv", float_precision=1)
+        (tmp / "comparison.md").write_text(markdown(side, names))
+        figures(heads, tmp / "figures")
+        (tmp / "manifest.json").write_text(json.dumps({
+            "scenarios": [str(s.path) for s in aligned], "seed": first.seed, "trials": first.trials,
+            "note": "common random numbers: every scenario ran with the first one's seed and trial count",
+            "wall_time_s": time.perf_counter() - t0}, indent=2))
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
