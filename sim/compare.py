@@ -25,6 +25,7 @@ from . import metrics  # noqa: E402
 from .kernel import layout as L  # noqa: E402
 from .kernel.layout import CAPPED  # noqa: E402
 from .runner import RunResult, run  # noqa: E402
+from .errors import ScenarioError  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 
 COUNTRIES = ["CHN", "USA", "ARE", "SAU", "IND", "MYS"]
@@ -156,10 +157,27 @@ def figures(heads: list[Headline], outdir: Path) -> None:
         plt.close(fig)
 
 
+def check_comparable(scenarios: list[Scenario]) -> None:
+    """Refuse a comparison whose scenarios differ in anything but the rules (regime, its inputs and
+    overrides): the same firms, quarters and assumptions are what make the draws common."""
+    first = scenarios[0]
+    for sc in scenarios[1:]:
+        for fld, a, b in (("run.start", first.start, sc.start), ("run.quarters", first.quarters, sc.quarters),
+                          ("firms.total", first.firms_total, sc.firms_total),
+                          ("firms.orders_per_quarter", first.orders_per_quarter, sc.orders_per_quarter),
+                          ("assumptions", first.assumptions.dists, sc.assumptions.dists)):
+            if a != b:
+                raise ScenarioError(sc.path, fld, f"differs from {first.path.name}; a comparison may differ only "
+                                    "in the regime")
+        if not sc.world.countries.equals(first.world.countries):
+            raise ScenarioError(sc.path, "world", f"differs from {first.path.name}")
+
+
 def compare(scenarios: list[Scenario], out_root: str | Path = "results", run_id: str | None = None,
             progress: bool = False) -> Path:
     """Run ``scenarios`` with the first one's seed and trials; write and return the comparison folder."""
     t0 = time.perf_counter()
+    check_comparable(scenarios)
     first = scenarios[0]
     aligned = [s.replace(seed=first.seed, trials=first.trials) for s in scenarios]
     names = [s.name for s in aligned]

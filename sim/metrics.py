@@ -60,17 +60,20 @@ def feasible(largest: np.ndarray, mfu: np.ndarray, days: np.ndarray, target: flo
     return training_flop(largest, mfu[:, None, None], days[:, None, None]) >= target
 
 
-def weights_outcomes(out, reg, feas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For feasible 1e26 runs (bool [T, C, Q]): (a) the closed weights would be controlled (ECCN 4E091 in
-    force that quarter), (b) and their trainer is headquartered outside Tier 1, so exporting them faces a
-    presumption of denial. A hyperscaler site's firm is headquartered in the US; a domestic firm where
-    it is located."""
-    rule = reg.weights_rule.astype(bool)[None, None, :]
+def weights_outcomes(out, reg, feas: np.ndarray, draws: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """For feasible 1e26 runs (bool [T, C, Q]): (a) the run reaches the regime's weights threshold
+    (ECCN 4E091: ``weights.threshold_operations`` in force that quarter), so its weights would be
+    controlled if closed (an upper bound: open weights and models below the most capable published
+    one are not controlled); (b) and its trainer is headquartered outside Tier 1, so exporting the
+    weights faces a presumption of denial. A hyperscaler site's firm is headquartered in the US; a
+    domestic firm where it is located."""
+    flop = training_flop(out.largest.astype(np.float64), draws["training.mfu"][:, None, None],
+                         draws["training.max_days"][:, None, None])
+    th = reg.weights_threshold[None, None, :]
     hq_tier1 = np.where(out.largest_site == 1, reg.tier1[:, reg.us_index][None, None, :] == 1,
                         reg.tier1.T[None, :, :] == 1)
-    controlled = feas & rule
+    controlled = feas & (th > 0) & (flop >= th)
     return controlled, controlled & ~hq_tier1
-
 
 
 def _regions(world: World) -> tuple[list[str], list[str], list[list[int]]]:
@@ -129,7 +132,7 @@ def summary(out, world: World, labels: list[str], draws: dict[str, np.ndarray], 
     rows.append(_long("largest_firm_h100e", "H100e", out.largest.astype(np.float64),
                       regions[:C], kinds[:C], labels))
     feas = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
-    controlled, denial = weights_outcomes(out, reg, feas)
+    controlled, denial = weights_outcomes(out, reg, feas, draws)
     for metric, x in (("p_feasible_1e26", feas), ("p_feasible_1e26_weights_controlled", controlled),
                       ("p_feasible_1e26_weights_export_presumption_of_denial", denial)):
         rows.append(pl.DataFrame({
@@ -146,7 +149,7 @@ def feasibility_table(out, world: World, labels: list[str], draws: dict[str, np.
     for feasible runs whether their closed weights would be controlled (ECCN 4E091) and face a
     presumption of denial for export (trainer headquartered outside Tier 1)."""
     f = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
-    controlled, denial = weights_outcomes(out, reg, f)
+    controlled, denial = weights_outcomes(out, reg, f, draws)
     feas = f.mean(axis=0)
     first = [next((labels[q] for q in range(len(labels)) if feas[c, q] > 0.5), None) for c in range(feas.shape[0])]
     return pl.DataFrame({

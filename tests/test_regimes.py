@@ -86,7 +86,7 @@ def test_gulf_allowance_ships_without_licence_risk(tmp_path, world):
     comp, out, c = scripted(tmp_path, world, "gulf_deals_2025", "SAU", "GB300", 10_000 * gb300,
                             quarters=2, start="2025Q3", approve=0.0)
     fl = out.flows[0, c]
-    assert fl[:, L.FL_SHIPPED].sum() == pytest.approx(18_000 * gb300, rel=1e-6)   # the 2025 allowance
+    assert fl[:, L.FL_SHIPPED].sum() == pytest.approx(18_000 * gb300, rel=1e-6)   # the May-2025 approval
     assert fl[:, L.FL_DENIED].sum() == pytest.approx(2_000 * gb300, rel=1e-6)     # beyond: licence refused
     comp, out, c = scripted(tmp_path, world, "rescission_2025", "SAU", "GB300", 10_000 * gb300,
                             quarters=2, start="2025Q3", approve=0.0)
@@ -108,18 +108,71 @@ def test_history_switches_rules_at_quarter_boundaries_without_restarting(world, 
     sc = load_scenario(ROOT / "scenarios" / "history.toml", world=world)
     from sim.chips import load_chips
     reg = compile_regime(sc.timeline, world, load_chips(), sc.labels, {}, [])
-    assert reg.regime_name[:3] == ["diffusion_2025", "china_h200_2026", "china_h200_2026"]
+    # the Diffusion rule was rescinded two days before its compliance date: it never binds
+    assert reg.regime_name[:3] == ["controls_2023", "china_h200_2026", "china_h200_2026"]
     idx = world.index()
-    are, mex, khm = idx["ARE"], idx["MEX"], idx["KHM"]
-    assert reg.policy[0, mex, 0] == L.CAPPED and reg.policy[1, mex, 0] == L.FREE   # Diffusion, then 2023 rules
+    are, khm = idx["ARE"], idx["KHM"]
     assert reg.policy[5, are, 0] == L.LICENCE and reg.policy[6, are, 0] == L.FREE  # UAE into A:5, mid-2026
     assert reg.policy[4, khm, 0] == L.LICENCE and reg.policy[3, khm, 0] == L.DENY  # Cambodia out of D:5 2026Q1
-    # a Mexican buyer: LPP and the allocation in 2025Q1, licence-free from 2025Q2; the counter carries over
-    timeline = [("2023-11-17", "controls_2023"), ("2025-01-13", "diffusion_2025"), ("2025-05-13", "rescission_2025")]
+    # a Mexican buyer under 2023 rules, then the Diffusion rule from its compliance date: the LPP counter
+    # and the allocation run on across the switch
+    timeline = [("2023-11-17", "controls_2023"), ("2025-01-13", "diffusion_2025")]
     comp, out, c = scripted(tmp_path, world, timeline, "MEX", "H100", 10_000.0, quarters=3)
     fl = out.flows[0, c]
-    assert fl[0, L.FL_LPP] == pytest.approx(26_900_000 / 15_832, rel=1e-6)      # 2025Q1: Diffusion
-    assert fl[0, L.FL_CAP_USED] == pytest.approx(10_000 - 26_900_000 / 15_832, rel=1e-6)
-    assert fl[1:, L.FL_LPP].sum() == 0.0 and fl[1:, L.FL_DENIED].sum() == 0.0   # then no licence needed
-    assert fl[2, L.FL_CAP_USED] == fl[0, L.FL_CAP_USED]                          # the counter carries over
-    assert out.stock[0, c, 2, L.CH_FREE] == pytest.approx(20_000 + 26_900_000 / 15_832, rel=1e-6)
+    assert comp.regime.regime_name == ["controls_2023", "diffusion_2025", "diffusion_2025"]
+    assert fl[0, L.FL_LPP] == 0.0 and fl[0, L.FL_CAP_USED] == 0.0               # 2025Q1: no licence needed
+    assert fl[1:, L.FL_LPP].sum() == pytest.approx(26_900_000 / 15_832, rel=1e-6)  # one allowance for 2025
+    assert fl[2, L.FL_CAP_USED] == pytest.approx(20_000 - 26_900_000 / 15_832, rel=1e-6)
+
+
+def test_the_h200_rule_leaves_chinese_purchases_of_ascend_alone(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "china_h200_2026", "CHN", "Ascend910C", 1_000.0, quarters=1,
+                            start="2026Q1")
+    assert out.flows[0, c, 0, L.FL_DENIED] == 0.0
+    assert out.stock[0, c, 0, L.CH_DOMESTIC] == pytest.approx(1_000.0, rel=1e-6)
+
+
+def test_refused_h200_class_orders_go_to_the_grey_market_and_substitutes(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "china_h200_2026", "CHN", "H200", 1_000.0, quarters=1,
+                            start="2026Q1", grey=300.0)
+    fl = out.flows[0, c, 0]            # no US volume yet: the 50 % share leaves no room
+    assert fl[L.FL_DENIED] == pytest.approx(1_000.0, rel=1e-6)
+    assert fl[L.FL_GREY_IN] == pytest.approx(300.0, rel=1e-6) and fl[L.FL_SUBSTITUTE] > 0
+
+
+def test_the_2022_rule_still_embargoes_russia(tmp_path, world):
+    comp, out, c = scripted(tmp_path, world, "controls_2022", "RUS", "B200", 1_000.0, quarters=1)
+    assert out.flows[0, c, 0, L.FL_DENIED] == pytest.approx(1_000.0, rel=1e-6)
+
+
+def test_gulf_allowance_is_a_one_off_total(tmp_path, world):
+    gb300 = 2500 / 989.5
+    comp, out, c = scripted(tmp_path, world, "gulf_deals_2025", "SAU", "GB300", 10_000 * gb300, quarters=8,
+                            start="2025Q3", approve=0.0)
+    assert out.flows[0, c, :, L.FL_SHIPPED].sum() == pytest.approx(53_000 * gb300, rel=1e-6)
+
+
+def test_a_compare_of_scenarios_that_differ_beyond_the_regime_is_refused(tmp_path, world):
+    from sim.compare import check_comparable
+    from sim.errors import ScenarioError
+    a = load_scenario(ROOT / "scenarios" / "diffusion_2025.toml", world=world)
+    b = a.replace(firms_total=a.firms_total + 1)
+    with pytest.raises(ScenarioError, match="firms"):
+        check_comparable([a, b])
+    check_comparable([a, load_scenario(ROOT / "scenarios" / "no_controls.toml", world=world)])
+
+
+@pytest.mark.parametrize("name", ["history", "chip_security_act", "gulf_deals_uae_framework", "controls_2022",
+                                  "rescission_2025", "china_h200_2026"])
+def test_kernel_equals_reference_under_every_rule_path(world, name):
+    from sim.inputs import compile_scenario
+    from sim.kernel.allocate import run_kernel
+    from sim.kernel.reference import simulate_trial
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml", world=world)
+    comp = compile_scenario(sc.replace(trials=1, quarters=10, start="2025Q3", firms_total=60, orders_per_quarter=2))
+    comp.inputs.params[:, L.P_GREY] = 2e4
+    out = run_kernel(comp.inputs)
+    ref = simulate_trial(comp.inputs, 0)
+    for k in ("stock", "stock_tpp", "largest", "flows"):
+        np.testing.assert_allclose(getattr(out, k)[0], ref[k], rtol=2e-6, atol=1e-3, err_msg=k)
+    np.testing.assert_array_equal(out.exhaust[0], ref["exhaust"])

@@ -117,6 +117,53 @@ def _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd, vol
 
 
 @njit(inline="always")
+def _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk, v, grp,
+            fallback, chip_vendor, chip_class, chip_override, policy, chip_supply, chip_h100e, chip_tpp,
+            vendor_china_only, nq):
+    """A refused order of ``n`` chips: denied; then the grey market (bounded capacity ``grey`` H100e a
+    quarter) and, one for one, the first fallback chips the rules let through. Returns the grey market's
+    remaining capacity."""
+    tf[c, q, L.FL_DENIED] += n * hk
+    gm = min(n, grey / hk, supply[v] / sk)
+    if gm > 0.0:
+        grey -= gm * hk
+        supply[v] -= gm * sk
+        n -= gm
+        tf[c, q, L.FL_GREY_IN] += gm * hk
+        firm_add[f, q] += gm * hk
+        c_add[c, q, L.CH_DIVERTED] += gm * hk
+        c_tpp[c, q] += gm * tk
+    got = 0.0   # H100e obtained from fallback chips
+    took = 0.0  # fallback chips obtained
+    for j in range(fallback.shape[1]):
+        kk = fallback[q, j]
+        if kk < 0 or n <= 0.0:
+            break
+        ck = chip_class[q, kk]
+        pk = chip_override[q, kk, c]
+        if pk < 0:
+            pk = L.FREE if ck == 0 else policy[q, c, ck - 1]
+        if pk != L.FREE:
+            continue
+        vk = chip_vendor[kk]
+        take = _take(supply, vk, chip_supply[kk], n)
+        if take <= 0.0:
+            continue
+        n -= take
+        took += take
+        fl_vol = take * chip_h100e[kk]
+        got += fl_vol
+        tf[c, q, L.FL_ORDERED] += fl_vol
+        tf[c, q, L.FL_SUBSTITUTE] += fl_vol
+        chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
+        _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, fl_vol,
+                 take * chip_tpp[kk] / L.H100_TPP, chk, 0.0, nq)
+    # unmet: what the refused order wanted, less what the grey market and fallbacks gave
+    tf[c, q, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
+    return grey
+
+
+@njit(inline="always")
 def _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x, us_index):
     """Count ``x`` H100e (TPP) of controlled chips installed at firm f toward its hyperscaler's UVEU shares."""
     h = firm_hs[f]
@@ -140,7 +187,6 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     K = chip_h100e.shape[0]
     V = supply0.shape[1]
     H = hs_hq_us.shape[0]
-    NF = fallback.shape[1]
     N = F * m
     p = params[t]
     s_exp = p[L.P_SIZE_EXP]
@@ -195,7 +241,7 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     cap_used = np.zeros(C)
     nveu_used = np.zeros(C)
     supply = np.zeros(V)
-    allow_used = np.zeros(C)                   # pre-approved TPP (H100e) used this calendar year
+    allow_used = np.zeros(C)                   # pre-approved TPP (H100e) used, cumulative
     share_us = 0.0                             # cumulative US volume of 'licence_share' chips (H100e)
     share_used = 0.0                           # cumulative volume licensed under 'licence_share' (H100e)
     dv = np.zeros((C, Q))                      # diverted from territory c, arriving in quarter q (H100e)
@@ -204,7 +250,6 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     for q in range(Q):
         if year_start[q] == 1:
             lpp_used[:] = 0.0
-            allow_used[:] = 0.0
         for c in range(C):
             tf[c, q, L.FL_SHIPPED] += due[c, q]
             pend[c] -= due[c, q]
@@ -255,7 +300,7 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             ch_free = L.CH_DOMESTIC if vendor_china_only[v] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
             book = 1.0 if cls != 0 else 0.0        # controlled chips count toward UVEU shares
             left = 0.0                             # chips the rules let through but the vendor cannot supply
-            if cls != 0 and allow_tpp[q, c] > 0.0 and pol != L.PROHIBITED:   # pre-approved bilateral volume
+            if cls != 0 and allow_tpp[q, c] > 0.0 and pol != L.PROHIBITED and pol != L.FREE:  # bilateral deals
                 na = min(n, max(allow_tpp[q, c] / L.H100_TPP - allow_used[c], 0.0) / tk)
                 x = _take(supply, v, sk, na)
                 if x > 0.0:
@@ -286,57 +331,23 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
                 tf[c, q, L.FL_UNMET] += n * hk
             elif pol == L.LICENCE_SHARE:           # case by case, within a share of US customers' volume
                 ns = min(n, max(share_ratio[q] * share_us - share_used, 0.0) / hk)
-                if ns > 0.0 and u_lic >= p_app:
-                    tf[c, q, L.FL_DENIED] += ns * hk
-                    tf[c, q, L.FL_UNMET] += ns * hk
-                elif ns > 0.0:
+                if u_lic >= p_app:
+                    ns = 0.0                           # the licence is refused
+                if ns > 0.0:
                     x = _take(supply, v, sk, ns)
                     share_used += x * hk
                     _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
                              L.CH_LICENSED, d, Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
                     left += ns - x
-                if n - ns > 0.0:
-                    tf[c, q, L.FL_DENIED] += (n - ns) * hk
-                    tf[c, q, L.FL_UNMET] += (n - ns) * hk
+                if n - ns > 0.0:                       # refused: the grey market, then substitutes
+                    grey = _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n - ns,
+                                   hk, tk, sk, v, grp, fallback, chip_vendor, chip_class, chip_override, policy,
+                                   chip_supply, chip_h100e, chip_tpp, vendor_china_only, Q)
             elif pol == L.DENY:
-                tf[c, q, L.FL_DENIED] += n * hk
-                gm = min(n, grey / hk, supply[v] / sk)  # the grey market: bounded capacity per quarter
-                if gm > 0.0:
-                    grey -= gm * hk
-                    supply[v] -= gm * sk
-                    n -= gm
-                    tf[c, q, L.FL_GREY_IN] += gm * hk
-                    firm_add[f, q] += gm * hk
-                    c_add[c, q, L.CH_DIVERTED] += gm * hk
-                    c_tpp[c, q] += gm * tk
-                got = 0.0   # H100e obtained from fallback chips
-                took = 0.0  # fallback chips obtained (bought one for one in place of the chip denied)
-                for j in range(NF):                # then as many chips of the first fallbacks allowed
-                    kk = fallback[q, j]
-                    if kk < 0 or n <= 0.0:
-                        break
-                    vk = chip_vendor[kk]
-                    ck = chip_class[q, kk]
-                    pk = chip_override[q, kk, c]
-                    if pk < 0:
-                        pk = L.FREE if ck == 0 else policy[q, c, ck - 1]
-                    if pk != L.FREE:
-                        continue
-                    take = _take(supply, vk, chip_supply[kk], n)
-                    if take <= 0.0:
-                        continue
-                    n -= take
-                    took += take
-                    fl_vol = take * chip_h100e[kk]
-                    got += fl_vol
-                    tf[c, q, L.FL_ORDERED] += fl_vol
-                    tf[c, q, L.FL_SUBSTITUTE] += fl_vol
-                    chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, fl_vol,
-                             take * chip_tpp[kk] / L.H100_TPP, chk, 0.0, Q)
-                # unmet: what the denied order wanted, less what the grey market and fallbacks gave
-                tf[c, q, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
+                grey = _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk,
+                               v, grp, fallback, chip_vendor, chip_class, chip_override, policy, chip_supply,
+                               chip_h100e, chip_tpp, vendor_china_only, Q)
             else:  # CAPPED: UVEU, then NVEU, then LPP, then licences against the national allocation
                 nu = 0.0
                 h = firm_hs[f]

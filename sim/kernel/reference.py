@@ -127,7 +127,6 @@ def simulate_trial(inp, t: int) -> dict:
     for q in range(Q):
         if inp.year_start[q]:
             lpp_used.clear()
-            allow_used = [0.0] * C
         backlog = [0.0] * C
         for c in range(C):
             flows[c, q, L.FL_SHIPPED] += due[c, q]
@@ -139,6 +138,39 @@ def simulate_trial(inp, t: int) -> dict:
         carry = [0.0] * F
         qkey = mix(tkey ^ (((q + 1) * M1) & MASK))
         keys = [mix(qkey + i) for i in (1, 2, 3, 4)]
+
+        def refuse(f, c, q, n, hk, tk, sk, v, grp):
+            """Denied: the grey market first, then fallback chips one for one, the rest unmet."""
+            nonlocal grey
+            wanted = n
+            flows[c, q, L.FL_DENIED] += n * hk
+            gm = min(n, grey / hk, supply[v] / sk)
+            if gm > 0.0:
+                grey -= gm * hk
+                supply[v] -= gm * sk
+                n -= gm
+                flows[c, q, L.FL_GREY_IN] += gm * hk
+                firm_add[f, q] += gm * hk
+                c_add[c, q, L.CH_DIVERTED] += gm * hk
+                c_tpp[c, q] += gm * tk
+            got = 0.0
+            for kk in inp.fallback[q]:
+                if kk < 0 or n <= 0.0:
+                    break
+                vk = inp.chip_vendor[kk]
+                if effective_policy(q, kk, c) != L.FREE:
+                    continue
+                x = take(vk, inp.chip_supply[kk], n)
+                if x <= 0.0:
+                    continue
+                n -= x
+                flops = x * inp.chip_h100e[kk]
+                got += flops
+                flows[c, q, L.FL_ORDERED] += flops
+                flows[c, q, L.FL_SUBSTITUTE] += flops
+                deliver(f, c, q, q, flops, x * inp.chip_tpp[kk] / L.H100_TPP,
+                        L.CH_DOMESTIC if inp.vendor_china_only[vk] and grp == L.GROUP_CHINA else L.CH_FREE)
+            flows[c, q, L.FL_UNMET] += max(0.0, (wanted - gm if gm > 0.0 else wanted) * hk - got)
 
         def take(v, sk, x):
             got = min(x, supply[v] / sk)
@@ -171,7 +203,7 @@ def simulate_trial(inp, t: int) -> dict:
             domestic = bool(inp.vendor_china_only[v]) and grp == L.GROUP_CHINA
             left = 0.0
 
-            if controlled and inp.allow_tpp[q, c] > 0.0 and pol != L.PROHIBITED:   # bilateral pre-approval
+            if controlled and inp.allow_tpp[q, c] > 0.0 and pol not in (L.PROHIBITED, L.FREE):  # bilateral deals
                 na = min(n, max(inp.allow_tpp[q, c] / L.H100_TPP - allow_used[c], 0.0) / tk)
                 x = take(v, sk, na)
                 if x > 0.0:
@@ -201,10 +233,9 @@ def simulate_trial(inp, t: int) -> dict:
                 flows[c, q, L.FL_UNMET] += n * hk
             elif pol == L.LICENCE_SHARE:
                 ns = min(n, max(inp.share_ratio[q] * quota["us"] - quota["used"], 0.0) / hk)
-                if ns > 0.0 and u_lic >= pr[L.P_APPROVE]:
-                    flows[c, q, L.FL_DENIED] += ns * hk
-                    flows[c, q, L.FL_UNMET] += ns * hk
-                elif ns > 0.0:
+                if u_lic >= pr[L.P_APPROVE]:
+                    ns = 0.0
+                if ns > 0.0:
                     x = take(v, sk, ns)
                     quota["used"] += x * hk
                     deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, d)
@@ -212,38 +243,9 @@ def simulate_trial(inp, t: int) -> dict:
                         book_site(f, x * tk * (1.0 - d))
                     left += ns - x
                 if n - ns > 0.0:
-                    flows[c, q, L.FL_DENIED] += (n - ns) * hk
-                    flows[c, q, L.FL_UNMET] += (n - ns) * hk
+                    refuse(f, c, q, n - ns, hk, tk, sk, v, grp)
             elif pol == L.DENY:
-                wanted = n
-                flows[c, q, L.FL_DENIED] += n * hk
-                gm = min(n, grey / hk, supply[v] / sk)
-                if gm > 0.0:
-                    grey -= gm * hk
-                    supply[v] -= gm * sk
-                    n -= gm
-                    flows[c, q, L.FL_GREY_IN] += gm * hk
-                    firm_add[f, q] += gm * hk
-                    c_add[c, q, L.CH_DIVERTED] += gm * hk
-                    c_tpp[c, q] += gm * tk
-                got = 0.0
-                for kk in inp.fallback[q]:
-                    if kk < 0 or n <= 0.0:
-                        break
-                    vk = inp.chip_vendor[kk]
-                    if effective_policy(q, kk, c) != L.FREE:
-                        continue
-                    x = take(vk, inp.chip_supply[kk], n)
-                    if x <= 0.0:
-                        continue
-                    n -= x
-                    flops = x * inp.chip_h100e[kk]
-                    got += flops
-                    flows[c, q, L.FL_ORDERED] += flops
-                    flows[c, q, L.FL_SUBSTITUTE] += flops
-                    deliver(f, c, q, q, flops, x * inp.chip_tpp[kk] / L.H100_TPP,
-                            L.CH_DOMESTIC if inp.vendor_china_only[vk] and grp == L.GROUP_CHINA else L.CH_FREE)
-                flows[c, q, L.FL_UNMET] += max(0.0, (wanted - gm if gm > 0.0 else wanted) * hk - got)
+                refuse(f, c, q, n, hk, tk, sk, v, grp)
             else:  # capped: UVEU, NVEU, LPP, then licences against the national allocation
                 h = inp.firm_hs[f]
                 lim = inp.uveu_lim[q]

@@ -20,7 +20,8 @@ from ..quarters import to_date
 REGIME_DIR = Path(__file__).parent
 _PARAM_KEYS = {"values", "description", "unit", "reference", "documentation"}
 _TOP_KEYS = {"name", "title", "horizon_end", "horizon_note", "base", "description"}
-POLICIES = ("free", "licence", "capped", "deny", "licence_share", "prohibited", "none")
+DESTINATION_POLICIES = ("free", "licence", "capped", "deny", "prohibited")
+CHIP_RULE_POLICIES = ("free", "licence", "deny", "licence_share", "prohibited", "none")
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Regime:
     params: dict[str, Param]
     horizon_end: dt.date | None = None
     horizon_note: str = ""
+    base: "Regime | None" = None       # the regime this one derives from (``base = "..."``)
 
     def at(self, name: str, date: dt.date, default: object = None) -> object:
         p = self.params.get(name)
@@ -91,8 +93,10 @@ def _check_value(name: str, values: list, path: object, fld: str) -> None:
     for d, v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
             raise DataError(path, fld, f"negative value {v} on {d}")
-        if name.endswith(("policy_a", "policy_b", ".policy")) and v not in POLICIES:
-            raise DataError(path, fld, f"policy {v!r} on {d} is not one of {', '.join(POLICIES)}")
+        allowed = DESTINATION_POLICIES if name.endswith(("policy_a", "policy_b")) else \
+            CHIP_RULE_POLICIES if name.endswith(".policy") else None
+        if allowed and v not in allowed:
+            raise DataError(path, fld, f"policy {v!r} on {d} is not one of {', '.join(allowed)}")
 
 
 def _walk(table: dict, prefix: str, path: Path, out: dict[str, Param]) -> None:
@@ -129,13 +133,17 @@ def load_regime(name_or_path: str | Path) -> Regime:
     unknown = set(top) - _TOP_KEYS
     if unknown:
         raise DataError(path, sorted(unknown)[0], "unknown field")
-    params: dict[str, Param] = {}
-    base = None
-    if "base" in top:  # a regime derived from another: the base's parameters, then this file's
-        base = load_regime(top["base"])
-        params.update(copy.deepcopy(base.params))
-    _walk(data, "", path, params)
+    own: dict[str, Param] = {}
+    _walk(data, "", path, own)
+    base = load_regime(top["base"]) if "base" in top else None
+    params: dict[str, Param] = copy.deepcopy(base.params) if base else {}
+    for name, p in own.items():
+        # a derived regime changes a parameter from its first date on: the base's earlier values stay
+        if name in params:
+            first = p.values[0][0]
+            p.values = [(d, v) for d, v in params[name].values if d < first] + p.values
+        params[name] = p
     horizon = top.get("horizon_end", base.horizon_end if base else None)
     return Regime(top.get("name", path.stem), top.get("title", ""), path, params,
                   to_date(horizon) if horizon else None,
-                  top.get("horizon_note", base.horizon_note if base else ""))
+                  top.get("horizon_note", base.horizon_note if base else ""), base)

@@ -39,12 +39,12 @@ class RegimeArrays:
     uveu_lim: np.ndarray        # float64 [Q, 3]: outside Tier 1, single country, outside US (shares); 0 = no UVEU
     nveu_cap: np.ndarray        # float64 [Q]: cumulative TPP per NVEU per country; 0 = no NVEU
     tier1: np.ndarray           # uint8 [Q, C]: destination in Tier 1 (the class named tier1)
-    allow_tpp: np.ndarray       # float64 [Q, C]: pre-approved TPP for the calendar year; 0 = none
+    allow_tpp: np.ndarray       # float64 [Q, C]: cumulative pre-approved TPP (bilateral deals); 0 = none
     share_ratio: np.ndarray     # float64 [Q]: 'licence_share' volume limit as a share of US volume
     share_chip: np.ndarray      # uint8 [Q, K]: chip counts toward the 'licence_share' volumes
     guidance_on: np.ndarray     # uint8 [Q, C]: diversion enforcement guidance applies to the territory
     lv_on: np.ndarray           # uint8 [Q]: location verification in force on controlled chips
-    weights_rule: np.ndarray    # uint8 [Q]: closed weights of >= threshold-operation models are controlled
+    weights_threshold: np.ndarray  # float64 [Q]: training operations from which closed weights are controlled; 0 = none
     dest_class: list[list[str]]  # [Q][C] name of the destination class
     regime_name: list[str]      # [Q] regime in force
     held_after_horizon: np.ndarray  # bool [Q]: quarter lies beyond its regime's horizon
@@ -60,11 +60,17 @@ def thresholds_at(regime: Regime, date) -> Thresholds:
 
 
 def regime_at(timeline: Timeline, date: dt.date) -> Regime:
-    """The regime of ``timeline`` in force on ``date`` (the first one before any start date)."""
+    """The regime binding on ``date``: the timeline's entry in force (the first one before any start
+    date), or its base while its compliance date (``compliance.date``) has not come."""
     current = timeline[0][1]
     for start, reg in timeline:
         if start is None or start <= date:
             current = reg
+    while current.base is not None:
+        due = current.at("compliance.date", date)
+        if due is None or quarters.to_date(due) <= date:
+            break
+        current = current.base
     return current
 
 
@@ -125,7 +131,7 @@ def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFram
     allow_tpp = np.zeros((Q, C))
     share_chip = np.zeros((Q, K), np.uint8)
     guidance_on = np.zeros((Q, C), np.uint8)
-    lv_on, weights_rule = np.zeros(Q, np.uint8), np.zeros(Q, np.uint8)
+    lv_on, weights_threshold = np.zeros(Q, np.uint8), np.zeros(Q)
     held = np.zeros(Q, bool)
     dest_class: list[list[str]] = []
     regime_name: list[str] = []
@@ -141,24 +147,25 @@ def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFram
                               chips.select("tpp", "pd", "interconnect_gbps").iter_rows()], np.int8)
         chip_class[q] = np.where(us, raw_class, 0)
         order = regime.at("destinations.order", date)
+        if order is None:
+            raise DataError(regime.path, "destinations.order", f"no value in force on {date} ({lab})")
         cls_names = ["(none)"] * C
-        if order is not None:
-            assigned = np.zeros(C, bool)
-            for cls in order:
-                fld = f"destinations.{cls}.countries"
-                items = regime.at(fld, date)
-                if items is None:
-                    raise DataError(regime.path, fld, f"no value in force on {date}")
-                members = world.resolve(items, date, regime.path, fld)
-                pa = POLICY_CODES[regime.at(f"destinations.{cls}.policy_a", date, "free")]
-                pb = POLICY_CODES[regime.at(f"destinations.{cls}.policy_b", date, "free")]
-                for iso in members:
-                    i = idx[iso]
-                    if not assigned[i]:
-                        assigned[i] = True
-                        policy[q, i] = (pa, pb)
-                        cls_names[i] = cls
-                        tier1[q, i] = cls == "tier1"
+        assigned = np.zeros(C, bool)
+        for cls in order:
+            fld = f"destinations.{cls}.countries"
+            items = regime.at(fld, date)
+            if items is None:
+                raise DataError(regime.path, fld, f"no value in force on {date}")
+            members = world.resolve(items, date, regime.path, fld)
+            pa = POLICY_CODES[regime.at(f"destinations.{cls}.policy_a", date, "free")]
+            pb = POLICY_CODES[regime.at(f"destinations.{cls}.policy_b", date, "free")]
+            for iso in members:
+                i = idx[iso]
+                if not assigned[i]:
+                    assigned[i] = True
+                    policy[q, i] = (pa, pb)
+                    cls_names[i] = cls
+                    tier1[q, i] = cls == "tier1"
         dest_class.append(cls_names)
         cap = regime.at("caps.country_allocation_tpp", date)
         start = regime.at("caps.counting_start", date)
@@ -175,23 +182,26 @@ def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFram
             pol = regime.at(f"chip_rules.{rule}.policy", date, "none")
             if pol == "none":
                 continue
-            sel = _select_chips(regime, rule, date, chips, raw_class)
+            sel = _select_chips(regime, rule, date, chips, chip_class[q])
             fld = f"chip_rules.{rule}.countries"
             members = world.resolve(regime.at(fld, date, []), date, regime.path, fld)
             cols = np.array(sorted(idx[c] for c in members), dtype=np.int64)
             for k in np.flatnonzero(sel):
                 chip_override[q, k, cols] = POLICY_CODES[pol]
             if pol == "licence_share":
+                if share_ratio[q] > 0:
+                    raise DataError(regime.path, f"chip_rules.{rule}.policy",
+                                    "only one 'licence_share' rule may be in force at a time")
                 share_ratio[q] = float(regime.at(f"chip_rules.{rule}.us_volume_share", date, 0.0))
                 share_chip[q, sel] = 1
         for rule in _rule_names(regime, "allowances"):
             country = regime.at(f"allowances.{rule}.country", date)
-            qty = float(regime.at(f"allowances.{rule}.quantity_per_year", date, 0.0))
+            qty = float(regime.at(f"allowances.{rule}.quantity", date, 0.0))
             chip = regime.at(f"allowances.{rule}.chip", date)
             if qty == 0.0:
                 continue                       # not in force yet, or zero
             if country is None or chip is None:
-                raise DataError(regime.path, f"allowances.{rule}", "needs country, chip and quantity_per_year")
+                raise DataError(regime.path, f"allowances.{rule}", "needs country, chip and quantity")
             if country not in idx or chip not in names:
                 raise DataError(regime.path, f"allowances.{rule}", f"unknown country or chip ({country}, {chip})")
             allow_tpp[q, idx[country]] += qty * float(chips["tpp"][names.index(chip)])
@@ -200,10 +210,10 @@ def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFram
             for iso in world.resolve(transit, date, regime.path, "enforcement.transit_countries"):
                 guidance_on[q, idx[iso]] = 1
         lv_on[q] = bool(regime.at("enforcement.location_verification", date, False))
-        weights_rule[q] = regime.at("weights.threshold_operations", date) is not None
+        weights_threshold[q] = float(regime.at("weights.threshold_operations", date, 0.0))
     if np.any((policy == POLICY_CODES["capped"]).any(axis=2) & np.isinf(alloc)):
         raise DataError(timeline[-1][1].path, "caps.country_allocation_tpp",
                         "a 'capped' policy is in force without an allocation")
     return RegimeArrays(policy, chip_class, chip_override, alloc, lpp, uveu_lim, nveu_cap, tier1, allow_tpp,
-                        share_ratio, share_chip, guidance_on, lv_on, weights_rule, dest_class, regime_name, held,
+                        share_ratio, share_chip, guidance_on, lv_on, weights_threshold, dest_class, regime_name, held,
                         idx["USA"])

@@ -30,6 +30,7 @@ def regimes_markdown() -> str:
         data = tomllib.loads(path.read_text())
         own: dict[str, Param] = {}
         _walk({k: v for k, v in data.items() if isinstance(v, dict)}, "", path, own)
+        own = {n: reg.params[n] for n in own}   # with the base's earlier values where it redefines one
         out += [f"## {reg.name}: {reg.title}", ""]
         if "base" in data:
             out += [f"Base: `{data['base']}` (its parameters apply unless redefined here).", ""]
