@@ -1,4 +1,5 @@
-"""The ``sim`` command: run, plot, compare, regimes, chips. User errors print one line and exit 2."""
+"""The ``sim`` command: run, compare, plot, regimes, feasibility, validate, chips. User errors print one
+line and exit 2."""
 
 from __future__ import annotations
 
@@ -71,6 +72,35 @@ def _regimes(args) -> int:
     return 0
 
 
+def _feasibility(args) -> int:
+    from .training import chip_h100e, chips_needed, training_flop
+
+    h = chip_h100e(args.chip)
+    for name in ("count", "days", "mfu"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
+            raise SimInputError("command line", f"--{name}", "must be positive")
+    if args.count:
+        flop = training_flop(args.count * h, args.mfu, args.days)
+        print(f"{args.count:,} {args.chip} x {args.days:g} days at {args.mfu:.0%} MFU: {flop:.3g} FLOP")
+    n = chips_needed(args.target, args.mfu, args.days, h)
+    print(f"{args.target:.3g} FLOP in {args.days:g} days at {args.mfu:.0%} MFU needs {n:,.0f} {args.chip} "
+          f"({n * h:,.0f} H100e)")
+    return 0
+
+
+def _validate(args) -> int:
+    import polars as pl
+
+    from .validate import table
+
+    t = table()
+    with pl.Config(tbl_rows=100, tbl_width_chars=200, fmt_str_lengths=70, float_precision=4):
+        print(t.drop("source"))
+    failed = t.filter(~pl.col("pass")).height
+    print(f"{t.height - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def _chips(args) -> int:
     import polars as pl
 
@@ -109,6 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     g = sub.add_parser("regimes", help="the table of every regime parameter and its reference (markdown)")
     g.add_argument("--out", help="write to this file (docs/regimes.md) instead of printing")
     g.set_defaults(func=_regimes)
+    f = sub.add_parser("feasibility", help="training FLOP of a cluster, and the chips needed for a target")
+    f.add_argument("--chip", default="H100")
+    f.add_argument("--count", type=int, help="number of chips")
+    f.add_argument("--days", type=float, default=100.0)
+    f.add_argument("--mfu", type=float, default=0.40)
+    f.add_argument("--target", type=float, default=1e26, help="target training FLOP (default 1e26)")
+    f.set_defaults(func=_feasibility)
+    v = sub.add_parser("validate", help="recompute the sources' published arithmetic and reference runs")
+    v.set_defaults(func=_validate)
     c = sub.add_parser("chips", help="print the chip catalogue with TPP, PD and ECCN class")
     c.set_defaults(func=_chips)
     args = ap.parse_args(argv)

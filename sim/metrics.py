@@ -22,10 +22,9 @@ import numpy as np
 import polars as pl
 
 from .kernel import layout as L
+from .training import training_flop
 from .world import WORLD_DIR, World
 
-H100_FLOPS = 989.5e12          # dense BF16 FLOP/s of one H100 SXM
-SECONDS_PER_DAY = 86_400.0
 QUANTILES = (("p5", 5.0), ("p50", 50.0), ("p95", 95.0))
 BLOC_DATE = dt.date(2025, 1, 13)
 
@@ -43,16 +42,6 @@ def bloc_members(world: World) -> dict[str, list[int]]:
         taken |= members
         out[name] = sorted(idx[c] for c in members)
     return out
-
-
-def training_flop(h100e: np.ndarray, mfu: np.ndarray | float, days: np.ndarray | float) -> np.ndarray:
-    """FLOP a cluster of ``h100e`` H100-equivalents (dense 16-bit) delivers at ``mfu`` over ``days``."""
-    return h100e * H100_FLOPS * mfu * days * SECONDS_PER_DAY
-
-
-def chips_needed(target_flop: float, mfu: float, days: float, h100e_per_chip: float = 1.0) -> float:
-    """Chips of ``h100e_per_chip`` H100e needed to train ``target_flop`` at ``mfu`` within ``days``."""
-    return target_flop / (h100e_per_chip * H100_FLOPS * mfu * days * SECONDS_PER_DAY)
 
 
 def feasible(largest: np.ndarray, mfu: np.ndarray, days: np.ndarray, target: float = 1e26) -> np.ndarray:

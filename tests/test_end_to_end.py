@@ -60,7 +60,7 @@ def test_docs_regimes_md_is_up_to_date():
 
 def test_training_arithmetic_matches_the_published_1e26_check():
     """1e26 / (989.5e12 × 0.40 × 100 days × 86,400 s) ≈ 29,000 H100 (DESIGN section 6)."""
-    from sim.metrics import chips_needed, training_flop
+    from sim.training import chips_needed, training_flop
     n = chips_needed(1e26, mfu=0.40, days=100)
     assert 29_000 < n < 29_500
     assert training_flop(n, 0.40, 100) == pytest.approx(1e26)
