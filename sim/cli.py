@@ -101,6 +101,19 @@ def _validate(args) -> int:
     return 1 if failed else 0
 
 
+def _assumptions(args) -> int:
+    from .assumptions.docs import calibration_markdown
+
+    text = calibration_markdown()
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+        print(args.out)
+    else:
+        print(text)
+    return 0
+
+
 def _chips(args) -> int:
     import polars as pl
 
@@ -139,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     g = sub.add_parser("regimes", help="the table of every regime parameter and its reference (markdown)")
     g.add_argument("--out", help="write to this file (docs/regimes.md) instead of printing")
     g.set_defaults(func=_regimes)
+    a = sub.add_parser("assumptions", help="the table of every uncertain input and its sources (markdown)")
+    a.add_argument("--out", help="write to this file (docs/calibration.md) instead of printing")
+    a.set_defaults(func=_assumptions)
     f = sub.add_parser("feasibility", help="training FLOP of a cluster, and the chips needed for a target")
     f.add_argument("--chip", default="H100")
     f.add_argument("--count", type=int, help="number of chips")

@@ -78,3 +78,9 @@ def test_countries_have_demand_and_groups(world):
     licence = (g["D:1"] | g["D:4"] | g["D:5"]) - g["A:5"] - g["A:6"] | {"MAC"}
     assert len(licence - {"HKG"}) == 46                    # the Oct-2023 licence destinations in Jan 2025
     assert "KHM" not in world.groups_at(dt.date(2026, 3, 1))["D:5"]
+
+
+def test_docs_calibration_md_is_up_to_date():
+    from sim.assumptions.docs import calibration_markdown
+    assert (ROOT / "docs" / "calibration.md").read_text() == calibration_markdown(), \
+        "run: sim assumptions --out docs/calibration.md"
