@@ -53,6 +53,21 @@ def test_sim_compare_runs_scenarios_with_common_random_numbers(tmp_path, capsys)
     assert (run / "figures" / "compare_difference.png").exists()
 
 
+def test_compare_headline_totals_are_per_trial_sums():
+    import numpy as np
+
+    import sim
+    from sim.compare import headline
+    from sim.kernel import layout as L
+    res = sim.run(sim.load_scenario(ROOT / "scenarios" / "diffusion_2025.toml").replace(trials=2, quarters=4))
+    h = headline(res)
+    idx = res.scenario.world.index()
+    china = [idx[c] for c in ("CHN", "HKG", "MAC")]
+    expected = res.outputs.flows[:, china, :, :][..., L.FL_UNMET].sum(axis=(1, 2), dtype=np.float64)
+    np.testing.assert_allclose(h.china_unmet, expected)
+    assert h.china_unmet.shape == (2,) and (h.china_unmet > 0).all()
+
+
 def test_docs_regimes_md_is_up_to_date():
     from sim.regimes.docs import regimes_markdown
     assert (ROOT / "docs" / "regimes.md").read_text() == regimes_markdown(), "run: sim regimes --out docs/regimes.md"
