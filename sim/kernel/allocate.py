@@ -36,11 +36,11 @@ from . import layout as L
 
 
 def _drop_stale_cache() -> None:
-    """numba's on-disk cache is keyed on this file alone, but the constants of layout.py are compiled
-    in: drop the cached kernels when layout.py has changed since they were built."""
+    """numba's on-disk cache is keyed on this file alone, but the constants of layout.py and the inlined
+    functions of primitives.py are compiled in: drop the cached kernels when either has changed."""
     here = Path(__file__).parent
     cache = here / "__pycache__"
-    digest = hashlib.sha256((here / "layout.py").read_bytes()).hexdigest()
+    digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in ("layout.py", "primitives.py"))).hexdigest()
     stamp = cache / "layout.sha256"
     try:
         if stamp.exists() and stamp.read_text() == digest:
@@ -54,126 +54,7 @@ def _drop_stale_cache() -> None:
 
 
 _drop_stale_cache()
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_U16 = 1.0 / 65536.0
-
-
-@njit(inline="always")
-def _mix(z):
-    """splitmix64 finaliser: a bijective 64-bit hash (uint64 → uint64)."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(inline="always")
-def _permute(s, n, half, mask, k0, k1, k2, k3):
-    """Keyed bijection of [0, n): a 4-round Feistel network on 2·half bits with cycle walking."""
-    x = np.uint64(s)
-    while True:
-        left = x >> half
-        right = x & mask
-        left, right = right, left ^ (_mix(right ^ k0) & mask)
-        left, right = right, left ^ (_mix(right ^ k1) & mask)
-        left, right = right, left ^ (_mix(right ^ k2) & mask)
-        left, right = right, left ^ (_mix(right ^ k3) & mask)
-        x = (left << half) | right
-        if x < np.uint64(n):
-            return np.int64(x)
-
-
-@njit(inline="always")
-def _take(supply, v, sk, x):
-    """Chips of an ``x``-chip request the vendor can still deliver this quarter (consumes its supply)."""
-    s = min(x, supply[v] / sk)
-    if s <= 0.0:
-        return 0.0
-    supply[v] -= s * sk
-    return s
-
-
-@njit(inline="always")
-def _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd, vol, tpp_h, ch, d, nq):
-    """Book ``vol`` H100e (``tpp_h`` H100e by TPP) for firm f in territory c, decided in q and delivered
-    in qd (pending until then); a share ``d`` is diverted (collected in dv, dv_tpp [c, qd] and booked
-    to the diversion destination after the last quarter)."""
-    if qd >= nq:            # decided but not delivered within the horizon: stays pending
-        pend[c] += vol
-        return
-    if qd > q:
-        due[c, qd] += vol
-        pend[c] += vol
-    else:
-        tf[c, q, L.FL_SHIPPED] += vol
-    keep = 1.0 - d
-    firm_add[f, qd] += vol * keep
-    c_add[c, qd, ch] += vol * keep
-    c_tpp[c, qd] += tpp_h * keep
-    if d > 0.0:
-        dv[c, qd] += vol * d
-        dv_tpp[c, qd] += tpp_h * d
-
-
-@njit(inline="always")
-def _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk, v, grp,
-            fallback, chip_vendor, chip_class, chip_override, policy, chip_supply, chip_h100e, chip_tpp,
-            vendor_china_only, nq):
-    """A refused order of ``n`` chips: denied; then the grey market (bounded capacity ``grey`` H100e a
-    quarter) and, one for one, the first fallback chips the rules let through. Returns the grey market's
-    remaining capacity."""
-    tf[c, q, L.FL_DENIED] += n * hk
-    gm = min(n, grey / hk, supply[v] / sk)
-    if gm > 0.0:
-        grey -= gm * hk
-        supply[v] -= gm * sk
-        n -= gm
-        tf[c, q, L.FL_GREY_IN] += gm * hk
-        firm_add[f, q] += gm * hk
-        c_add[c, q, L.CH_DIVERTED] += gm * hk
-        c_tpp[c, q] += gm * tk
-    got = 0.0   # H100e obtained from fallback chips
-    took = 0.0  # fallback chips obtained
-    for j in range(fallback.shape[1]):
-        kk = fallback[q, j]
-        if kk < 0 or n <= 0.0:
-            break
-        ck = chip_class[q, kk]
-        pk = chip_override[q, kk, c]
-        if pk < 0:
-            pk = L.FREE if ck == 0 else policy[q, c, ck - 1]
-        if pk != L.FREE:
-            continue
-        vk = chip_vendor[kk]
-        take = _take(supply, vk, chip_supply[kk], n)
-        if take <= 0.0:
-            continue
-        n -= take
-        took += take
-        fl_vol = take * chip_h100e[kk]
-        got += fl_vol
-        tf[c, q, L.FL_ORDERED] += fl_vol
-        tf[c, q, L.FL_SUBSTITUTE] += fl_vol
-        chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
-        _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, fl_vol,
-                 take * chip_tpp[kk] / L.H100_TPP, chk, 0.0, nq)
-    # unmet: what the refused order wanted, less what the grey market and fallbacks gave
-    tf[c, q, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
-    return grey
-
-
-@njit(inline="always")
-def _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x, us_index):
-    """Count ``x`` H100e (TPP) of controlled chips installed at firm f toward its hyperscaler's UVEU shares."""
-    h = firm_hs[f]
-    if h >= 0:
-        hs_tot[h] += x
-        site_cum[f] += x
-        if c != us_index:
-            hs_out_us[h] += x
-
-
+from .primitives import _GOLDEN, _M1, _U16, _book_site, _deliver, _mix, _permute, _refuse, _take  # noqa: E402
 @njit(cache=True)
 def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
            firm_nveu, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us,
