@@ -1,0 +1,116 @@
+"""(D) The practical speed limit of the kernel: a bare numba loop over the same orders, with no rules.
+
+Per trial and quarter it walks the same arrival slots through the same keyed Feistel permutation, takes
+the same 64-bit splitmix64 draw per order (keyed by seed, trial, quarter, order), sizes the order as the
+kernel does (firm share × log-normal noise from the same quantile table), adds it to a [territory,
+quarter] accumulator and checks one cap per order; it writes the accumulator into flows[t, :, :,
+FL_ORDERED] of an output of the kernel's size. Without substitute purchases (e.g. no_controls) that flow
+equals the kernel's, which shows the draws are the same. What it leaves out is the rules: the chip
+choice, the policy lookups, supply, allocations, allowances, the grey market and the bookkeeping.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from . import layout as L
+from .allocate import Outputs
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(inline="always")
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(inline="always")
+def _permute(s, n, half, mask, k0, k1, k2, k3):
+    x = np.uint64(s)
+    while True:
+        left = x >> half
+        right = x & mask
+        left, right = right, left ^ (_mix(right ^ k0) & mask)
+        left, right = right, left ^ (_mix(right ^ k1) & mask)
+        left, right = right, left ^ (_mix(right ^ k2) & mask)
+        left, right = right, left ^ (_mix(right ^ k3) & mask)
+        x = (left << half) | right
+        if x < np.uint64(n):
+            return np.int64(x)
+
+
+@njit(parallel=True, cache=True)
+def _bare(trial0, key, params, firm_country, firm_rank, firm_site_share, c_weight, c_dom_share, alloc, ztab, m,
+          flows, hits):
+    T = params.shape[0]
+    F = firm_country.shape[0]
+    C = c_weight.shape[0]
+    Q = alloc.shape[0]
+    N = F * m
+    bits = 1
+    while (1 << bits) < N:
+        bits += 1
+    half = np.uint64((bits + 1) // 2)
+    mask = (np.uint64(1) << half) - np.uint64(1)
+    for t in prange(T):
+        p = params[t]
+        s_exp = p[L.P_SIZE_EXP]
+        sigma = p[L.P_ORDER_SIGMA]
+        size_fix = math.exp(-0.5 * sigma * sigma)
+        tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))
+        norm = np.zeros(C)
+        for f in range(F):
+            if firm_rank[f] > 0:
+                norm[firm_country[f]] += firm_rank[f] ** -s_exp
+        fshare = np.empty(F)
+        for f in range(F):
+            c = firm_country[f]
+            if firm_rank[f] > 0:
+                w = c_dom_share[c] * firm_rank[f] ** -s_exp / norm[c]
+            else:
+                w = firm_site_share[f]
+            fshare[f] = c_weight[c] * w
+        acc = np.zeros((C, Q))
+        n_hit = 0
+        for q in range(Q):
+            dq = p[L.P_DEMAND0] * p[L.P_DEMAND_GROWTH] ** (q / 4.0)
+            qkey = _mix(tkey ^ (np.uint64(q + 1) * _M1))
+            k0 = _mix(qkey + np.uint64(1))
+            k1 = _mix(qkey + np.uint64(2))
+            k2 = _mix(qkey + np.uint64(3))
+            k3 = _mix(qkey + np.uint64(4))
+            qbase = np.uint64(q) * np.uint64(N)
+            for s in range(N):
+                po = _permute(s, N, half, mask, k0, k1, k2, k3)
+                f = po // m
+                c = firm_country[f]
+                u = _mix(tkey + (qbase + np.uint64(po) + np.uint64(1)) * _GOLDEN)
+                z = ztab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
+                base = dq * fshare[f] / m * math.exp(sigma * z) * size_fix
+                acc[c, q] += base
+                if acc[c, q] * L.H100_TPP > alloc[q, c]:     # one cap check per order
+                    n_hit += 1
+        for c in range(C):
+            for q in range(Q):
+                flows[t, c, q, L.FL_ORDERED] = acc[c, q]
+        hits[t] = n_hit
+
+
+def run_bare(inputs, out: Outputs | None = None, start: int = 0, stop: int | None = None) -> tuple[Outputs, np.ndarray]:
+    """Run the bare loop for trials [start, stop); returns the outputs (only flows[..., FL_ORDERED] is
+    written) and the number of orders per trial that found their territory's cap exceeded."""
+    T, C, Q = inputs.params.shape[0], inputs.c_weight.shape[0], inputs.policy.shape[0]
+    stop = T if stop is None else stop
+    out = Outputs.empty(T, C, Q) if out is None else out
+    hits = np.zeros(T, np.int64)
+    _bare(start, inputs.key, inputs.params[start:stop], inputs.firm_country, inputs.firm_rank,
+          inputs.firm_site_share, inputs.c_weight, inputs.c_dom_share, inputs.alloc, inputs.ztab, inputs.m,
+          out.flows[start:stop], hits[start:stop])
+    return out, hits
