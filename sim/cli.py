@@ -62,11 +62,15 @@ def _compare(args) -> int:
 def _regimes(args) -> int:
     from .regimes.docs import regimes_markdown
 
-    text = regimes_markdown()
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
-        print(args.out)
+    return _emit(regimes_markdown(), args.out)
+
+
+def _emit(text: str, out: str | None) -> int:
+    """Write ``text`` to the file ``out`` (and print its name), or print it."""
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text)
+        print(out)
     else:
         print(text)
     return 0
@@ -104,14 +108,7 @@ def _validate(args) -> int:
 def _assumptions(args) -> int:
     from .assumptions.docs import calibration_markdown
 
-    text = calibration_markdown()
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
-        print(args.out)
-    else:
-        print(text)
-    return 0
+    return _emit(calibration_markdown(), args.out)
 
 
 def _chips(args) -> int:

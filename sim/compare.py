@@ -6,10 +6,7 @@ and figures."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +21,7 @@ import polars as pl  # noqa: E402
 from . import metrics  # noqa: E402
 from .kernel import layout as L  # noqa: E402
 from .kernel.layout import CAPPED  # noqa: E402
+from .results import atomic_folder  # noqa: E402
 from .runner import RunResult, run  # noqa: E402
 from .errors import ScenarioError  # noqa: E402
 from .scenario import Scenario  # noqa: E402
@@ -185,12 +183,7 @@ def compare(scenarios: list[Scenario], out_root: str | Path = "results", run_id:
         raise ValueError(f"scenario names must differ, got {names}")
     heads = [headline(run(s, progress=progress)) for s in aligned]
     side, diffs = tables(heads)
-    root = Path(out_root) / "compare"
-    run_id = run_id or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-s{first.seed}"
-    final, tmp = root / run_id, root / f".tmp-{run_id}-{os.getpid()}"
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        tmp.mkdir()
+    with atomic_folder(Path(out_root) / "compare", run_id, first.seed) as (tmp, final):
         side.write_csv(tmp / "comparison.csv")
         diffs.write_csv(tmp / "differences.csv", float_precision=1)
         (tmp / "comparison.md").write_text(markdown(side, names))
@@ -199,10 +192,4 @@ def compare(scenarios: list[Scenario], out_root: str | Path = "results", run_id:
             "scenarios": [str(s.path) for s in aligned], "seed": first.seed, "trials": first.trials,
             "note": "common random numbers: every scenario ran with the first one's seed and trial count",
             "wall_time_s": time.perf_counter() - t0}, indent=2))
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final

@@ -5,6 +5,7 @@ and renamed at the end, so a failed run leaves no partial folder."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -67,16 +68,28 @@ def wide_summary(summary: pl.DataFrame, countries: list[str]) -> pl.DataFrame:
                       values="value", maintain_order=True)
 
 
+@contextlib.contextmanager
+def atomic_folder(root: Path, run_id: str | None, seed: int):
+    """Yield a hidden temporary folder under ``root``; rename it to ``root/run_id`` (default: UTC time and
+    seed) when the block succeeds, delete it when it fails. The final path is set on ``.final``."""
+    run_id = run_id or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-s{seed}"
+    final, tmp = root / run_id, root / f".tmp-{run_id}-{os.getpid()}"
+    root.mkdir(parents=True, exist_ok=True)
+    tmp.mkdir()
+    try:
+        yield tmp, final
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def write_run(res: RunResult, root: str | Path = "results", run_id: str | None = None, figures: bool = True,
               wall_s: float = 0.0) -> Path:
     """Write the results folder of ``res`` atomically; returns its path."""
-    root = Path(root) / res.scenario.name
-    run_id = run_id or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-s{res.scenario.seed}"
-    final = root / run_id
-    tmp = root / f".tmp-{run_id}-{os.getpid()}"
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        tmp.mkdir()
+    with atomic_folder(Path(root) / res.scenario.name, run_id, res.scenario.seed) as (tmp, final):
         res.summary.write_parquet(tmp / "summary.parquet")
         wide_summary(res.summary, res.scenario.countries).write_csv(tmp / "summary.csv", float_scientific=True, float_precision=5)
         res.trials.write_parquet(tmp / "trials.parquet")
@@ -86,10 +99,4 @@ def write_run(res: RunResult, root: str | Path = "results", run_id: str | None =
             from .plots import write_figures
             write_figures(res, tmp / "figures")
         (tmp / "manifest.json").write_text(json.dumps(manifest(res, wall_s), indent=2, default=str))
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final

@@ -19,31 +19,8 @@ from numba import njit, prange
 from . import layout as L
 from .allocate import Outputs
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-
-
-@njit(inline="always")
-def _mix(z):
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(inline="always")
-def _permute(s, n, half, mask, k0, k1, k2, k3):
-    x = np.uint64(s)
-    while True:
-        left = x >> half
-        right = x & mask
-        left, right = right, left ^ (_mix(right ^ k0) & mask)
-        left, right = right, left ^ (_mix(right ^ k1) & mask)
-        left, right = right, left ^ (_mix(right ^ k2) & mask)
-        left, right = right, left ^ (_mix(right ^ k3) & mask)
-        x = (left << half) | right
-        if x < np.uint64(n):
-            return np.int64(x)
+# the kernel's own generator and arrival order, so D draws exactly the same numbers as A
+from .primitives import _GOLDEN, _M1, _mix, _permute  # noqa: E402
 
 
 @njit(parallel=True, cache=True)
