@@ -42,28 +42,22 @@ def scaling_figure(res: dict, out_dir: Path) -> list[Path]:
             lab, col, mk = STYLE[impl]
             ax[1].plot([p[0] for p in pts], [p[1] / 1e6 for p in pts], marker=mk, color=col, label=lab)
     ax[1].set(xscale="log", yscale="log", xlabel="trials", ylabel="M orders/s", title="throughput vs trials")
-    # 3. orders/s vs territories
-    for impl in "ABD":
-        xs, rs = _series(rows, impl, "territories", lambda r: r.get("territories") or nterr)
-        if xs:
-            lab, col, mk = STYLE[impl]
-            ax[2].plot(xs, [r["orders_per_s"] / 1e6 for r in rs], marker=mk, color=col, label=lab)
+    # 3-5. one series per implementation along an axis of the suite
+    panels = (
+        (ax[2], "territories", lambda r: r.get("territories") or nterr, lambda r: r["orders_per_s"] / 1e6, ""),
+        (ax[3], "orders", lambda r: r["orders_per_trial_24q"], lambda r: r["orders_per_s"] / 1e6, ""),
+        (ax[4], "orders", lambda r: r["orders_per_trial_24q"], lambda r: r["added_mb"], " (added)"),
+    )
+    for axis_ax, axis, xkey, ykey, suffix in panels:
+        for impl in "ABD":
+            xs, rs = _series(rows, impl, axis, xkey)
+            if xs:
+                lab, col, mk = STYLE[impl]
+                axis_ax.plot(xs, [ykey(r) for r in rs], marker=mk, color=col, label=lab + suffix)
     ax[2].set(xscale="log", yscale="log", xlabel="territories with demand (largest first)", ylabel="M orders/s",
               title="throughput vs territories")
-    # 4. orders/s vs orders per trial
-    for impl in "ABD":
-        xs, rs = _series(rows, impl, "orders", lambda r: r["orders_per_trial_24q"])
-        if xs:
-            lab, col, mk = STYLE[impl]
-            ax[3].plot(xs, [r["orders_per_s"] / 1e6 for r in rs], marker=mk, color=col, label=lab)
     ax[3].set(xscale="log", yscale="log", xlabel="orders per trial (24 quarters)", ylabel="M orders/s",
               title="throughput vs orders per trial")
-    # 5. peak memory vs orders per trial
-    for impl in "ABD":
-        xs, rs = _series(rows, impl, "orders", lambda r: r["orders_per_trial_24q"])
-        if xs:
-            lab, col, mk = STYLE[impl]
-            ax[4].plot(xs, [r["added_mb"] for r in rs], marker=mk, color=col, label=lab + " (added)")
     ax[4].set(xscale="log", xlabel="orders per trial (24 quarters)", ylabel="MB added during the run",
               title="peak memory vs orders per trial")
     # 6. threads

@@ -21,6 +21,7 @@ import polars as pl  # noqa: E402
 from . import metrics  # noqa: E402
 from .kernel import layout as L  # noqa: E402
 from .kernel.layout import CAPPED  # noqa: E402
+from .plots import save  # noqa: E402
 from .results import atomic_folder  # noqa: E402
 from .runner import RunResult, run  # noqa: E402
 from .errors import ScenarioError  # noqa: E402
@@ -117,6 +118,19 @@ def markdown(side: pl.DataFrame, names: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _quarter_axis(ax, labels: list[str], title: str) -> None:
+    ticks = list(range(0, len(labels), 4))
+    ax.set_xticks(ticks, [labels[i] for i in ticks], fontsize=7)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+
+
+def _save_panels(fig, axes, outdir: Path, name: str) -> None:
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    save(fig, outdir, name)
+
+
 def figures(heads: list[Headline], outdir: Path) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     labels = heads[0].labels
@@ -125,15 +139,8 @@ def figures(heads: list[Headline], outdir: Path) -> None:
         for h in heads:
             ax.plot(range(len(labels)), np.median(h.compute[region], axis=0), label=h.name)
         ax.set_yscale("log")
-        ax.set_title(f"{region}: median installed H100e", fontsize=9)
-        ticks = list(range(0, len(labels), 4))
-        ax.set_xticks(ticks, [labels[i] for i in ticks], fontsize=7)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=6)
-    fig.tight_layout()
-    for ext in ("pdf", "png"):
-        fig.savefig(outdir / f"compare_compute.{ext}", dpi=150)
-    plt.close(fig)
+        _quarter_axis(ax, labels, f"{region}: median installed H100e")
+    _save_panels(fig, axes, outdir, "compare_compute")
     if len(heads) > 1:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
         for ax, region in zip(axes, ("China", "Other Tier 2")):
@@ -144,15 +151,8 @@ def figures(heads: list[Headline], outdir: Path) -> None:
                 ax.plot(x, np.median(d, axis=0), label=h.name)
             ax.axhline(0, color="grey", lw=0.8)
             ax.set_yscale("symlog", linthresh=1e4)
-            ax.set_title(f"{region}: paired difference vs {heads[0].name} (H100e, p5-p95)", fontsize=9)
-            ticks = list(range(0, len(labels), 4))
-            ax.set_xticks(ticks, [labels[i] for i in ticks], fontsize=7)
-            ax.grid(alpha=0.3)
-        axes[0].legend(fontsize=6)
-        fig.tight_layout()
-        for ext in ("pdf", "png"):
-            fig.savefig(outdir / f"compare_difference.{ext}", dpi=150)
-        plt.close(fig)
+            _quarter_axis(ax, labels, f"{region}: paired difference vs {heads[0].name} (H100e, p5-p95)")
+        _save_panels(fig, axes, outdir, "compare_difference")
 
 
 def check_comparable(scenarios: list[Scenario]) -> None:

@@ -87,7 +87,8 @@ def exhaustion_chart(exhaustion: pl.DataFrame, labels: list[str], title: str, to
     return fig
 
 
-def _save(fig, outdir: Path, name: str) -> None:
+def save(fig, outdir: Path, name: str) -> None:
+    """Write ``fig`` as outdir/name.pdf and .png, then close it."""
     for ext in ("pdf", "png"):
         fig.savefig(outdir / f"{name}.{ext}", dpi=150)
     plt.close(fig)
@@ -96,9 +97,9 @@ def _save(fig, outdir: Path, name: str) -> None:
 def draw(summary: pl.DataFrame, exhaustion: pl.DataFrame, countries: list[str], labels: list[str], title: str,
          outdir: Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
-    _save(fan_chart(summary, countries, labels, title), outdir, "compute_fan")
-    _save(feasibility_chart(summary, countries, labels, title), outdir, "feasibility_1e26")
-    _save(exhaustion_chart(exhaustion, labels, title), outdir, "quota_exhaustion")
+    save(fan_chart(summary, countries, labels, title), outdir, "compute_fan")
+    save(feasibility_chart(summary, countries, labels, title), outdir, "feasibility_1e26")
+    save(exhaustion_chart(exhaustion, labels, title), outdir, "quota_exhaustion")
     return sorted(outdir.iterdir())
 
 

@@ -54,7 +54,7 @@ def _drop_stale_cache() -> None:
 
 
 _drop_stale_cache()
-from .primitives import _GOLDEN, _M1, _U16, _book_site, _deliver, _mix, _permute, _refuse, _take  # noqa: E402
+from .primitives import _GOLDEN, _U16, _book_site, _deliver, _mix, _order_draw, _quarter_keys, _refuse, _take  # noqa: E402
 @njit(cache=True)
 def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
            firm_nveu, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us,
@@ -143,18 +143,13 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
         for f in range(F):
             carry_q[f] = carry[f] / m
             carry[f] = 0.0
-        qkey = _mix(tkey ^ (np.uint64(q + 1) * _M1))
-        k0 = _mix(qkey + np.uint64(1))
-        k1 = _mix(qkey + np.uint64(2))
-        k2 = _mix(qkey + np.uint64(3))
-        k3 = _mix(qkey + np.uint64(4))
+        keys = _quarter_keys(tkey, q)
         qbase = np.uint64(q) * np.uint64(N)
 
         for s in range(N):
-            po = _permute(s, N, half, mask, k0, k1, k2, k3)
+            po, u = _order_draw(s, N, half, mask, keys, tkey, qbase)
             f = po // m
             c = firm_country[f]
-            u = _mix(tkey + (qbase + np.uint64(po) + np.uint64(1)) * _GOLDEN)
             z = ztab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
             base = dq * fshare[f] / m * math.exp(sigma * z) * size_fix
             tf[c, q, L.FL_ORDERED] += base

@@ -20,7 +20,7 @@ from . import layout as L
 from .allocate import Outputs
 
 # the kernel's own generator and arrival order, so D draws exactly the same numbers as A
-from .primitives import _GOLDEN, _M1, _mix, _permute  # noqa: E402
+from .primitives import _GOLDEN, _mix, _order_draw, _quarter_keys  # noqa: E402
 
 
 @njit(parallel=True, cache=True)
@@ -58,17 +58,12 @@ def _bare(trial0, key, params, firm_country, firm_rank, firm_site_share, c_weigh
         n_hit = 0
         for q in range(Q):
             dq = p[L.P_DEMAND0] * p[L.P_DEMAND_GROWTH] ** (q / 4.0)
-            qkey = _mix(tkey ^ (np.uint64(q + 1) * _M1))
-            k0 = _mix(qkey + np.uint64(1))
-            k1 = _mix(qkey + np.uint64(2))
-            k2 = _mix(qkey + np.uint64(3))
-            k3 = _mix(qkey + np.uint64(4))
+            keys = _quarter_keys(tkey, q)
             qbase = np.uint64(q) * np.uint64(N)
             for s in range(N):
-                po = _permute(s, N, half, mask, k0, k1, k2, k3)
+                po, u = _order_draw(s, N, half, mask, keys, tkey, qbase)
                 f = po // m
                 c = firm_country[f]
-                u = _mix(tkey + (qbase + np.uint64(po) + np.uint64(1)) * _GOLDEN)
                 z = ztab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
                 base = dq * fshare[f] / m * math.exp(sigma * z) * size_fix
                 acc[c, q] += base

@@ -126,3 +126,18 @@ def _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x, us_index):
         site_cum[f] += x
         if c != us_index:
             hs_out_us[h] += x
+
+
+@njit(inline="always")
+def _quarter_keys(tkey, q):
+    """The four Feistel round keys of quarter ``q`` of the trial stream ``tkey``."""
+    qkey = _mix(tkey ^ (np.uint64(q + 1) * _M1))
+    return (_mix(qkey + np.uint64(1)), _mix(qkey + np.uint64(2)), _mix(qkey + np.uint64(3)),
+            _mix(qkey + np.uint64(4)))
+
+
+@njit(inline="always")
+def _order_draw(s, n, half, mask, keys, tkey, qbase):
+    """Arrival slot ``s`` → (order index p = firm·m + k, its 64-bit draw keyed by (trial, quarter, p))."""
+    po = _permute(s, n, half, mask, keys[0], keys[1], keys[2], keys[3])
+    return po, _mix(tkey + (qbase + np.uint64(po) + np.uint64(1)) * _GOLDEN)
