@@ -54,7 +54,7 @@ def _drop_stale_cache() -> None:
 
 
 _drop_stale_cache()
-from .primitives import _GOLDEN, _U16, _book_site, _deliver, _mix, _order_draw, _quarter_keys, _refuse, _take  # noqa: E402
+from .primitives import _GOLDEN, _U16, _book_site, _deliver, _domain, _mix, _order_draw, _quarter_keys, _refuse, _take, _ITPP  # noqa: E402
 @njit(cache=True)
 def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
            firm_nveu, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us,
@@ -80,12 +80,13 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     cut_g = p[L.P_CUT_GUIDANCE]
     cut_lv = p[L.P_CUT_LV]
     size_fix = math.exp(-0.5 * sigma * sigma)
+    tk_k = chip_tpp * _ITPP                                   # per chip: H100e by TPP, and inverses
+    itk_k = 1.0 / tk_k
+    ihk_k = 1.0 / chip_h100e
+    isk_k = 1.0 / chip_supply
+    fq = np.empty(F)                                          # expected order size this quarter (H100e)
     tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))   # the stream of global trial trial0 + t
-    bits = 1                                                  # Feistel domain: 2*half bits covering N
-    while (1 << bits) < N:
-        bits += 1
-    half = np.uint64((bits + 1) // 2)
-    mask = (np.uint64(1) << half) - np.uint64(1)
+    dom = _domain(N)                                          # arrival-order permutation domain
 
     # firm shares of world demand and of the initial installed base (taken as H100-class chips)
     norm = np.zeros(C)
@@ -109,11 +110,11 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     for f in range(F):
         _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, firm_country[f], firm_init[f], us_index)
 
-    tf = np.zeros((C, Q, flows.shape[3]))      # flows in float64, copied to the float32 output at the end
-    firm_add = np.zeros((F, Q))
-    c_add = np.zeros((C, Q, stock.shape[3]))
-    c_tpp = np.zeros((C, Q))
-    due = np.zeros((C, Q))
+    tf = np.zeros((Q, C, flows.shape[3]))      # flows in float64, copied to the float32 output at the end
+    firm_add = np.zeros((Q, F))
+    c_add = np.zeros((Q, C, stock.shape[3]))
+    c_tpp = np.zeros((Q, C))
+    due = np.zeros((Q, C))
     pend = np.zeros(C)
     carry = np.zeros(F)
     carry_q = np.zeros(F)
@@ -125,15 +126,15 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     allow_used = np.zeros(C)                   # pre-approved TPP (H100e) used, cumulative
     share_us = 0.0                             # cumulative US volume of 'licence_share' chips (H100e)
     share_used = 0.0                           # cumulative volume licensed under 'licence_share' (H100e)
-    dv = np.zeros((C, Q))                      # diverted from territory c, arriving in quarter q (H100e)
-    dv_tpp = np.zeros((C, Q))
+    dv = np.zeros((Q, C))                      # diverted from territory c, arriving in quarter q (H100e)
+    dv_tpp = np.zeros((Q, C))
 
     for q in range(Q):
         if year_start[q] == 1:
             lpp_used[:] = 0.0
         for c in range(C):
-            tf[c, q, L.FL_SHIPPED] += due[c, q]
-            pend[c] -= due[c, q]
+            tf[q, c, L.FL_SHIPPED] += due[q, c]
+            pend[c] -= due[q, c]
             carry_c[c] = 0.0
         g_sup = p[L.P_SUPPLY_GROWTH] ** (q / 4.0)
         for v in range(V):
@@ -141,18 +142,20 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
         grey = p[L.P_GREY]
         dq = p[L.P_DEMAND0] * p[L.P_DEMAND_GROWTH] ** (q / 4.0)
         for f in range(F):
+            fq[f] = dq * fshare[f] / m * size_fix
+        for f in range(F):
             carry_q[f] = carry[f] / m
             carry[f] = 0.0
         keys = _quarter_keys(tkey, q)
         qbase = np.uint64(q) * np.uint64(N)
 
         for s in range(N):
-            po, u = _order_draw(s, N, half, mask, keys, tkey, qbase)
+            po, u = _order_draw(s, N, dom, keys, tkey, qbase)
             f = po // m
             c = firm_country[f]
             z = ztab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
-            base = dq * fshare[f] / m * math.exp(sigma * z) * size_fix
-            tf[c, q, L.FL_ORDERED] += base
+            base = fq[f] * math.exp(sigma * z)
+            tf[q, c, L.FL_ORDERED] += base
             old = carry_q[f]                      # volume that already waited a quarter for supply
             vol = base + old
             r = np.float64(u & np.uint64(0xFFFF)) * _U16
@@ -161,10 +164,12 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             while k < K - 1 and mix_cdf[grp, q, k] <= r:
                 k += 1
             hk = chip_h100e[k]
-            tk = chip_tpp[k] / L.H100_TPP          # H100e by TPP per chip
+            tk = tk_k[k]                           # H100e by TPP per chip
+            itk = itk_k[k]
             sk = chip_supply[k]
+            isk = isk_k[k]
             v = chip_vendor[k]
-            n = vol / hk
+            n = vol * ihk_k[k]
             cls = chip_class[q, k]
             pol = chip_override[q, k, c]
             if pol < 0:
@@ -177,8 +182,8 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             book = 1.0 if cls != 0 else 0.0        # controlled chips count toward UVEU shares
             left = 0.0                             # chips the rules let through but the vendor cannot supply
             if cls != 0 and allow_tpp[q, c] > 0.0 and pol != L.PROHIBITED and pol != L.FREE:  # bilateral deals
-                na = min(n, max(allow_tpp[q, c] / L.H100_TPP - allow_used[c], 0.0) / tk)
-                x = _take(supply, v, sk, na)
+                na = min(n, max(allow_tpp[q, c] * _ITPP - allow_used[c], 0.0) * itk)
+                x = _take(supply, v, sk, isk, na)
                 if x > 0.0:
                     allow_used[c] += x * tk
                     _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk,
@@ -189,7 +194,7 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             if n <= 0.0:
                 pass
             elif pol == L.FREE:
-                x = _take(supply, v, sk, n)
+                x = _take(supply, v, sk, isk, n)
                 _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, ch_free, d,
                          Q)
                 _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
@@ -197,20 +202,20 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
                     share_us += x * hk
                 left += n - x
             elif (pol == L.LICENCE and u_lic < p_app) or (pol == L.DENY and u_lic < p_app_den):
-                x = _take(supply, v, sk, n)
+                x = _take(supply, v, sk, isk, n)
                 _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
                          L.CH_LICENSED, d, Q)
                 _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
                 left += n - x
             elif pol == L.LICENCE or pol == L.PROHIBITED:
-                tf[c, q, L.FL_DENIED] += n * hk
-                tf[c, q, L.FL_UNMET] += n * hk
+                tf[q, c, L.FL_DENIED] += n * hk
+                tf[q, c, L.FL_UNMET] += n * hk
             elif pol == L.LICENCE_SHARE:           # case by case, within a share of US customers' volume
                 ns = min(n, max(share_ratio[q] * share_us - share_used, 0.0) / hk)
                 if u_lic >= p_app:
                     ns = 0.0                           # the licence is refused
                 if ns > 0.0:
-                    x = _take(supply, v, sk, ns)
+                    x = _take(supply, v, sk, isk, ns)
                     share_used += x * hk
                     _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
                              L.CH_LICENSED, d, Q)
@@ -237,48 +242,48 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
                     room = min(room, (uveu_lim[q, 1] * tot - site_cum[f]) / (1.0 - uveu_lim[q, 1]))
                     if hs_hq_us[h] == 1 and c != us_index:
                         room = min(room, (uveu_lim[q, 2] * tot - hs_out_us[h]) / (1.0 - uveu_lim[q, 2]))
-                    nu = min(n, max(room, 0.0) / tk)
+                    nu = min(n, max(room, 0.0) * itk)
                 nn = 0.0
                 if firm_nveu[f] == 1 and nveu_cap[q] > 0.0:
-                    nn = min(n - nu, max(nveu_cap[q] / L.H100_TPP - nveu_used[c], 0.0) / tk)
+                    nn = min(n - nu, max(nveu_cap[q] * _ITPP - nveu_used[c], 0.0) * itk)
                     if n - nu - nn > 0.0 and nveu_exhaust[t, c] < 0:
                         nveu_exhaust[t, c] = q
                 nl = 0.0
                 if lpp[q] > 0.0:
-                    nl = min(n - nu - nn, max(lpp[q] / L.H100_TPP - lpp_used[firm_parent[f]], 0.0) / tk)
-                nc = min(n - nu - nn - nl, max(alloc[q, c] / L.H100_TPP - cap_used[c], 0.0) / tk)
+                    nl = min(n - nu - nn, max(lpp[q] * _ITPP - lpp_used[firm_parent[f]], 0.0) * itk)
+                nc = min(n - nu - nn - nl, max(alloc[q, c] * _ITPP - cap_used[c], 0.0) * itk)
                 over = n - nu - nn - nl - nc
                 if over > 0.0:                         # policy of denial beyond the allocation
-                    tf[c, q, L.FL_DENIED] += over * hk
-                    tf[c, q, L.FL_UNMET] += over * hk
+                    tf[q, c, L.FL_DENIED] += over * hk
+                    tf[q, c, L.FL_UNMET] += over * hk
                     if exhaust[t, c] < 0:
                         exhaust[t, c] = q
                 if nc > 0.0 and u_lic >= p_app:        # licence refused under a presumption of approval
-                    tf[c, q, L.FL_DENIED] += nc * hk
-                    tf[c, q, L.FL_UNMET] += nc * hk
+                    tf[q, c, L.FL_DENIED] += nc * hk
+                    tf[q, c, L.FL_UNMET] += nc * hk
                     nc = 0.0
-                x = _take(supply, v, sk, nu)
+                x = _take(supply, v, sk, isk, nu)
                 if x > 0.0:
                     _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_VEU, d,
                              Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nu - x
-                x = _take(supply, v, sk, nn)
+                x = _take(supply, v, sk, isk, nn)
                 if x > 0.0:
                     nveu_used[c] += x * tk
                     _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_VEU, d,
                              Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nn - x
-                x = _take(supply, v, sk, nl)
+                x = _take(supply, v, sk, isk, nl)
                 if x > 0.0:
                     lpp_used[firm_parent[f]] += x * tk
-                    tf[c, q, L.FL_LPP] += x * hk
+                    tf[q, c, L.FL_LPP] += x * hk
                     _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_FREE, d,
                              Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nl - x
-                x = _take(supply, v, sk, nc)
+                x = _take(supply, v, sk, isk, nc)
                 if x > 0.0:
                     cap_used[c] += x * tk
                     _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
@@ -288,58 +293,58 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             if left > 0.0:                             # the vendor is sold out: the rest waits a quarter
                 lv = left * hk
                 lapsed = lv * (old / vol)              # what already waited a quarter lapses
-                tf[c, q, L.FL_LAPSED] += lapsed
+                tf[q, c, L.FL_LAPSED] += lapsed
                 carry[f] += lv - lapsed
                 carry_c[c] += lv - lapsed
         for c in range(C):
-            tf[c, q, L.FL_PENDING] = pend[c]
-            tf[c, q, L.FL_BACKLOG] = carry_c[c]
-            tf[c, q, L.FL_CAP_USED] = cap_used[c]
+            tf[q, c, L.FL_PENDING] = pend[c]
+            tf[q, c, L.FL_BACKLOG] = carry_c[c]
+            tf[q, c, L.FL_CAP_USED] = cap_used[c]
 
     # diverted chips reach the diversion destination's stock, and its firms in proportion to demand
     div_q = np.zeros(Q)
     for c in range(C):
         for q in range(Q):
-            tf[c, q, L.FL_DIVERTED_OUT] = dv[c, q]
-            div_q[q] += dv[c, q]
-            c_tpp[div_dest, q] += dv_tpp[c, q]
+            tf[q, c, L.FL_DIVERTED_OUT] = dv[q, c]
+            div_q[q] += dv[q, c]
+            c_tpp[q, div_dest] += dv_tpp[q, c]
     for q in range(Q):
-        tf[div_dest, q, L.FL_DIVERTED_IN] = div_q[q]
-        c_add[div_dest, q, L.CH_DIVERTED] += div_q[q]
+        tf[q, div_dest, L.FL_DIVERTED_IN] = div_q[q]
+        c_add[q, div_dest, L.CH_DIVERTED] += div_q[q]
     # stocks with retirement: initial base retires linearly over a service life, shipments after one
     for c in range(C):
         init_c = p[L.P_INSTALLED] * c_init_share[c]
         for ch in range(stock.shape[3]):
             run = 0.0
             for q in range(Q):
-                run += c_add[c, q, ch]
+                run += c_add[q, c, ch]
                 if q >= life:
-                    run -= c_add[c, q - life, ch]
+                    run -= c_add[q - life, c, ch]
                 stock[t, c, q, ch] = run
         run = 0.0
         for q in range(Q):
             left_init = max(0.0, 1.0 - (q + 1.0) / life)
             stock[t, c, q, L.CH_INITIAL] = init_c * left_init
-            run += c_tpp[c, q]
+            run += c_tpp[q, c]
             if q >= life:
-                run -= c_tpp[c, q - life]
+                run -= c_tpp[q - life, c]
             stock_tpp[t, c, q] = run + init_c * left_init
             for fl in range(tf.shape[2]):
-                flows[t, c, q, fl] = tf[c, q, fl]
+                flows[t, c, q, fl] = tf[q, c, fl]
     cn_tot = 0.0
     for i in range(cn_firms.shape[0]):
         cn_tot += fshare[cn_firms[i]]
     for i in range(cn_firms.shape[0]):
         g = cn_firms[i]
         for q in range(Q):
-            firm_add[g, q] += div_q[q] * (fshare[g] / cn_tot)
+            firm_add[q, g] += div_q[q] * (fshare[g] / cn_tot)
     for f in range(F):
         c = firm_country[f]
         run = 0.0
         for q in range(Q):
-            run += firm_add[f, q]
+            run += firm_add[q, f]
             if q >= life:
-                run -= firm_add[f, q - life]
+                run -= firm_add[q - life, f]
             x = run + firm_init[f] * max(0.0, 1.0 - (q + 1.0) / life)
             if x > largest[t, c, q]:
                 largest[t, c, q] = x

@@ -20,7 +20,7 @@ from . import layout as L
 from .allocate import Outputs
 
 # the kernel's own generator and arrival order, so D draws exactly the same numbers as A
-from .primitives import _GOLDEN, _mix, _order_draw, _quarter_keys  # noqa: E402
+from .primitives import _GOLDEN, _domain, _mix, _order_draw, _quarter_keys  # noqa: E402
 
 
 @njit(parallel=True, cache=True)
@@ -31,11 +31,7 @@ def _bare(trial0, key, params, firm_country, firm_rank, firm_site_share, c_weigh
     C = c_weight.shape[0]
     Q = alloc.shape[0]
     N = F * m
-    bits = 1
-    while (1 << bits) < N:
-        bits += 1
-    half = np.uint64((bits + 1) // 2)
-    mask = (np.uint64(1) << half) - np.uint64(1)
+    dom = _domain(N)                                           # arrival-order permutation domain
     for t in prange(T):
         p = params[t]
         s_exp = p[L.P_SIZE_EXP]
@@ -61,7 +57,7 @@ def _bare(trial0, key, params, firm_country, firm_rank, firm_site_share, c_weigh
             keys = _quarter_keys(tkey, q)
             qbase = np.uint64(q) * np.uint64(N)
             for s in range(N):
-                po, u = _order_draw(s, N, half, mask, keys, tkey, qbase)
+                po, u = _order_draw(s, N, dom, keys, tkey, qbase)
                 f = po // m
                 c = firm_country[f]
                 z = ztab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]

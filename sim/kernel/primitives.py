@@ -12,6 +12,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _U16 = 1.0 / 65536.0
+_ITPP = 1.0 / L.H100_TPP   # H100e per TPP
 
 
 @njit(inline="always")
@@ -23,25 +24,39 @@ def _mix(z):
 
 
 @njit(inline="always")
-def _permute(s, n, half, mask, k0, k1, k2, k3):
-    """Keyed bijection of [0, n): a 4-round Feistel network on 2·half bits with cycle walking."""
+def _domain(n):
+    """The permutation's domain for [0, n): the smallest 2^bits >= n, split into a high part and a low
+    part of ``half`` bits (masks ``mlo``, ``mhi``), so cycle walking takes under two passes on average."""
+    bits = 1
+    while (1 << bits) < n:
+        bits += 1
+    half = bits // 2
+    return (np.uint64(half), (np.uint64(1) << np.uint64(half)) - np.uint64(1),
+            (np.uint64(1) << np.uint64(bits - half)) - np.uint64(1))
+
+
+@njit(inline="always")
+def _permute(s, n, half, mlo, mhi, k0, k1, k2, k3):
+    """Keyed bijection of [0, n): a 4-round unbalanced Feistel network on the domain of ``_domain(n)``
+    (each round xors one part with a keyed splitmix64 hash of the other), with cycle walking."""
     x = np.uint64(s)
     while True:
-        left = x >> half
-        right = x & mask
-        left, right = right, left ^ (_mix(right ^ k0) & mask)
-        left, right = right, left ^ (_mix(right ^ k1) & mask)
-        left, right = right, left ^ (_mix(right ^ k2) & mask)
-        left, right = right, left ^ (_mix(right ^ k3) & mask)
-        x = (left << half) | right
+        hi = x >> half
+        lo = x & mlo
+        lo ^= _mix(hi ^ k0) & mlo
+        hi ^= _mix(lo ^ k1) & mhi
+        lo ^= _mix(hi ^ k2) & mlo
+        hi ^= _mix(lo ^ k3) & mhi
+        x = (hi << half) | lo
         if x < np.uint64(n):
             return np.int64(x)
 
 
 @njit(inline="always")
-def _take(supply, v, sk, x):
-    """Chips of an ``x``-chip request the vendor can still deliver this quarter (consumes its supply)."""
-    s = min(x, supply[v] / sk)
+def _take(supply, v, sk, isk, x):
+    """Chips of an ``x``-chip request the vendor can still deliver this quarter (consumes its supply);
+    a chip uses ``sk`` of the vendor's capacity, ``isk`` = 1 / sk."""
+    s = min(x, supply[v] * isk)
     if s <= 0.0:
         return 0.0
     supply[v] -= s * sk
@@ -57,17 +72,17 @@ def _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd, vol
         pend[c] += vol
         return
     if qd > q:
-        due[c, qd] += vol
+        due[qd, c] += vol
         pend[c] += vol
     else:
-        tf[c, q, L.FL_SHIPPED] += vol
+        tf[q, c, L.FL_SHIPPED] += vol
     keep = 1.0 - d
-    firm_add[f, qd] += vol * keep
-    c_add[c, qd, ch] += vol * keep
-    c_tpp[c, qd] += tpp_h * keep
+    firm_add[qd, f] += vol * keep
+    c_add[qd, c, ch] += vol * keep
+    c_tpp[qd, c] += tpp_h * keep
     if d > 0.0:
-        dv[c, qd] += vol * d
-        dv_tpp[c, qd] += tpp_h * d
+        dv[qd, c] += vol * d
+        dv_tpp[qd, c] += tpp_h * d
 
 
 @njit(inline="always")
@@ -77,16 +92,16 @@ def _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, 
     """A refused order of ``n`` chips: denied; then the grey market (bounded capacity ``grey`` H100e a
     quarter) and, one for one, the first fallback chips the rules let through. Returns the grey market's
     remaining capacity."""
-    tf[c, q, L.FL_DENIED] += n * hk
+    tf[q, c, L.FL_DENIED] += n * hk
     gm = min(n, grey / hk, supply[v] / sk)
     if gm > 0.0:
         grey -= gm * hk
         supply[v] -= gm * sk
         n -= gm
-        tf[c, q, L.FL_GREY_IN] += gm * hk
-        firm_add[f, q] += gm * hk
-        c_add[c, q, L.CH_DIVERTED] += gm * hk
-        c_tpp[c, q] += gm * tk
+        tf[q, c, L.FL_GREY_IN] += gm * hk
+        firm_add[q, f] += gm * hk
+        c_add[q, c, L.CH_DIVERTED] += gm * hk
+        c_tpp[q, c] += gm * tk
     got = 0.0   # H100e obtained from fallback chips
     took = 0.0  # fallback chips obtained
     for j in range(fallback.shape[1]):
@@ -100,20 +115,20 @@ def _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, 
         if pk != L.FREE:
             continue
         vk = chip_vendor[kk]
-        take = _take(supply, vk, chip_supply[kk], n)
+        take = _take(supply, vk, chip_supply[kk], 1.0 / chip_supply[kk], n)
         if take <= 0.0:
             continue
         n -= take
         took += take
         fl_vol = take * chip_h100e[kk]
         got += fl_vol
-        tf[c, q, L.FL_ORDERED] += fl_vol
-        tf[c, q, L.FL_SUBSTITUTE] += fl_vol
+        tf[q, c, L.FL_ORDERED] += fl_vol
+        tf[q, c, L.FL_SUBSTITUTE] += fl_vol
         chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
         _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, fl_vol,
                  take * chip_tpp[kk] / L.H100_TPP, chk, 0.0, nq)
     # unmet: what the refused order wanted, less what the grey market and fallbacks gave
-    tf[c, q, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
+    tf[q, c, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
     return grey
 
 
@@ -137,7 +152,8 @@ def _quarter_keys(tkey, q):
 
 
 @njit(inline="always")
-def _order_draw(s, n, half, mask, keys, tkey, qbase):
-    """Arrival slot ``s`` → (order index p = firm·m + k, its 64-bit draw keyed by (trial, quarter, p))."""
-    po = _permute(s, n, half, mask, keys[0], keys[1], keys[2], keys[3])
+def _order_draw(s, n, dom, keys, tkey, qbase):
+    """Arrival slot ``s`` → (order index p = firm·m + k, its 64-bit draw keyed by (trial, quarter, p));
+    ``dom`` is ``_domain(n)``."""
+    po = _permute(s, n, dom[0], dom[1], dom[2], keys[0], keys[1], keys[2], keys[3])
     return po, _mix(tkey + (qbase + np.uint64(po) + np.uint64(1)) * _GOLDEN)

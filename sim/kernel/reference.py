@@ -24,18 +24,22 @@ def mix(z: int) -> int:
 
 
 def feistel_order(n: int, keys: list[int]) -> list[int]:
-    """The arrival order of the n order slots of a quarter (a keyed bijection of range(n))."""
+    """The arrival order of the n order slots of a quarter (a keyed bijection of range(n)): a 4-round
+    unbalanced Feistel network on the smallest power of two covering n, with cycle walking."""
     bits = 1
     while (1 << bits) < n:
         bits += 1
-    half = (bits + 1) // 2
-    mask = (1 << half) - 1
+    half = bits // 2
+    mlo, mhi = (1 << half) - 1, (1 << (bits - half)) - 1
 
     def once(x: int) -> int:
-        left, right = x >> half, x & mask
-        for k in keys:
-            left, right = right, left ^ (mix(right ^ k) & mask)
-        return (left << half) | right
+        hi, lo = x >> half, x & mlo
+        for i, k in enumerate(keys):
+            if i % 2 == 0:
+                lo ^= mix(hi ^ k) & mlo
+            else:
+                hi ^= mix(lo ^ k) & mhi
+        return (hi << half) | lo
 
     out = []
     for s in range(n):

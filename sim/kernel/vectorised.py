@@ -52,29 +52,29 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def _rounds(x: np.ndarray, half, mask, keys) -> np.ndarray:
-    left = x >> half
-    right = x & mask
-    for k in keys:
-        g = _mix(right ^ k)
-        g &= mask
-        g ^= left
-        left, right = right, g
-    return (left << half) | right
+def _rounds(x: np.ndarray, half, mlo, mhi, keys) -> np.ndarray:
+    hi = x >> half
+    lo = x & mlo
+    for i, k in enumerate(keys):
+        if i % 2 == 0:
+            lo = lo ^ (_mix(hi ^ k) & mlo)
+        else:
+            hi = hi ^ (_mix(lo ^ k) & mhi)
+    return (hi << half) | lo
 
 
-def _permute(s0: int, s1: int, n: int, half, mask, keys) -> np.ndarray:
-    """The kernel's keyed Feistel bijection of [0, n) for slots [s0, s1) and per-trial keys [T]:
-    int64 [S, T]."""
+def _permute(s0: int, s1: int, n: int, dom, keys) -> np.ndarray:
+    """The kernel's keyed Feistel bijection of [0, n) (domain ``dom`` = (half, mlo, mhi)) for slots
+    [s0, s1) and per-trial keys [T]: int64 [S, T]."""
     T = keys[0].shape[0]
-    x = _rounds(np.arange(s0, s1, dtype=np.uint64)[:, None], half, mask, [k[None, :] for k in keys])
+    x = _rounds(np.arange(s0, s1, dtype=np.uint64)[:, None], *dom, [k[None, :] for k in keys])
     if x.shape != (s1 - s0, T):
         x = np.broadcast_to(x, (s1 - s0, T)).copy()
     xf = x.reshape(-1)
     bad = np.flatnonzero(xf >= _U(n))
     while bad.size:                     # cycle walking, only where needed
         col = bad % T
-        y = _rounds(xf[bad], half, mask, [k[col] for k in keys])
+        y = _rounds(xf[bad], *dom, [k[col] for k in keys])
         xf[bad] = y
         bad = bad[y >= _U(n)]
     return x.view(np.int64)
@@ -114,8 +114,8 @@ class _Block:
         bits = 1
         while (1 << bits) < N:
             bits += 1
-        self.half = _U((bits + 1) // 2)
-        self.mask = (_U(1) << self.half) - _U(1)
+        half = bits // 2
+        self.dom = (_U(half), (_U(1) << _U(half)) - _U(1), (_U(1) << _U(bits - half)) - _U(1))
         self.fc = inp.firm_country.astype(np.int64)
         self.tt = np.arange(T, dtype=np.int64)
 
@@ -316,7 +316,7 @@ class _Block:
         S = s1 - s0
         zeros = np.zeros
         # ---- stateless part of every order, [S, T] ----
-        po = _permute(s0, s1, self.N, self.half, self.mask, self.keys)
+        po = _permute(s0, s1, self.N, self.dom, self.keys)
         f = po // self.m
         u = _mix(self.tkey + (self.qbase + po.view(np.uint64) + _U(1)) * _GOLDEN)
         c = self.fc[f]
