@@ -9,7 +9,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from . import uncertainty
+from . import paths as timepaths
+from . import quarters, uncertainty
 from .chips import load_chips
 from .errors import ScenarioError
 from .kernel import layout as L
@@ -24,13 +25,14 @@ class KernelInputs:
 
     key: np.uint64                 # root key of the counter-based generator (from the seed)
     params: np.ndarray             # float64 [T, len(L.PARAMS)]
-    supply0: np.ndarray            # float64 [T, V]: vendor output in the first quarter (H100e)
+    quarterly: np.ndarray          # float64 [T, Q, 2 + V]: world demand, grey-market capacity, vendor output (layout.QT_*)
     firm_country: np.ndarray       # int32 [F]: territory where the firm's chips are installed
     firm_parent: np.ndarray        # int32 [F]: ultimate consignee (a firm index) for LPP
     firm_hs: np.ndarray            # int32 [F]: hyperscaler index, -1 for domestic firms
     firm_rank: np.ndarray          # int32 [F]: Zipf rank among the territory's domestic firms (0 = site)
     firm_site_share: np.ndarray    # float64 [F]: hyperscaler site's share of territory demand
     firm_nveu: np.ndarray          # uint8 [F]: firm holds NVEU status in its territory
+    firm_mix: np.ndarray           # int32 [F]: the firm's row of the chip-mix tables (buyer group or hyperscaler)
     hs_sites: np.ndarray           # int32 [S]: hyperscaler site firms, grouped by hyperscaler
     hs_start: np.ndarray           # int32 [H + 1]: hyperscaler h's sites are hs_sites[hs_start[h]:hs_start[h+1]]
     cn_firms: np.ndarray           # int32: domestic firms of the diversion destination (receive diverted chips)
@@ -60,7 +62,8 @@ class KernelInputs:
     share_chip: np.ndarray         # uint8 [Q, K]
     guidance_on: np.ndarray        # uint8 [Q, C]: diversion guidance applies
     lv_on: np.ndarray              # uint8 [Q]: location verification in force
-    mix_cdf: np.ndarray            # float64 [2, Q, K]: cumulative chip preference by buyer group
+    mix_prob: np.ndarray           # float64 [S, G, Q, K]: alias-method thresholds of the chip mix, per roadmap slip
+    mix_alias: np.ndarray          # int32 [S, G, Q, K]: alias-method alternatives
     fallback: np.ndarray           # int32 [Q, NF]: fallback chips in order, -1 padded
     year_start: np.ndarray         # uint8 [Q]: quarter opens a calendar year (LPP resets)
     ztab: np.ndarray               # float64 [4096]: standard normal quantiles
@@ -74,7 +77,7 @@ class KernelInputs:
     def subset(self, trials: int) -> "KernelInputs":
         """The first ``trials`` trials (same draws: trial i depends only on seed and i)."""
         from dataclasses import replace
-        return replace(self, params=self.params[:trials], supply0=self.supply0[:trials])
+        return replace(self, params=self.params[:trials], quarterly=self.quarterly[:trials])
 
 
 @dataclass
@@ -108,26 +111,69 @@ def root_key(seed: int) -> np.uint64:
     return np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]
 
 
-def _chip_mix(sc: Scenario, chips: pl.DataFrame, labels: list[str]) -> np.ndarray:
+def alias_table(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table (Vose's construction) of weights ``w`` [K]: column i is drawn uniformly and
+    kept with probability prob[i], else replaced by alias[i]."""
+    K = len(w)
+    p = np.asarray(w, float) * K / np.sum(w)
+    prob, alias = np.ones(K), np.arange(K, dtype=np.int32)
+    small = [i for i in range(K) if p[i] < 1.0]
+    large = [i for i in range(K) if p[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        prob[s], alias[s] = p[s], g
+        p[g] = p[g] + p[s] - 1.0
+        (small if p[g] < 1.0 else large).append(g)
+    return prob, alias
+
+
+def mix_groups(sc: Scenario) -> list[str]:
+    """Rows of the chip-mix tables: the buyer groups, then hyperscalers with a mix of their own."""
+    hs = set(sc.world.sites["hyperscaler"].to_list())
+    return ["world", "china"] + [g for g in sc.assumptions.structure["chip_mix"] if g in hs]
+
+
+def _chip_mix(sc: Scenario, chips: pl.DataFrame, labels: list[str], slips: int) -> tuple[np.ndarray, np.ndarray]:
+    """Alias tables [S, G, Q, K] of the chip an order asks for, by roadmap slip s (transitions from
+    ``chip_mix.slip_from`` on happen s quarters late), mix row and quarter. A mix row is keyed by a year
+    (from its Q1) or a quarter ("2026Q3") and holds until the next key."""
     names = chips["name"].to_list()
     mix = sc.assumptions.structure["chip_mix"]
-    out = np.zeros((2, len(labels), len(names)))
-    for g, group in enumerate(("world", "china")):
-        table = {int(y): w for y, w in mix.get(group, {}).items()}
-        if not table:
-            raise ScenarioError(sc.assumptions.path, f"chip_mix.{group}", "missing")
-        for q, lab in enumerate(labels):
-            year = int(lab[:4])
-            row = table[max((y for y in table if y <= year), default=min(table))]
+    path = sc.assumptions.path
+    groups = mix_groups(sc)
+    slip_from = mix.get("slip_from", labels[0])
+    prob = np.ones((slips, len(groups), len(labels), len(names)))
+    alias = np.zeros((slips, len(groups), len(labels), len(names)), np.int32)
+    first = quarters.parse_label(slip_from)
+    for g, group in enumerate(groups):
+        raw = mix.get(group, {})
+        if not isinstance(raw, dict) or not raw:
+            raise ScenarioError(path, f"chip_mix.{group}", "missing")
+        rows = {}                                      # quarter index → alias table
+        for key, row in raw.items():
+            try:
+                y, qq = quarters.parse_label(key) if "Q" in str(key) else (int(key), 1)
+            except ValueError:
+                raise ScenarioError(path, f"chip_mix.{group}.{key}", "expected a year or a quarter like 2026Q3") from None
             w = np.zeros(len(names))
             for chip, weight in row.items():
                 if chip not in names:
-                    raise ScenarioError(sc.assumptions.path, f"chip_mix.{group}.{year}.{chip}", "unknown chip")
+                    raise ScenarioError(path, f"chip_mix.{group}.{key}.{chip}", "unknown chip")
+                if not weight >= 0:
+                    raise ScenarioError(path, f"chip_mix.{group}.{key}.{chip}", "weight must be >= 0")
                 w[names.index(chip)] = weight
-            cdf = np.cumsum(w / w.sum())
-            cdf[-1] = 1.0
-            out[g, q] = cdf
-    return out
+            if w.sum() <= 0:
+                raise ScenarioError(path, f"chip_mix.{group}.{key}", "no positive weight")
+            rows[4 * y + qq - 1] = alias_table(w)
+        first_row = min(rows)
+        for s in range(slips):
+            for q, lab in enumerate(labels):
+                y, qq = quarters.parse_label(lab)
+                k = 4 * y + qq - 1
+                if (y, qq) >= first:                   # roadmap era: shifted back s quarters, not before slip_from
+                    k = max(k - s, 4 * first[0] + first[1] - 2)
+                prob[s, g, q], alias[s, g, q] = rows[max((x for x in rows if x <= k), default=first_row)]
+    return prob, alias
 
 
 def _firms(sc: Scenario, weights: np.ndarray, idx: dict[str, int]):
@@ -166,6 +212,16 @@ def _firms(sc: Scenario, weights: np.ndarray, idx: dict[str, int]):
             np.array(rank, np.int32), np.array(sshare), nveu, 1.0 - site_share, hq_us, uveu, names)
 
 
+def _installed_shares(sc: Scenario, start: str) -> dict[str, float]:
+    """Shares of the world installed base by territory at the start quarter: ``installed_base.shares``
+    is either iso3 → share or year → (iso3 → share), the latest year not after the start."""
+    shares = sc.assumptions.structure["installed_base"]["shares"]
+    if shares and all(str(k).isdigit() for k in shares):
+        year = quarters.parse_label(start)[0]
+        shares = shares[max((k for k in shares if int(k) <= year), key=int, default=min(shares, key=int))]
+    return shares
+
+
 def compile_scenario(sc: Scenario) -> Compiled:
     chips = load_chips()
     labels = sc.labels
@@ -179,7 +235,9 @@ def compile_scenario(sc: Scenario) -> Compiled:
     china = s["buyers"]["china"]
     group = np.array([L.GROUP_CHINA if c in china else L.GROUP_WORLD for c in iso3], np.int8)
     init = np.zeros(len(iso3))
-    for iso, share in s["installed_base"]["shares"].items():
+    for iso, share in _installed_shares(sc, labels[0]).items():
+        if iso not in idx:
+            raise ScenarioError(sc.assumptions.path, f"installed_base.shares.{iso}", "unknown territory")
         init[idx[iso]] = share
     rest = 1.0 - init.sum()
     free = init == 0
@@ -202,14 +260,24 @@ def compile_scenario(sc: Scenario) -> Compiled:
         ok = [k for k in fb if avail[k] <= years[q]]
         fallback[q, :len(ok)] = ok
     draws = uncertainty.draw(sc.assumptions.dists, sc.seed, sc.trials)
+    paths = {name: timepaths.level(spec, draws, sc.seed, labels) for name, spec in sc.assumptions.paths.items()}
+    draws["installed_base.world_h100e"] = paths["installed_base.world_h100e"][:, 0]
     params = np.column_stack([draws[name] for name, _ in L.PARAMS])
-    supply0 = np.column_stack([draws[name] for name in L.SUPPLY_PARAMS])
+    supply = np.stack([paths[name] for name in L.SUPPLY_PATHS], axis=2)            # [T, Q, V]
+    grey = draws["grey_market.share_of_nvidia_output"][:, None] * supply[:, :, L.VENDORS.index("NVIDIA")]
+    quarterly = np.concatenate([paths["demand.world_h100e_per_quarter"][:, :, None], grey[:, :, None], supply], axis=2)
+    slips = int(round(float(params[:, L.P_SLIP].max()))) + 1 if len(params) else 1
+    groups = mix_groups(sc)
+    hs_names = list(dict.fromkeys(sc.world.sites["hyperscaler"].to_list()))
+    firm_mix = np.array([groups.index(hs_names[h]) if h >= 0 and hs_names[h] in groups else group[c]
+                         for c, h in zip(f_country, f_hs)], np.int32)
+    mix_prob, mix_alias = _chip_mix(sc, chips, labels, max(1, slips))
     ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
     div = idx[s["buyers"]["diversion_destination"]]
     inputs = KernelInputs(
-        key=root_key(sc.seed), params=params, supply0=supply0,
+        key=root_key(sc.seed), params=params, quarterly=quarterly,
         firm_country=f_country, firm_parent=f_parent, firm_hs=f_hs, firm_rank=f_rank,
-        firm_site_share=f_sshare, firm_nveu=f_nveu,
+        firm_site_share=f_sshare, firm_nveu=f_nveu, firm_mix=firm_mix,
         hs_sites=np.argsort(np.where(f_hs >= 0, f_hs, len(hq_us)), kind="stable")[: int((f_hs >= 0).sum())].astype(np.int32),
         hs_start=np.searchsorted(np.sort(f_hs[f_hs >= 0]), np.arange(len(hq_us) + 1)).astype(np.int32),
         cn_firms=np.flatnonzero((f_country == div) & (f_rank > 0)).astype(np.int32),
@@ -223,7 +291,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
         policy=reg.policy, alloc=reg.alloc,
         lpp=reg.lpp, uveu_lim=reg.uveu_lim, nveu_cap=reg.nveu_cap, tier1=reg.tier1, allow_tpp=reg.allow_tpp,
         share_ratio=reg.share_ratio, share_chip=reg.share_chip, guidance_on=reg.guidance_on, lv_on=reg.lv_on,
-        mix_cdf=_chip_mix(sc, chips, labels), fallback=fallback,
+        mix_prob=mix_prob, mix_alias=mix_alias, fallback=fallback,
         year_start=np.array([l.endswith("Q1") for l in labels], np.uint8), ztab=ztab,
         div_dest=div, us_index=idx["USA"], m=sc.orders_per_quarter,
     )

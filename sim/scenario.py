@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import quarters, uncertainty
+from . import paths as timepaths
 from .assumptions import Assumptions, load_assumptions
 from .errors import DataError, ScenarioError, SimInputError
 from .regimes import Regime, load_regime
@@ -143,6 +144,11 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
             assumptions.dists[name] = uncertainty.parse(spec, path, f"assumptions.{name}")
         except SimInputError as e:
             raise ScenarioError(path, e.field, e.message) from None
+    for spec in assumptions.paths.values():
+        try:
+            timepaths.check(spec, assumptions.dists, path)
+        except SimInputError as e:
+            raise ScenarioError(path, f"assumptions.{e.field}", e.message) from None
     countries = _str_list(raw.get("outputs", {}).get("countries", DEFAULT_COUNTRIES), path, "outputs.countries")
     for c in countries:
         if c not in known:

@@ -72,13 +72,14 @@ def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quar
         for iso, x in init_shares.items():
             inp.c_init_share[comp.iso3.index(iso)] = x
     k = comp.chips["name"].to_list().index(chip)
-    inp.mix_cdf[:] = 0.0
-    inp.mix_cdf[:, :, k:] = 1.0
+    inp.mix_prob[:] = 0.0                   # every alias column points at the chip
+    inp.mix_alias[:] = k
     p = inp.params
-    p[:, L.P_DEMAND0], p[:, L.P_DEMAND_GROWTH], p[:, L.P_ORDER_SIGMA] = h100e_per_quarter, 1.0, 0.0
-    p[:, L.P_INSTALLED], p[:, L.P_APPROVE], p[:, L.P_APPROVE_DENIAL], p[:, L.P_DELAY] = installed, approve, 0.0, 0.0
-    p[:, L.P_GREY], p[:, L.P_DIVERSION], p[:, L.P_LIFE], p[:, L.P_SUPPLY_GROWTH] = grey, 0.0, life, 1.0
-    inp.supply0[:] = supply
+    p[:, L.P_ORDER_SIGMA], p[:, L.P_INSTALLED], p[:, L.P_APPROVE] = 0.0, installed, approve
+    p[:, L.P_APPROVE_DENIAL], p[:, L.P_DELAY], p[:, L.P_DIVERSION], p[:, L.P_LIFE] = 0.0, 0.0, 0.0, life
+    inp.quarterly[:, :, L.QT_DEMAND] = h100e_per_quarter
+    inp.quarterly[:, :, L.QT_GREY] = grey
+    inp.quarterly[:, :, L.QT_SUPPLY:] = supply
     out = run_kernel(inp)
     return comp, out, comp.iso3.index(next(iter(buyers)))
 

@@ -1,10 +1,12 @@
-"""Chip metrics: published TPP values and the ECCN 3A090 boundaries on both sides of every threshold."""
+"""Chip metrics: published TPP values, the hyperscaler and roadmap rows, and the ECCN 3A090 boundaries on
+both sides of every threshold."""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.chips import CLASS_A, CLASS_B, CLASS_NONE, Thresholds, classify, load_chips
+from sim.chips import (CLASS_A, CLASS_B, CLASS_NONE, H100_FP16_TFLOPS, H100_TPP, PRECISIONS, Thresholds,
+                       classify, load_chips)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,68 @@ def test_catalogue_has_the_required_chips(chips):
             "Ascend910B", "Ascend910C"}
     assert need <= set(chips) and len(chips) >= 14
     assert not chips["Ascend910C"]["us_jurisdiction"] and chips["H20"]["us_jurisdiction"]
+
+
+# hyperscaler-internal and roadmap rows: name -> vendor
+NEW_CHIPS = {"TPUv6e": "Google", "TPUv7": "Google", "Trainium2": "Amazon", "Trainium3": "Amazon", "Rubin": "NVIDIA",
+             "RubinUltra": "NVIDIA", "MI455X": "AMD", "Ascend950DT": "Huawei", "Ascend960": "Huawei"}
+
+
+@pytest.mark.parametrize("name", NEW_CHIPS)
+def test_new_chips_load_with_tpp_from_their_dense_columns(chips, name):
+    c = chips[name]
+    assert c["vendor"] == NEW_CHIPS[name] and c["data_center"]
+    assert c["h100e_flops"] > 0
+    dense = [c[col] * bits for col, bits in PRECISIONS if c[col] is not None]
+    assert dense and c["tpp"] == pytest.approx(max(dense))
+    assert c["h100e_tpp"] == pytest.approx(c["tpp"] / H100_TPP)
+    if c["fp16_dense_tflops"] is None:   # 16-bit rate unpublished: half the FP8 rate, flagged, never counted in TPP
+        assert c["fp16_derived"] and c["h100e_flops"] == pytest.approx(c["fp8_dense_tflops"] / 2 / H100_FP16_TFLOPS)
+    else:
+        assert not c["fp16_derived"]
+        assert c["h100e_flops"] == pytest.approx(c["fp16_dense_tflops"] / H100_FP16_TFLOPS)
+
+
+def test_new_chip_published_values(chips):
+    assert chips["TPUv6e"]["tpp"] == pytest.approx(14_688)          # 918 x 16 = 1,836 INT8 x 8
+    assert chips["TPUv7"]["tpp"] == pytest.approx(36_912)           # 2,307 x 16 = 4,614 FP8 x 8
+    assert chips["TPUv7"]["h100e_flops"] == pytest.approx(2307 / 989.5)
+    assert chips["Trainium2"]["h100e_flops"] == pytest.approx(667 / 989.5)
+    assert chips["Rubin"]["tpp"] == pytest.approx(140_000)          # NVFP4 35,000 (dense, training) x 4
+    assert chips["MI455X"]["tpp"] == pytest.approx(160_000)         # FP4 40,000 x 4 = FP8 20,000 x 8
+
+
+def test_trainium3_counts_below_one_h100_for_training_but_above_it_for_the_rules(chips):
+    """BF16 671 vs MXFP8 2,517 TFLOP/s: 16-bit H100e ~0.68 while the 8-bit rate alone puts TPP above the H100's."""
+    t = chips["Trainium3"]
+    assert t["h100e_flops"] < 1 and t["h100e_flops"] == pytest.approx(671 / 989.5)
+    low_bit_tpp = max(t["fp8_dense_tflops"] * 8, t["fp4_dense_tflops"] * 4)
+    assert low_bit_tpp == pytest.approx(20_136) and low_bit_tpp > H100_TPP
+    assert t["tpp"] >= low_bit_tpp > chips["H100"]["tpp"] and t["h100e_tpp"] > 1
+    assert t["eccn_2023"] == "3A090.a"
+
+
+@pytest.mark.parametrize("name", ["Rubin", "RubinUltra", "MI455X", "TPUv7", "Trainium2", "Trainium3"])
+def test_roadmap_and_hyperscaler_parts_are_3a090a_under_2023_rules(chips, name):
+    assert chips[name]["eccn_2023"] == "3A090.a"
+    assert chips[name]["us_jurisdiction"]
+
+
+def test_ascend_roadmap_rows_are_chinese_and_consistent(chips):
+    for name in ("Ascend950PR", "Ascend950DT", "Ascend960"):
+        assert not chips[name]["us_jurisdiction"] and chips[name]["origin"] == "CHN"
+    pr, dt, nxt = chips["Ascend950PR"], chips["Ascend950DT"], chips["Ascend960"]
+    for col in ("fp4_dense_tflops", "fp8_dense_tflops", "tpp", "h100e_flops", "interconnect_gbps"):
+        assert dt[col] == pytest.approx(pr[col])                      # same die, different memory
+    assert dt["memory_gb"] > pr["memory_gb"] and dt["memory_bw_tbs"] > pr["memory_bw_tbs"]
+    assert nxt["tpp"] == pytest.approx(2 * dt["tpp"]) and nxt["year"] > dt["year"]
+
+
+def test_every_row_cites_a_source_and_explains_itself(chips):
+    for name, c in chips.items():
+        assert c["source_spec"] and c["notes"], name
+        if c["die_area_mm2"] is not None:
+            assert c["source_die_area"], name
 
 
 EPS = 1e-6

@@ -4,6 +4,7 @@ diversion. Each is a scenario input; each test would fail if the part were missi
 import numpy as np
 import pytest
 
+from sim.assumptions import load_assumptions
 from sim.inputs import compile_scenario, supply_cost
 from sim.kernel import layout as L
 from sim.kernel.allocate import run_kernel
@@ -46,12 +47,13 @@ def test_chips_retire_after_their_service_life(tmp_path, world):
 
 def test_installed_base_at_start_retires_linearly(tmp_path, world):
     comp, out, c = scripted(tmp_path, world, "no_controls", "DEU", "H100", 1.0, life=4.0, installed=1e6)
+    shares = load_assumptions().structure["installed_base"]["shares"]["2025"]     # a 2025Q1 start
     share = comp.inputs.c_init_share[c]
-    assert share == pytest.approx(1.0 - 0.65 - 0.15)                             # all but USA and CHN
+    assert share == pytest.approx(1.0 - shares["USA"] - shares["CHN"])           # all but USA and CHN
     np.testing.assert_allclose(out.stock[0, c, :, L.CH_INITIAL], 1e6 * share * np.array([0.75, 0.5, 0.25, 0.0]),
                                rtol=1e-6)
     usa = comp.iso3.index("USA")
-    assert out.stock[0, usa, 0, L.CH_INITIAL] == pytest.approx(1e6 * 0.65 * 0.75, rel=1e-6)
+    assert out.stock[0, usa, 0, L.CH_INITIAL] == pytest.approx(1e6 * shares["USA"] * 0.75, rel=1e-6)
 
 
 def test_h20_costs_its_maker_a_full_h100_die(world):

@@ -20,7 +20,7 @@ def _small(world, name, trials=2, **kw):
     opts = dict(trials=trials, quarters=10, start="2025Q1", firms_total=60, orders_per_quarter=2)
     opts.update(kw)
     comp = compile_scenario(sc.replace(**opts))
-    comp.inputs.params[:, L.P_GREY] = 2e4
+    comp.inputs.quarterly[:, :, L.QT_GREY] = 2e4
     return comp.inputs
 
 
@@ -47,8 +47,8 @@ def test_vectorised_equals_the_kernel_when_supply_allocations_and_nveu_bind(worl
     sc = sc.replace(nveu=["ARE", "IND", "MYS", "SAU"], g2g={"ARE": 2.0})
     inp = compile_scenario(sc.replace(trials=3, quarters=8, start="2025Q1", firms_total=150,
                                       orders_per_quarter=2)).inputs
-    inp.params[:, L.P_GREY] = 2e4
-    inp.supply0[:] *= 0.2
+    inp.quarterly[:, :, L.QT_GREY] = 2e4
+    inp.quarterly[:, :, L.QT_SUPPLY:] *= 0.2
     inp.nveu_cap[:] *= 0.003
     inp.alloc[:] *= 0.3
     a = run_kernel(inp)

@@ -4,9 +4,10 @@ structure of demand (chip preferences, fallback chips, installed-base shares). L
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import paths as timepaths
 from .. import uncertainty
 from ..errors import DataError
 
@@ -20,6 +21,7 @@ class Assumptions:
     meta: dict[str, dict]                # dotted name → description, unit, rationale, reference
     structure: dict[str, dict]           # installed_base, buyers, chip_mix, fallback tables
     path: Path
+    paths: dict[str, timepaths.PathSpec] = field(default_factory=dict)   # time paths by name (sim/paths.py)
 
 
 def _walk(table: dict, prefix: str, path: Path, a: Assumptions) -> None:
@@ -27,7 +29,24 @@ def _walk(table: dict, prefix: str, path: Path, a: Assumptions) -> None:
         name = f"{prefix}{key}"
         if not isinstance(val, dict):
             continue
-        if "distribution" in val:
+        if "path" in val:
+            extra = set(val) - {"path", "description", "unit", "rationale", "reference"}
+            if extra:
+                raise DataError(path, f"{name}.{sorted(extra)[0]}", "unknown field")
+            if "rationale" not in val:
+                raise DataError(path, f"{name}.rationale", "every assumption needs a rationale")
+            spec, comps = timepaths.parse(name, val["path"], path)
+            a.paths[name] = spec
+            info = {k: v for k, v in val.items() if k != "path"}
+            for comp, d in comps.items():
+                a.dists[comp] = d
+                part = comp[len(name) + 1:]
+                what = {"start": f"level in {spec.anchor}", "ar1.rho": "AR(1) quarter-to-quarter correlation",
+                        "ar1.sd": "AR(1) log-standard deviation"}.get(part, f"growth factor in {part[7:]}")
+                unit = info.get("unit", "") if part == "start" else ("1" if part.startswith("ar1") else "x per year")
+                a.meta[comp] = {**info, "description": f"{info.get('description', name)}: {what}", "unit": unit,
+                                "path": name}
+        elif "distribution" in val:
             extra = set(val) - {"distribution", "description", "unit", "rationale", "reference"}
             if extra:
                 raise DataError(path, f"{name}.{sorted(extra)[0]}", "unknown field")
@@ -50,6 +69,9 @@ def load_assumptions(path: Path = DEFAULT) -> Assumptions:
     a = Assumptions({}, {}, {}, Path(path))
     for key in STRUCTURE:
         table = data.get(key, {})
-        a.structure[key] = {k: v for k, v in table.items() if not isinstance(v, dict) or "distribution" not in v}
+        a.structure[key] = {k: v for k, v in table.items()
+                            if not isinstance(v, dict) or not {"distribution", "path"} & set(v)}
     _walk(data, "", Path(path), a)
+    for spec in a.paths.values():
+        timepaths.check(spec, a.dists, path)
     return a

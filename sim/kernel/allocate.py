@@ -13,8 +13,8 @@ order p is taken from one 64-bit counter-based draw keyed by (seed, trial, quart
 owns fixed random-draw slots, so two regimes run with one seed see the same demand (common random
 numbers), and a trial's numbers depend only on (seed, trial) whatever the thread count.
 
-One 64-bit draw feeds: bits 0-15 chip choice, 16-27 order-size noise, 32-47 licence decision
-(bits 48-63 are free for later use).
+One 64-bit draw feeds: bits 0-15 and 48-63 the chip choice (alias method: column, then threshold),
+16-27 order-size noise, 32-47 the licence decision.
 
 Volumes are in H100e (dense 16-bit FLOP/s); rule quantities in H100e by TPP (TPP / 15,832); vendor
 supply in H100e of capacity (``chip_supply``). The installed base at the start is taken as H100-class
@@ -56,17 +56,18 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()
 from .primitives import _GOLDEN, _U16, _book_site, _deliver, _domain, _mix, _order_draw, _quarter_keys, _refuse, _take, _ITPP  # noqa: E402
 @njit(cache=True)
-def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
-           firm_nveu, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us,
+def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
+           firm_nveu, firm_mix, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us,
            hs_uveu, chip_h100e, chip_tpp, chip_supply, chip_vendor, vendor_china_only, chip_class, chip_override, divertible,
            policy, alloc, lpp, uveu_lim, nveu_cap, tier1, allow_tpp, share_ratio, share_chip, guidance_on, lv_on,
-           mix_cdf, fallback, year_start, ztab, div_dest, us_index, m,
+           mix_prob, mix_alias, fallback, year_start, ztab, div_dest, us_index, m,
            stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust):
     F = firm_country.shape[0]
     C = c_weight.shape[0]
     Q = policy.shape[0]
     K = chip_h100e.shape[0]
-    V = supply0.shape[1]
+    V = quarterly.shape[2] - L.QT_SUPPLY
+    S = mix_prob.shape[0]
     H = hs_hq_us.shape[0]
     N = F * m
     p = params[t]
@@ -79,6 +80,7 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
     life = max(1, int(round(p[L.P_LIFE])))
     cut_g = p[L.P_CUT_GUIDANCE]
     cut_lv = p[L.P_CUT_LV]
+    slip = min(max(int(round(p[L.P_SLIP])), 0), S - 1)    # roadmap delay: row of the chip-mix tables
     size_fix = math.exp(-0.5 * sigma * sigma)
     tk_k = chip_tpp * _ITPP                                   # per chip: H100e by TPP, and inverses
     itk_k = 1.0 / tk_k
@@ -136,11 +138,10 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             tf[q, c, L.FL_SHIPPED] += due[q, c]
             pend[c] -= due[q, c]
             carry_c[c] = 0.0
-        g_sup = p[L.P_SUPPLY_GROWTH] ** (q / 4.0)
         for v in range(V):
-            supply[v] = supply0[t, v] * g_sup
-        grey = p[L.P_GREY]
-        dq = p[L.P_DEMAND0] * p[L.P_DEMAND_GROWTH] ** (q / 4.0)
+            supply[v] = quarterly[t, q, L.QT_SUPPLY + v]
+        grey = quarterly[t, q, L.QT_GREY]
+        dq = quarterly[t, q, L.QT_DEMAND]
         for f in range(F):
             fq[f] = dq * fshare[f] / m * size_fix
         for f in range(F):
@@ -158,11 +159,11 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
             tf[q, c, L.FL_ORDERED] += base
             old = carry_q[f]                      # volume that already waited a quarter for supply
             vol = base + old
-            r = np.float64(u & np.uint64(0xFFFF)) * _U16
             grp = c_group[c]
-            k = 0
-            while k < K - 1 and mix_cdf[grp, q, k] <= r:
-                k += 1
+            g = firm_mix[f]                        # chip choice: alias method, column from bits 0-15
+            k = np.int64(((u & np.uint64(0xFFFF)) * np.uint64(K)) >> np.uint64(16))
+            if np.float64(u >> np.uint64(48)) * _U16 >= mix_prob[slip, g, q, k]:
+                k = mix_alias[slip, g, q, k]
             hk = chip_h100e[k]
             tk = tk_k[k]                           # H100e by TPP per chip
             itk = itk_k[k]
@@ -352,19 +353,19 @@ def _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, 
 
 
 @njit(parallel=True, cache=True)
-def _allocate(trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
-              hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
-              chip_supply, chip_vendor, vendor_china_only, chip_class, chip_override, divertible, policy, alloc, lpp,
-              uveu_lim,
-              nveu_cap, tier1, allow_tpp, share_ratio, share_chip, guidance_on, lv_on, mix_cdf, fallback, year_start,
-              ztab, div_dest, us_index, m, stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust):
+def _allocate(trial0, key, params, quarterly, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
+              firm_nveu, firm_mix, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group,
+              hs_hq_us, hs_uveu, chip_h100e, chip_tpp, chip_supply, chip_vendor, vendor_china_only, chip_class,
+              chip_override, divertible, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, allow_tpp, share_ratio,
+              share_chip, guidance_on, lv_on, mix_prob, mix_alias, fallback, year_start, ztab, div_dest, us_index, m,
+              stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust):
     for t in prange(params.shape[0]):
-        _trial(t, trial0, key, params, supply0, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share, firm_nveu,
-               hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us, hs_uveu, chip_h100e, chip_tpp,
-               chip_supply, chip_vendor, vendor_china_only, chip_class, chip_override, divertible, policy, alloc, lpp,
-              uveu_lim,
-               nveu_cap, tier1, allow_tpp, share_ratio, share_chip, guidance_on, lv_on, mix_cdf, fallback, year_start,
-               ztab, div_dest, us_index, m, stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust)
+        _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
+               firm_nveu, firm_mix, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group,
+               hs_hq_us, hs_uveu, chip_h100e, chip_tpp, chip_supply, chip_vendor, vendor_china_only, chip_class,
+               chip_override, divertible, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, allow_tpp, share_ratio,
+               share_chip, guidance_on, lv_on, mix_prob, mix_alias, fallback, year_start, ztab, div_dest, us_index, m,
+               stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust)
 
 
 @dataclass
@@ -396,6 +397,6 @@ def run_kernel(inputs, out: Outputs | None = None, start: int = 0, stop: int | N
     stop = T if stop is None else stop
     out = Outputs.empty(T, C, Q) if out is None else out
     args = list(inputs.kernel_args())
-    args[1], args[2] = inputs.params[start:stop], inputs.supply0[start:stop]
+    args[1], args[2] = inputs.params[start:stop], inputs.quarterly[start:stop]
     _allocate(start, *args, *(a[start:stop] for a in out.arrays()))
     return out

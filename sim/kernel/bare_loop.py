@@ -24,7 +24,7 @@ from .primitives import _GOLDEN, _domain, _mix, _order_draw, _quarter_keys  # no
 
 
 @njit(parallel=True, cache=True)
-def _bare(trial0, key, params, firm_country, firm_rank, firm_site_share, c_weight, c_dom_share, alloc, ztab, m,
+def _bare(trial0, key, params, quarterly, firm_country, firm_rank, firm_site_share, c_weight, c_dom_share, alloc, ztab, m,
           flows, hits):
     T = params.shape[0]
     F = firm_country.shape[0]
@@ -53,7 +53,7 @@ def _bare(trial0, key, params, firm_country, firm_rank, firm_site_share, c_weigh
         acc = np.zeros((C, Q))
         n_hit = 0
         for q in range(Q):
-            dq = p[L.P_DEMAND0] * p[L.P_DEMAND_GROWTH] ** (q / 4.0)
+            dq = quarterly[t, q, L.QT_DEMAND]
             keys = _quarter_keys(tkey, q)
             qbase = np.uint64(q) * np.uint64(N)
             for s in range(N):
@@ -78,7 +78,7 @@ def run_bare(inputs, out: Outputs | None = None, start: int = 0, stop: int | Non
     stop = T if stop is None else stop
     out = Outputs.empty(T, C, Q) if out is None else out
     hits = np.zeros(T, np.int64)
-    _bare(start, inputs.key, inputs.params[start:stop], inputs.firm_country, inputs.firm_rank,
+    _bare(start, inputs.key, inputs.params[start:stop], inputs.quarterly[start:stop], inputs.firm_country, inputs.firm_rank,
           inputs.firm_site_share, inputs.c_weight, inputs.c_dom_share, inputs.alloc, inputs.ztab, inputs.m,
           out.flows[start:stop], hits[start:stop])
     return out, hits

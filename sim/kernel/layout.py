@@ -36,9 +36,6 @@ FLOW_NOTES = {
 
 # per-trial scalar inputs (columns of the params array) and the assumption each comes from
 PARAMS = (
-    ("demand.world_h100e_per_quarter", "P_DEMAND0"),
-    ("demand.growth_per_year", "P_DEMAND_GROWTH"),
-    ("supply.growth_per_year", "P_SUPPLY_GROWTH"),
     ("installed_base.world_h100e", "P_INSTALLED"),
     ("firms.size_exponent", "P_SIZE_EXP"),
     ("orders.size_sigma", "P_ORDER_SIGMA"),
@@ -46,17 +43,22 @@ PARAMS = (
     ("licence.approval_probability_denial", "P_APPROVE_DENIAL"),
     ("licence.delay_quarters", "P_DELAY"),
     ("diversion.multiplier", "P_DIVERSION"),
-    ("grey_market.capacity_h100e_per_quarter", "P_GREY"),
     ("service_life_quarters", "P_LIFE"),
     ("enforcement.guidance_diversion_cut", "P_CUT_GUIDANCE"),
     ("enforcement.location_verification_cut", "P_CUT_LV"),
+    ("roadmap.slip_quarters", "P_SLIP"),
 )
-(P_DEMAND0, P_DEMAND_GROWTH, P_SUPPLY_GROWTH, P_INSTALLED, P_SIZE_EXP, P_ORDER_SIGMA, P_APPROVE,
- P_APPROVE_DENIAL, P_DELAY, P_DIVERSION, P_GREY, P_LIFE, P_CUT_GUIDANCE, P_CUT_LV) = range(len(PARAMS))
+(P_INSTALLED, P_SIZE_EXP, P_ORDER_SIGMA, P_APPROVE, P_APPROVE_DENIAL, P_DELAY, P_DIVERSION, P_LIFE,
+ P_CUT_GUIDANCE, P_CUT_LV, P_SLIP) = range(len(PARAMS))
 
-VENDORS = ("NVIDIA", "AMD", "Intel", "Huawei")
-SUPPLY_PARAMS = tuple(f"supply.{v.lower()}_h100e_per_quarter" for v in VENDORS)
+VENDORS = ("NVIDIA", "AMD", "Intel", "Huawei", "Google", "Amazon")
+SUPPLY_PATHS = tuple(f"supply.{v.lower()}_h100e_per_quarter" for v in VENDORS)
 CHINA_ONLY_VENDORS = ("Huawei",)   # Ascend output is sold only to Chinese buyers
+
+# per-trial, per-quarter inputs (columns of the quarterly array [T, Q, QT_SUPPLY + V]): world demand
+# (H100e), grey-market capacity (H100e), then each vendor's output (H100e of capacity, VENDORS order)
+QT_DEMAND, QT_GREY, QT_SUPPLY = 0, 1, 2
+QUARTERLY = ("demand.world_h100e_per_quarter", "grey_market.capacity_h100e_per_quarter") + SUPPLY_PATHS
 
 GROUP_WORLD, GROUP_CHINA = 0, 1
 ZTAB_BITS = 12                      # order-size noise: standard-normal quantile table of 4096 entries

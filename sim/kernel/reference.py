@@ -61,6 +61,7 @@ def simulate_trial(inp, t: int) -> dict:
     life = max(1, int(round(pr[L.P_LIFE])))
     sigma = pr[L.P_ORDER_SIGMA]
     s_exp = pr[L.P_SIZE_EXP]
+    slip = min(max(int(round(pr[L.P_SLIP])), 0), inp.mix_prob.shape[0] - 1)
     tkey = mix(int(inp.key) ^ (((t + 1) * GOLDEN) & MASK))
 
     # firm demand shares and initial stock (taken as H100-class chips)
@@ -135,9 +136,9 @@ def simulate_trial(inp, t: int) -> dict:
         for c in range(C):
             flows[c, q, L.FL_SHIPPED] += due[c, q]
             pend[c] -= due[c, q]
-        supply = [inp.supply0[t, v] * pr[L.P_SUPPLY_GROWTH] ** (q / 4.0) for v in range(inp.supply0.shape[1])]
-        grey = pr[L.P_GREY]
-        dq = pr[L.P_DEMAND0] * pr[L.P_DEMAND_GROWTH] ** (q / 4.0)
+        supply = [float(x) for x in inp.quarterly[t, q, L.QT_SUPPLY:]]
+        grey = float(inp.quarterly[t, q, L.QT_GREY])
+        dq = float(inp.quarterly[t, q, L.QT_DEMAND])
         waited = [x / m for x in carry]
         carry = [0.0] * F
         qkey = mix(tkey ^ (((q + 1) * M1) & MASK))
@@ -190,9 +191,11 @@ def simulate_trial(inp, t: int) -> dict:
             base = dq * share[f] / m * math.exp(sigma * z) * math.exp(-0.5 * sigma * sigma)
             flows[c, q, L.FL_ORDERED] += base
             vol = base + waited[f]
-            r = (u & 0xFFFF) / 65536.0
             grp = inp.c_group[c]
-            k = next((j for j in range(K - 1) if inp.mix_cdf[grp, q, j] > r), K - 1)
+            g = inp.firm_mix[f]                  # the chip: alias method (column from bits 0-15, threshold 48-63)
+            k = ((u & 0xFFFF) * K) >> 16
+            if (u >> 48) / 65536.0 >= inp.mix_prob[slip, g, q, k]:
+                k = int(inp.mix_alias[slip, g, q, k])
             hk, tk, sk = inp.chip_h100e[k], inp.chip_tpp[k] / L.H100_TPP, inp.chip_supply[k]
             v = inp.chip_vendor[k]
             n = vol / hk

@@ -106,7 +106,7 @@ class _Block:
         self.C = C = len(inp.c_weight)
         self.Q = Q = inp.policy.shape[0]
         self.K = len(inp.chip_h100e)
-        self.V = inp.supply0.shape[1]
+        self.V = inp.quarterly.shape[2] - L.QT_SUPPLY
         self.H = len(inp.hs_hq_us)
         self.m = m = int(inp.m)
         self.N = N = F * m
@@ -122,6 +122,7 @@ class _Block:
         P = inp.params[t0:t1]
         self.P = P
         self.sigma = P[:, L.P_ORDER_SIGMA]
+        self.slip = np.clip(_pyround(P[:, L.P_SLIP]), 0, inp.mix_prob.shape[0] - 1)
         self.size_fix = np.array([math.exp(-0.5 * s * s) for s in self.sigma])
         self.p_app = P[:, L.P_APPROVE]
         self.p_app_den = P[:, L.P_APPROVE_DENIAL]
@@ -189,6 +190,7 @@ class _Block:
         self.tz = self.tt * len(inp.ztab)
         self.tN = (self.tt * N)[None, :]
         self.c_group = inp.c_group.astype(np.int64)
+        self.firm_mix = inp.firm_mix.astype(np.int64)
         self.chip_tk = inp.chip_tpp / _HTPP
         self.chip_vendor = inp.chip_vendor.astype(np.int64)
         self.china_v = inp.vendor_china_only == 1
@@ -257,11 +259,10 @@ class _Block:
         self.tfq[:, L.FL_SHIPPED] = self.due[:, :, q].reshape(-1)
         self.pend -= self.due[:, :, q]
         self.carry_c = np.zeros(T * C)
-        gs = np.array([float(x) ** (q / 4.0) for x in P[:, L.P_SUPPLY_GROWTH]])
-        self.supply[:] = inp.supply0[self.t0:self.t1] * gs[:, None]
-        self.grey[:] = P[:, L.P_GREY]
-        self.dq = np.array([float(a) * float(b) ** (q / 4.0) for a, b in zip(P[:, L.P_DEMAND0],
-                                                                             P[:, L.P_DEMAND_GROWTH])])
+        qt = inp.quarterly[self.t0:self.t1, q]
+        self.supply[:] = qt[:, L.QT_SUPPLY:]
+        self.grey[:] = qt[:, L.QT_GREY]
+        self.dq = qt[:, L.QT_DEMAND].copy()
         self.carry_q = self.carry / m
         self.carry = np.zeros(T * F)
         qkey = _mix(self.tkey ^ _U(((q + 1) * int(_M1)) & 0xFFFFFFFFFFFFFFFF))
@@ -273,10 +274,8 @@ class _Block:
                        inp.policy[q][np.arange(C)[None, :], np.maximum(cls_q - 1, 0)[:, None]])
         ov = inp.chip_override[q]
         self.pol_q = np.where(ov >= 0, ov, pol).astype(np.int64).reshape(-1)        # [K * C]
-        r16 = np.arange(65536) * _U16
-        K = self.K
-        self.ktab = np.stack([np.searchsorted(inp.mix_cdf[g, q, :K - 1], r16, side="right")
-                              for g in range(inp.mix_cdf.shape[0])]).reshape(-1)     # [grp * 65536 + r]
+        self.mix_p = inp.mix_prob[:, :, q]                  # [slip, group, K]: alias tables
+        self.mix_a = inp.mix_alias[:, :, q].astype(np.int64)
         self.fb = [int(k) for k in inp.fallback[q] if k >= 0]
         self.fb_col = [int(inp.chip_vendor[kk]) for kk in self.fb]
         self.fb_sk = [float(inp.chip_supply[kk]) for kk in self.fb]
@@ -328,7 +327,10 @@ class _Block:
         old = self.carry_q[fi]
         vol = base + old
         grp = self.c_group[c]
-        k = self.ktab[grp * 65536 + (u & _U(0xFFFF)).view(np.int64)]
+        col = (((u & _U(0xFFFF)) * _U(self.K)) >> _U(16)).view(np.int64)
+        g = self.firm_mix[f]
+        sl = self.slip[None, :]
+        k = np.where((u >> _U(48)).view(np.int64) * _U16 >= self.mix_p[sl, g, col], self.mix_a[sl, g, col], col)
         hk = inp.chip_h100e[k]
         tk = self.chip_tk[k]
         sk = inp.chip_supply[k]

@@ -1,6 +1,7 @@
-"""The world: territories with their data (countries.csv), dated EAR Country Group memberships
-(country_groups.csv) and the sites of global hyperscalers (hyperscaler_sites.csv). Every figure in these
-files carries a source column; this module only loads and checks them."""
+"""The world: territories with their data (countries.csv), calibrated demand weights for the territories
+that matter most (demand_weights.csv), dated EAR Country Group memberships (country_groups.csv) and the
+sites of global hyperscalers (hyperscaler_sites.csv). Every figure in these files carries a source
+column; this module loads and checks them, and applies the calibrated demand weights."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ GROUPS = ("A:5", "A:6", "D:1", "D:3", "D:4", "D:5", "E:1", "E:2")
 
 @dataclass
 class World:
-    countries: pl.DataFrame      # one row per territory, in iso3 order of ``iso3``
+    countries: pl.DataFrame      # one row per territory, in iso3 order of ``iso3``; demand_weight sums to 1
     groups: pl.DataFrame         # iso3, group, start, end (end null = in force)
     sites: pl.DataFrame          # hyperscaler, hq_iso3, site_iso3, share_of_site_demand
 
@@ -73,8 +74,64 @@ def _read(path: Path, need: set[str]) -> pl.DataFrame:
     return df
 
 
+def _numbers(df: pl.DataFrame, path: Path, cols: tuple[str, ...]) -> pl.DataFrame:
+    """``df`` with ``cols`` as Float64; an all-empty column is allowed, text is not."""
+    for col in cols:
+        if df[col].null_count() < df.height and not df[col].dtype.is_numeric():
+            raise DataError(path, col, f"must be numbers (read as {df[col].dtype})")
+    return df.with_columns(pl.col(c).cast(pl.Float64) for c in cols)
+
+
+def _calibrated_weights(path: Path, countries: pl.DataFrame) -> pl.DataFrame:
+    """Apply ``demand_weights.csv`` to the formula weights of ``countries.csv``.
+
+    A territory listed in the file takes the file's weight. Every other territory keeps its formula
+    weight (``countries.csv``, see sim/world/build/build_countries.py), scaled so that the unlisted
+    territories together take 1 - (sum of the listed weights); the column then sums to 1. If no unlisted
+    territory has a positive formula weight, the listed weights are rescaled to sum to 1 instead.
+
+    Adds ``demand_weight_formula`` (the formula weight as read) and ``demand_weight_source``
+    ("calibrated" or "formula"). The columns ``ci90_low`` and ``ci90_high`` (a 90 % interval per listed
+    weight) are documentation for now: they are checked to bracket the weight but are not sampled."""
+    dw = _read(path, {"iso3", "demand_weight", "ci90_low", "ci90_high", "source"})
+    dw = _numbers(dw, path, ("demand_weight", "ci90_low", "ci90_high"))
+    dup = dw.filter(pl.col("iso3").is_duplicated())
+    if dup.height:
+        raise DataError(path, "iso3", f"duplicate territory {dup['iso3'][0]!r}")
+    unknown = sorted(set(dw["iso3"]) - set(countries["iso3"]))
+    if unknown:
+        raise DataError(path, "iso3", f"unknown country {unknown[0]!r}")
+    bad = dw.filter(pl.col("demand_weight").is_null() | (pl.col("demand_weight") < 0))
+    if bad.height:
+        raise DataError(path, f"{bad['iso3'][0]}.demand_weight", "must be a number >= 0")
+    bad = dw.filter(pl.col("source").is_null() | (pl.col("source").cast(pl.Utf8).str.strip_chars() == ""))
+    if bad.height:
+        raise DataError(path, f"{bad['iso3'][0]}.source", "every weight needs a source")
+    bad = dw.filter((pl.col("ci90_low") > pl.col("demand_weight")) | (pl.col("ci90_high") < pl.col("demand_weight")))
+    if bad.height:
+        raise DataError(path, f"{bad['iso3'][0]}.ci90_low", "the 90 % interval must contain demand_weight")
+    listed = float(dw["demand_weight"].sum())
+    if listed >= 1.0:
+        raise DataError(path, "demand_weight", f"listed weights sum to {listed:.4g}; they must sum to less than 1")
+    weights = dict(zip(dw["iso3"].to_list(), dw["demand_weight"].to_list()))
+    is_listed = pl.col("iso3").is_in(list(weights))
+    tail = float(countries.filter(~is_listed)["demand_weight"].sum())
+    if tail <= 0 and listed <= 0:
+        raise DataError(path, "demand_weight", "no territory has a positive demand weight")
+    listed_scale, tail_scale = (1.0, (1.0 - listed) / tail) if tail > 0 else (1.0 / listed, 0.0)
+    return countries.with_columns(
+        pl.col("demand_weight").alias("demand_weight_formula"),
+        pl.when(is_listed)
+        .then(pl.col("iso3").replace_strict(weights, default=None, return_dtype=pl.Float64) * listed_scale)
+        .otherwise(pl.col("demand_weight") * tail_scale)
+        .alias("demand_weight"),
+        pl.when(is_listed).then(pl.lit("calibrated")).otherwise(pl.lit("formula")).alias("demand_weight_source"),
+    )
+
+
 def load_world(directory: Path = WORLD_DIR) -> World:
-    """Load and check the world data files."""
+    """Load and check the world data files; the demand weights are the formula weights of
+    countries.csv with the calibrated weights of demand_weights.csv applied (see _calibrated_weights)."""
     cpath = directory / "countries.csv"
     countries = _read(cpath, {"iso3", "name", "demand_weight", "diversion_risk"})
     if countries["iso3"].is_duplicated().any():
@@ -85,6 +142,7 @@ def load_world(directory: Path = WORLD_DIR) -> World:
             raise DataError(cpath, f"{bad['iso3'][0]}.{col}", "must be a number >= 0")
     if countries.filter(pl.col("diversion_risk") > 1).height:
         raise DataError(cpath, "diversion_risk", "must be a probability <= 1")
+    countries = _calibrated_weights(directory / "demand_weights.csv", countries)
     gpath = directory / "country_groups.csv"
     groups = _read(gpath, {"iso3", "group", "start", "end", "source"})
     groups = groups.with_columns(

@@ -134,11 +134,8 @@ NE_GDP_NOTES = {
 # https://data.worldbank.org/indicator/NY.GDP.MKTP.CD before relying on them).
 HAND_GDP = {
     # iso3: (gdp_usd, source)
-    "TWN": (611.4e9, "hand: DGBAS / IMF WEO Oct-2021 Taiwan 2019 nominal GDP "
-                     "~US$611 bn (approx.); replaces Natural Earth 1,127,000 M, "
-                     "which is a PPP-scale figure, not nominal"),
-    "SGP": (372.06e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 = 372,062,527,489 "
-                      "(2020 vintage, same vintage as Natural Earth v5)"),
+    "TWN": (0.02, "lowered from 0.03 (Taiwan's own demand is mostly legitimate): SDNY Mar-2026 indictment of a Supermicro co-founder and a Taiwan-based manager, ~US$2.5B of servers routed via Taiwan and a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement, 90 % range 0.005-0.06 (calibration research s4)"),
+    "SGP": (0.05, "lowered from 0.08: NVIDIA 10-Q Q1 FY2026, Singapore is 20 % of revenue by billing location, products 'almost always shipped elsewhere', over 99 % of controlled Data Center compute revenue billed there is for US-based customers (https://www.sec.gov/Archives/edgar/data/1045810/000104581025000116/R34.htm); Singapore fraud case, US$390M of servers, 3 charged Feb-Mar 2025 (calibration.md s3); judgement, 90 % range 0.01-0.15 (calibration research s4)"),
     "HKG": (363.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$363 bn "
                      "(C&SD HK$2.84 tn / 7.84) (approx.)"),
     "MAC": (55.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$54-55 bn "
@@ -330,27 +327,17 @@ SRC_DIV_DEFAULT = ("default prior 0.002 (no named diversion route); "
                    "modelling assumption")
 DIVERSION = {
     # iso3: (prior, reason / source)
-    "USA": (0.0005, "low: chips installed in the US seldom leave it; diversion is modelled where the chips "
-                    "are installed abroad (the SDNY Mar-2026 case routed US-bought servers via Taiwan and "
-                    "SE Asia, calibration.md s3)"),
-    "MYS": (0.08, "named SE-Asian transit route: Singapore server-fraud case "
-                  "(US$390M Dell/Supermicro servers routed to Malaysia, 2025); "
-                  "Chinese firms renting Nvidia servers in Malaysia (WSJ Jun "
-                  "2025); Malaysia transit permit from Jul 2025 (calibration.md "
-                  "s3)"),
+    "USA": (0.002, 'raised from 0.0005 (much diverted stock is first bought in the US): DOJ Operation Gatekeeper, at least US$160M of H100/H200 smuggled out of the US Oct 2024-May 2025 (Arnold & Porter, 15 Dec 2025, https://www.arnoldporter.com/en/perspectives/blogs/enforcement-edge/2025/12/doj-shutdown-of-major-china-linked-ai-tech-smuggling-network); SDNY Mar-2026 indictment, ~US$2.5B of Supermicro servers sold via a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement, 90 % range 0.0005-0.008 (calibration research s4)'),
+    "MYS": (0.1, "Taiwan customs data: Malaysia imported US$6.45B of GPUs in Jan-Apr 2025, more than in all of 2024 (SemiMedia, 13 May 2025, https://www.semimedia.cc/19081.html); Singapore server-fraud case, US$390M of servers routed to Malaysia (calibration.md s3); rate before Malaysia's Jul-2025 transit permit, which enforcement.guidance cuts; judgement, 90 % range 0.03-0.25 (calibration research s4)"),
     "SGP": (0.08, "named transit hub: Singapore fraud case, US$390M of servers, "
                   "3 charged Feb-Mar 2025 (calibration.md s3); SDNY Mar-2026 "
                   "Supermicro-linked indictment via SE Asia"),
-    "THA": (0.04, "named SE-Asian transit route (SDNY Mar-2026 indictment: "
-                  "servers diverted 'via Taiwan and SE Asia', calibration.md "
-                  "s3); no Thai-specific case in our notes"),
+    "THA": (0.08, 'raised from 0.04: FT (Jul 2025), at least US$1bn of B200 and other banned NVIDIA chips reached China in the three months after the Apr-2025 curbs, SE Asia named as the source market and Commerce weighing controls on Thailand (Reuters summary, https://media.dealstreetasia.com/stories/nvidia-ai-chips-enter-china-450453); Bloomberg (Jul 2025): draft rule restricting AI-chip exports to Malaysia and Thailand (https://www.benzinga.com/markets/asia/25/07/46266218/us-plans-to-restrict-ai-chip-exports-to-malaysia-thailand-to-curb-diversion-to-china); judgement, 90 % range 0.02-0.20 (calibration research s4)'),
     "VNM": (0.04, "D:1 licence destination since Oct 2023 (named by law firms, "
                   "regulation.md 1c); SE-Asian transit route (calibration.md s3)"),
     "IDN": (0.03, "remote-access route: INF Tech reportedly used 2,300 GB200 in "
                   "Indonesia (calibration.md s3)"),
-    "ARE": (0.05, "D:4 licence destination since Oct 2023, named as newly "
-                  "licensed for diversion concerns (regulation.md 1c, mondaq); "
-                  "large Chinese-linked buyer base (G42 scrutiny)"),
+    "ARE": (0.03, "lowered from 0.05: 2025 licences carry security conditions; Microsoft's Sep-2025 licences (60,400 A100-equivalents incl. GB300) required 'stringent' cyber and physical safeguards (AP / Reuters, 3 Nov 2025, https://www.thestar.com.my/tech/tech-news/2025/11/04/microsoft-to-ship-60000-nvidia-ai-chips-to-the-united-arab-emirates); G42 licensed Nov 2025 (calibration.md s5); judgement, 90 % range 0.005-0.10 (calibration research s4)"),
     "SAU": (0.01, "D:4 licence destination since Oct 2023, named as newly "
                   "licensed (regulation.md 1c, mondaq)"),
     "TWN": (0.03, "moderate: SDNY Mar-2026 Supermicro-linked indictment, "
