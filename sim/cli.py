@@ -1,4 +1,4 @@
-"""The ``sim`` command: run, compare, plot, regimes, feasibility, validate, chips. User errors print one
+"""The ``sim`` command: run, compare, plot, regimes, feasibility, validate, backtest, chips. User errors print one
 line and exit 2."""
 
 from __future__ import annotations
@@ -105,6 +105,21 @@ def _validate(args) -> int:
     return 1 if failed else 0
 
 
+def _backtest(args) -> int:
+    from .backtest import backtest, markdown
+    from .scenario import load_scenario
+
+    sc = load_scenario(Path(args.scenario))
+    if args.trials:
+        sc = sc.replace(trials=args.trials)
+    df = backtest(sc)
+    text = markdown(df, sc)
+    if args.out:
+        return _emit(text, args.out)
+    print(text, end="")
+    return 0
+
+
 def _assumptions(args) -> int:
     from .assumptions.docs import calibration_markdown
 
@@ -161,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     f.set_defaults(func=_feasibility)
     v = sub.add_parser("validate", help="recompute the sources' published arithmetic and reference runs")
     v.set_defaults(func=_validate)
+    b = sub.add_parser("backtest", help="the 2023 rules over 2024-2025 against published estimates (markdown)")
+    b.add_argument("scenario", nargs="?", default="scenarios/backtest_2024.toml")
+    b.add_argument("--trials", type=int, help="override run.trials")
+    b.add_argument("--out", help="write to this file (docs/backtest.md) instead of printing")
+    b.set_defaults(func=_backtest)
     c = sub.add_parser("chips", help="print the chip catalogue with TPP, PD and ECCN class")
     c.set_defaults(func=_chips)
     args = ap.parse_args(argv)

@@ -15,8 +15,9 @@ Units: H100e = H100-equivalents by dense 16-bit FLOP/s (989.5 TFLOP/s each); H10
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tomllib
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -27,6 +28,7 @@ from .world import WORLD_DIR, World
 
 QUANTILES = (("p5", 5.0), ("p50", 50.0), ("p95", 95.0))
 BLOC_DATE = dt.date(2025, 1, 13)
+_WORKERS = max(1, min(4, os.cpu_count() or 1))   # threads sorting trials (results do not depend on it)
 
 
 def bloc_members(world: World) -> dict[str, list[int]]:
@@ -65,80 +67,169 @@ def weights_outcomes(out, reg, feas: np.ndarray, draws: dict[str, np.ndarray]) -
     return controlled, controlled & ~hq_tier1
 
 
+def _cached(cache: dict | None, key: str, make):
+    """``make()``, kept in ``cache`` (when given) under ``key`` so the tables of a run share it."""
+    if cache is None:
+        return make()
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _feasibility(out, draws: dict[str, np.ndarray], reg, cache: dict | None) -> tuple[np.ndarray, ...]:
+    """bool [T, C, Q] ×3: 1e26 feasible, its weights controlled, their export under presumption of denial."""
+    feas = _cached(cache, "feasible", lambda: feasible(out.largest.astype(np.float64), draws["training.mfu"],
+                                                         draws["training.max_days"]))
+    return (feas, *_cached(cache, "weights", lambda: weights_outcomes(out, reg, feas, draws)))
+
+
 def _regions(world: World) -> tuple[list[str], list[str], list[list[int]]]:
-    names, kinds, members = [], [], []
-    for i, iso in enumerate(world.iso3):
-        names.append(iso); kinds.append("country"); members.append([i])
+    """Region names, kinds (country, bloc, world) and member territories: territories, blocs, World."""
+    iso3 = world.iso3
+    names, kinds, members = list(iso3), ["country"] * len(iso3), [[i] for i in range(len(iso3))]
     for bloc, idx in bloc_members(world).items():
         names.append(bloc); kinds.append("bloc"); members.append(idx)
-    names.append("World"); kinds.append("world"); members.append(list(range(len(world.iso3))))
+    names.append("World"); kinds.append("world"); members.append(list(range(len(iso3))))
     return names, kinds, members
 
 
-def _aggregate(x: np.ndarray, members: list[list[int]]) -> np.ndarray:
-    """[T, C, Q] → [T, R, Q] summed over each region's territories."""
-    return np.stack([x[:, m, :].sum(axis=1) for m in members], axis=1)
+def _parallel(work, n: int) -> None:
+    """Call ``work(slice)`` on about ``4 × _WORKERS`` consecutive slices of range(n), over threads (the numpy
+    calls inside release the GIL). Each slice is computed as a whole would be, so results do not change."""
+    edges = np.linspace(0, n, 4 * _WORKERS + 1).astype(int) if n >= 64 and _WORKERS > 1 else np.array([0, n])
+    slices = [slice(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    if len(slices) <= 1:
+        for s in slices:
+            work(s)
+        return
+    with ThreadPoolExecutor(_WORKERS) as ex:
+        list(ex.map(work, slices))
 
 
-def _long(metric: str, unit: str, values: np.ndarray, regions, kinds, labels) -> pl.DataFrame:
-    """[T, R, Q] per-trial values → long rows (metric, unit, region, region_type, quarter, quantile, value)."""
-    stats = {name: np.percentile(values, q, axis=0) for name, q in QUANTILES}
-    stats["mean"] = values.mean(axis=0)
-    R, Q = values.shape[1], values.shape[2]
-    frames = []
-    for qname, arr in stats.items():
-        frames.append(pl.DataFrame({
-            "metric": metric, "unit": unit,
-            "region": np.repeat(regions, Q), "region_type": np.repeat(kinds, Q),
-            "quarter": np.tile(labels, R), "quantile": qname, "value": arr.reshape(-1).astype(np.float64),
-        }))
-    return pl.concat(frames)
+def _group_sums(x: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+    """[T, C, ...] → float64 [T, G, ...]: each group's sum over its territories, added one territory at a
+    time in index order, the order numpy's ``x[:, m].sum(axis=1)`` adds them in (so bit for bit)."""
+    out = np.zeros((x.shape[0], len(groups)) + x.shape[2:])
+
+    def work(t: slice) -> None:
+        for g, m in enumerate(groups):
+            acc = out[t, g]
+            if m:
+                acc[...] = x[t, m[0]]
+            for j in m[1:]:
+                acc += x[t, j]
+
+    _parallel(work, x.shape[0])
+    return out
 
 
-def summary(out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg) -> pl.DataFrame:
-    """The long summary table of a run (``reg``: the compiled RegimeArrays)."""
+def _stats(x: np.ndarray) -> np.ndarray:
+    """Per-trial values [T, ...] (float32 or float64) → float64 [4, ...]: p5, p50, p95 and mean over trials,
+    equal bit for bit to ``np.percentile(x.astype(np.float64), q, axis=0)`` (linear) and
+    ``x.astype(np.float64).mean(axis=0)``: the trials of each non-constant column are sorted once."""
+    T, shape = x.shape[0], x.shape[1:]
+    x2 = x.reshape(T, -1)
+    virt = (T - 1) * (np.array([q for _, q in QUANTILES]) / 100)   # numpy's linear method, its _lerp below
+    prev = np.floor(virt).astype(np.intp)
+    nxt = prev + 1
+    prev[virt >= T - 1] = nxt[virt >= T - 1] = -1
+    gamma = (virt - prev)[:, None]
+    res = np.empty((len(QUANTILES) + 1, x2.shape[1]))
+
+    def work(cols: slice) -> None:
+        xc = x2[:, cols]
+        lo, hi = xc.min(axis=0), xc.max(axis=0)
+        a = np.repeat(lo[None, :].astype(np.float64), len(QUANTILES), axis=0)
+        b = a.copy()
+        vary = np.flatnonzero(~(lo == hi))             # NaN columns too: sorted, then set to NaN
+        if vary.size:
+            rows = xc.T[vary]                          # [V, T], C-contiguous
+            rows.sort(axis=1)
+            a[:, vary], b[:, vary] = rows[:, prev].T, rows[:, nxt].T
+        diff = b - a
+        q = res[:-1, cols]
+        np.add(a, diff * gamma, out=q)
+        np.subtract(b, diff * (1 - gamma), out=q, where=np.broadcast_to(gamma >= 0.5, q.shape))
+        q[:, np.isnan(hi)] = np.nan
+        np.mean(xc, axis=0, dtype=np.float64, out=res[-1, cols])
+
+    _parallel(work, x2.shape[1])
+    return res.reshape((len(QUANTILES) + 1,) + shape)
+
+
+class _Long:
+    """Accumulates the long summary as code arrays; ``frame()`` builds the polars table once."""
+
+    def __init__(self, regions: list[str], kinds: list[str], labels: list[str]):
+        self.regions, self.kinds, self.labels = regions, kinds, labels
+        self.metrics: list[str] = []
+        self.units: list[str] = []
+        self.quantiles = [n for n, _ in QUANTILES] + ["mean", "probability"]
+        self.parts: list[tuple] = []
+
+    def add(self, metric: str, unit: str, stats: np.ndarray, region_idx, quantiles=(0, 1, 2, 3)) -> None:
+        """``stats`` [S, R, Q] (S quantiles, R regions ``region_idx``) → rows quantile-major, then region, quarter."""
+        S, R, Q = stats.shape
+        self.metrics.append(metric)
+        if unit not in self.units:
+            self.units.append(unit)
+        n = S * R * Q
+        self.parts.append((np.full(n, len(self.metrics) - 1, np.int32), np.full(n, self.units.index(unit), np.int32),
+                           np.tile(np.repeat(np.asarray(region_idx, np.int32), Q), S),
+                           np.tile(np.arange(Q, dtype=np.int32), S * R),
+                           np.repeat(np.asarray(quantiles, np.int32), R * Q), stats.reshape(-1)))
+
+    def frame(self) -> pl.DataFrame:
+        m, u, r, q, s, v = (np.concatenate(c) for c in zip(*self.parts))
+        kinds = np.array([("country", "bloc", "world").index(k) for k in self.kinds], np.int32)
+
+        def col(name, values, codes):
+            return pl.Series(name, values, dtype=pl.String).gather(codes)
+
+        return pl.DataFrame([col("metric", self.metrics, m), col("unit", self.units, u),
+                             col("region", self.regions, r), col("region_type", ["country", "bloc", "world"], kinds[r]),
+                             col("quarter", self.labels, q), col("quantile", self.quantiles, s),
+                             pl.Series("value", v, dtype=pl.Float64)])
+
+
+def summary(out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg, cache: dict | None = None
+            ) -> pl.DataFrame:
+    """The long summary table of a run (``reg``: the compiled RegimeArrays; ``cache``: arrays shared with the
+    other tables). Quantiles over trials of per-trial values; probabilities are shares of trials."""
     regions, kinds, members = _regions(world)
-    rows = []
-    compute = out.stock.sum(axis=3, dtype=np.float64)
-    agg = _aggregate(compute, members)
-    rows.append(_long("compute_h100e", "H100e", agg, regions, kinds, labels))
-    rows.append(_long("compute_h100e_tpp", "H100e_tpp", _aggregate(out.stock_tpp.astype(np.float64), members),
-                      regions, kinds, labels))
-    world_total = np.maximum(agg[:, -1:, :], 1e-12)
-    rows.append(_long("share_of_world_compute", "fraction", agg / world_total, regions, kinds, labels))
-    blocs = [i for i, k in enumerate(kinds) if k != "country"]
+    C = len(world.iso3)
+    groups = members[C:]                               # blocs, then World
+    everywhere, countries, blocs = range(len(regions)), range(C), range(C, len(regions))
+    long = _Long(regions, kinds, labels)
+    compute = _cached(cache, "compute", lambda: out.stock.sum(axis=3, dtype=np.float64))
+    agg = np.concatenate([compute, _group_sums(compute, groups)], axis=1)
+    long.add("compute_h100e", "H100e", _stats(agg), everywhere)
+    tpp = np.concatenate([_stats(out.stock_tpp), _stats(_group_sums(out.stock_tpp, groups))], axis=1)
+    long.add("compute_h100e_tpp", "H100e_tpp", tpp, everywhere)
+    long.add("share_of_world_compute", "fraction", _stats(agg / np.maximum(agg[:, -1:, :], 1e-12)), everywhere)
+    channels = _stats(_group_sums(out.stock, groups))  # [4, G, Q, channel]
     for ch, name in enumerate(L.CHANNELS):
-        x = _aggregate(out.stock[..., ch].astype(np.float64), members)[:, blocs]
-        rows.append(_long(f"compute_h100e_{name}", "H100e", x,
-                          [regions[i] for i in blocs], [kinds[i] for i in blocs], labels))
+        long.add(f"compute_h100e_{name}", "H100e", channels[..., ch], blocs)
+    flows = np.concatenate([_stats(out.flows), _stats(_group_sums(out.flows, groups))], axis=1)
     for fl, name in enumerate(L.FLOWS):
         unit = "H100e_tpp cumulative" if fl == L.FL_CAP_USED else "H100e/quarter"
         if fl == L.FL_PENDING:
             unit = "H100e outstanding"
-        rows.append(_long(f"flow_{name}", unit, _aggregate(out.flows[..., fl].astype(np.float64), members),
-                          regions, kinds, labels))
-    C = len(world.iso3)
-    rows.append(_long("largest_firm_h100e", "H100e", out.largest.astype(np.float64),
-                      regions[:C], kinds[:C], labels))
-    feas = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
-    controlled, denial = weights_outcomes(out, reg, feas, draws)
+        long.add(f"flow_{name}", unit, flows[..., fl], everywhere)
+    long.add("largest_firm_h100e", "H100e", _stats(out.largest), countries)
+    feas, controlled, denial = _feasibility(out, draws, reg, cache)
     for metric, x in (("p_feasible_1e26", feas), ("p_feasible_1e26_weights_controlled", controlled),
                       ("p_feasible_1e26_weights_export_presumption_of_denial", denial)):
-        rows.append(pl.DataFrame({
-            "metric": metric, "unit": "probability",
-            "region": np.repeat(regions[:C], len(labels)), "region_type": "country",
-            "quarter": np.tile(labels, C), "quantile": "probability",
-            "value": x.mean(axis=0).reshape(-1).astype(np.float64),
-        }))
-    return pl.concat(rows)
+        long.add(metric, "probability", x.mean(axis=0)[None].astype(np.float64), countries, (4,))
+    return long.frame()
 
 
-def feasibility_table(out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg) -> pl.DataFrame:
+def feasibility_table(out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg,
+                      cache: dict | None = None) -> pl.DataFrame:
     """Per territory: probability of a 1e26 run at the first and last quarter, first quarter P > 50 %, and
     for feasible runs whether their closed weights would be controlled (ECCN 4E091) and face a
     presumption of denial for export (trainer headquartered outside Tier 1)."""
-    f = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
-    controlled, denial = weights_outcomes(out, reg, f, draws)
+    f, controlled, denial = _feasibility(out, draws, reg, cache)
     feas = f.mean(axis=0)
     first = [next((labels[q] for q in range(len(labels)) if feas[c, q] > 0.5), None) for c in range(feas.shape[0])]
     return pl.DataFrame({
@@ -173,11 +264,13 @@ def exhaustion_table(out, world: World, labels: list[str], capped: np.ndarray) -
         ["share_of_trials_exhausted", "exhaustion_quarter_p50", "iso3"], descending=[True, False, False], nulls_last=True)
 
 
-def trials_table(out, world: World, labels: list[str], draws: dict[str, np.ndarray]) -> pl.DataFrame:
+def trials_table(out, world: World, labels: list[str], draws: dict[str, np.ndarray],
+                 cache: dict | None = None) -> pl.DataFrame:
     """One row per trial: the uncertain inputs drawn and headline outputs."""
     blocs = bloc_members(world)
-    compute = out.stock.sum(axis=3, dtype=np.float64)
-    feas = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
+    compute = _cached(cache, "compute", lambda: out.stock.sum(axis=3, dtype=np.float64))
+    feas = _cached(cache, "feasible", lambda: feasible(out.largest.astype(np.float64), draws["training.mfu"],
+                                                         draws["training.max_days"]))
     china = world.index()["CHN"]
     first_cn = np.where(feas[:, china].any(axis=1), feas[:, china].argmax(axis=1), -1)
     cols = {"trial": np.arange(out.stock.shape[0])}

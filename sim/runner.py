@@ -23,6 +23,7 @@ class RunResult:
     outputs: Outputs
     timings: dict[str, float] = field(default_factory=dict)
     _tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    _derived: dict = field(default_factory=dict)    # arrays the tables share (metrics ``cache``)
 
     @property
     def orders_per_trial(self) -> int:
@@ -37,13 +38,14 @@ class RunResult:
     @property
     def summary(self) -> pl.DataFrame:
         c = self.compiled
-        return self._table("summary", lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws, c.regime))
+        return self._table("summary", lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws, c.regime,
+                                                                  self._derived))
 
     @property
     def feasibility(self) -> pl.DataFrame:
         c = self.compiled
         return self._table("feasibility", lambda: metrics.feasibility_table(self.outputs, self.scenario.world, c.labels, c.draws,
-                                                                            c.regime))
+                                                                            c.regime, self._derived))
 
     @property
     def exhaustion(self) -> pl.DataFrame:
@@ -54,7 +56,8 @@ class RunResult:
     @property
     def trials(self) -> pl.DataFrame:
         c = self.compiled
-        return self._table("trials", lambda: metrics.trials_table(self.outputs, self.scenario.world, c.labels, c.draws))
+        return self._table("trials", lambda: metrics.trials_table(self.outputs, self.scenario.world, c.labels, c.draws,
+                                                                    self._derived))
 
     def value(self, metric: str, region: str, quarter: str, quantile: str = "p50") -> float:
         """One number of the summary (e.g. ``value("compute_h100e", "China", "2027Q4")``)."""

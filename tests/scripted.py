@@ -57,11 +57,12 @@ countries = ["USA", "CHN"]
 def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quarter: float, quarters: int = 4,
              approve: float = 1.0, extra: str = "", supply: float = 1e12, grey: float = 0.0, life: float = 24.0,
              installed: float = 0.0, regime_lines: str = "", sites=(), init_shares: dict | None = None,
-             start: str = "2025Q1"):
+             start: str = "2025Q1", subst: float = 1.0):
     """One firm in ``buyer`` (or in each territory of a dict iso3 → demand weight) orders
     ``h100e_per_quarter`` (times its weight) of ``chip`` every quarter (one order, no noise);
     supply (H100e a quarter per vendor) ample unless given, no installed base unless given, licences
-    approved with probability ``approve`` without delay, grey-market capacity ``grey``."""
+    approved with probability ``approve`` without delay, grey-market capacity ``grey``, ``subst`` fallback
+    chips per refused chip."""
     buyers = buyer if isinstance(buyer, dict) else {buyer: 1.0}
     sc = load_scenario(write_scenario(tmp_path, regime, quarters, extra, regime_lines, start),
                        world=small_world(world, buyers, list(sites)))
@@ -77,6 +78,7 @@ def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quar
     p = inp.params
     p[:, L.P_ORDER_SIGMA], p[:, L.P_INSTALLED], p[:, L.P_APPROVE] = 0.0, installed, approve
     p[:, L.P_APPROVE_DENIAL], p[:, L.P_DELAY], p[:, L.P_DIVERSION], p[:, L.P_LIFE] = 0.0, 0.0, 0.0, life
+    p[:, L.P_SUBST] = subst
     inp.quarterly[:, :, L.QT_DEMAND] = h100e_per_quarter
     inp.quarterly[:, :, L.QT_GREY] = grey
     inp.quarterly[:, :, L.QT_SUPPLY:] = supply

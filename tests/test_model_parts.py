@@ -40,6 +40,16 @@ def test_grey_market_serves_denied_tier3_demand_up_to_its_capacity(tmp_path, wor
     np.testing.assert_allclose(fl[:, L.FL_UNMET], 7_000.0 * (1 - h20), rtol=1e-6)
 
 
+def test_denied_buyers_spend_the_budget_on_several_fallback_chips(tmp_path, world):
+    """With 2.5 H20 per refused H100, 7,000 refused H100 become 17,500 H20 (supply permitting)."""
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "H100", 10_000.0, grey=3_000.0, subst=2.5)
+    fl = out.flows[0, c]
+    h20 = comp.chips.filter(comp.chips["name"] == "H20")["h100e_flops"][0]
+    np.testing.assert_allclose(fl[:, L.FL_SUBSTITUTE], 7_000.0 * 2.5 * h20, rtol=1e-6)
+    np.testing.assert_allclose(fl[:, L.FL_UNMET], 7_000.0 * (1 - 2.5 * h20), rtol=1e-6)
+    np.testing.assert_allclose(fl[:, L.FL_ORDERED], 10_000.0 + 7_000.0 * 2.5 * h20, rtol=1e-6)
+
+
 def test_chips_retire_after_their_service_life(tmp_path, world):
     comp, out, c = scripted(tmp_path, world, "no_controls", "DEU", "H100", 1_000.0, life=2.0)
     np.testing.assert_allclose(out.stock[0, c, :, L.CH_FREE], [1_000.0, 2_000.0, 2_000.0, 2_000.0], rtol=1e-6)

@@ -80,6 +80,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     life = max(1, int(round(p[L.P_LIFE])))
     cut_g = p[L.P_CUT_GUIDANCE]
     cut_lv = p[L.P_CUT_LV]
+    sub_r = p[L.P_SUBST]                                      # fallback chips per refused chip
     slip = min(max(int(round(p[L.P_SLIP])), 0), S - 1)    # roadmap delay: row of the chip-mix tables
     size_fix = math.exp(-0.5 * sigma * sigma)
     tk_k = chip_tpp * _ITPP                                   # per chip: H100e by TPP, and inverses
@@ -225,11 +226,11 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                 if n - ns > 0.0:                       # refused: the grey market, then substitutes
                     grey = _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n - ns,
                                    hk, tk, sk, v, grp, fallback, chip_vendor, chip_class, chip_override, policy,
-                                   chip_supply, chip_h100e, chip_tpp, vendor_china_only, Q)
+                                   chip_supply, chip_h100e, chip_tpp, vendor_china_only, sub_r, Q)
             elif pol == L.DENY:
                 grey = _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk,
                                v, grp, fallback, chip_vendor, chip_class, chip_override, policy, chip_supply,
-                               chip_h100e, chip_tpp, vendor_china_only, Q)
+                               chip_h100e, chip_tpp, vendor_china_only, sub_r, Q)
             else:  # CAPPED: UVEU, then NVEU, then LPP, then licences against the national allocation
                 nu = 0.0
                 h = firm_hs[f]

@@ -47,9 +47,10 @@ PARAMS = (
     ("enforcement.guidance_diversion_cut", "P_CUT_GUIDANCE"),
     ("enforcement.location_verification_cut", "P_CUT_LV"),
     ("roadmap.slip_quarters", "P_SLIP"),
+    ("substitution.chips_per_refused_chip", "P_SUBST"),
 )
 (P_INSTALLED, P_SIZE_EXP, P_ORDER_SIGMA, P_APPROVE, P_APPROVE_DENIAL, P_DELAY, P_DIVERSION, P_LIFE,
- P_CUT_GUIDANCE, P_CUT_LV, P_SLIP) = range(len(PARAMS))
+ P_CUT_GUIDANCE, P_CUT_LV, P_SLIP, P_SUBST) = range(len(PARAMS))
 
 VENDORS = ("NVIDIA", "AMD", "Intel", "Huawei", "Google", "Amazon")
 SUPPLY_PATHS = tuple(f"supply.{v.lower()}_h100e_per_quarter" for v in VENDORS)

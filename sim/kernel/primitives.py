@@ -88,10 +88,10 @@ def _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd, vol
 @njit(inline="always")
 def _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk, v, grp,
             fallback, chip_vendor, chip_class, chip_override, policy, chip_supply, chip_h100e, chip_tpp,
-            vendor_china_only, nq):
+            vendor_china_only, sub_r, nq):
     """A refused order of ``n`` chips: denied; then the grey market (bounded capacity ``grey`` H100e a
-    quarter) and, one for one, the first fallback chips the rules let through. Returns the grey market's
-    remaining capacity."""
+    quarter) and the first fallback chips the rules let through, ``sub_r`` of them per refused chip (the
+    order's budget spent on a cheaper part). Returns the grey market's remaining capacity."""
     tf[q, c, L.FL_DENIED] += n * hk
     gm = min(n, grey / hk, supply[v] / sk)
     if gm > 0.0:
@@ -103,7 +103,7 @@ def _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, 
         c_add[q, c, L.CH_DIVERTED] += gm * hk
         c_tpp[q, c] += gm * tk
     got = 0.0   # H100e obtained from fallback chips
-    took = 0.0  # fallback chips obtained
+    took = 0.0  # refused chips replaced by fallback chips
     for j in range(fallback.shape[1]):
         kk = fallback[q, j]
         if kk < 0 or n <= 0.0:
@@ -115,11 +115,11 @@ def _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, 
         if pk != L.FREE:
             continue
         vk = chip_vendor[kk]
-        take = _take(supply, vk, chip_supply[kk], 1.0 / chip_supply[kk], n)
+        take = _take(supply, vk, chip_supply[kk], 1.0 / chip_supply[kk], n * sub_r)
         if take <= 0.0:
             continue
-        n -= take
-        took += take
+        n -= take / sub_r
+        took += take / sub_r
         fl_vol = take * chip_h100e[kk]
         got += fl_vol
         tf[q, c, L.FL_ORDERED] += fl_vol

@@ -62,6 +62,7 @@ def simulate_trial(inp, t: int) -> dict:
     sigma = pr[L.P_ORDER_SIGMA]
     s_exp = pr[L.P_SIZE_EXP]
     slip = min(max(int(round(pr[L.P_SLIP])), 0), inp.mix_prob.shape[0] - 1)
+    sub_r = pr[L.P_SUBST]
     tkey = mix(int(inp.key) ^ (((t + 1) * GOLDEN) & MASK))
 
     # firm demand shares and initial stock (taken as H100-class chips)
@@ -145,7 +146,7 @@ def simulate_trial(inp, t: int) -> dict:
         keys = [mix(qkey + i) for i in (1, 2, 3, 4)]
 
         def refuse(f, c, q, n, hk, tk, sk, v, grp):
-            """Denied: the grey market first, then fallback chips one for one, the rest unmet."""
+            """Denied: the grey market first, then fallback chips (sub_r per refused chip), the rest unmet."""
             nonlocal grey
             wanted = n
             flows[c, q, L.FL_DENIED] += n * hk
@@ -165,10 +166,10 @@ def simulate_trial(inp, t: int) -> dict:
                 vk = inp.chip_vendor[kk]
                 if effective_policy(q, kk, c) != L.FREE:
                     continue
-                x = take(vk, inp.chip_supply[kk], n)
+                x = take(vk, inp.chip_supply[kk], n * sub_r)      # sub_r fallback chips per refused chip
                 if x <= 0.0:
                     continue
-                n -= x
+                n -= x / sub_r
                 flops = x * inp.chip_h100e[kk]
                 got += flops
                 flows[c, q, L.FL_ORDERED] += flops

@@ -123,6 +123,7 @@ class _Block:
         self.P = P
         self.sigma = P[:, L.P_ORDER_SIGMA]
         self.slip = np.clip(_pyround(P[:, L.P_SLIP]), 0, inp.mix_prob.shape[0] - 1)
+        self.sub_r = P[:, L.P_SUBST].copy()                       # fallback chips per refused chip
         self.size_fix = np.array([math.exp(-0.5 * s * s) for s in self.sigma])
         self.p_app = P[:, L.P_APPROVE]
         self.p_app_den = P[:, L.P_APPROVE_DENIAL]
@@ -511,9 +512,9 @@ class _Block:
                         if not left.any():
                             break
                         col = supply[:, self.fb_col[jj]]
-                        x = maximum(minimum(left * fbok[jj][j], col / self.fb_sk[jj]), 0.0)
+                        x = maximum(minimum(left * self.sub_r * fbok[jj][j], col / self.fb_sk[jj]), 0.0)
                         col -= x * self.fb_sk[jj]
-                        left = left - x
+                        left = left - x / self.sub_r
                         xfb[jj][j] = x
                 nrem[j] = left
         if booking:
@@ -543,7 +544,7 @@ class _Block:
             fv = xfb[jj] * self.fb_h[jj]
             fbv.append(fv)
             sub = fv if sub is None else sub + fv
-            took = xfb[jj] if took is None else took + xfb[jj]
+            took = xfb[jj] / self.sub_r if took is None else took + xfb[jj] / self.sub_r
         tf[:, L.FL_ORDERED] += bc(base if sub is None else base + sub)
         if sub is not None:
             tf[:, L.FL_SUBSTITUTE] += bc(sub)
