@@ -88,6 +88,8 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     ihk_k = 1.0 / chip_h100e
     isk_k = 1.0 / chip_supply
     fq = np.empty(F)                                          # expected order size this quarter (H100e)
+    pol_q = np.empty((K, C), np.int8)                         # effective policy this quarter [chip, territory]
+    div_q = np.empty(C)                                       # diversion share of divertible chips this quarter
     tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))   # the stream of global trial trial0 + t
     dom = _domain(N)                                          # arrival-order permutation domain
 
@@ -148,6 +150,15 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
         for f in range(F):
             carry_q[f] = carry[f] / m
             carry[f] = 0.0
+        for k in range(K):                    # the quarter's rules per chip and territory, and diversion shares
+            cls = chip_class[q, k]
+            for c in range(C):
+                pol = chip_override[q, k, c]
+                pol_q[k, c] = pol if pol >= 0 else (L.FREE if cls == 0 else policy[q, c, cls - 1])
+        for c in range(C):
+            div_q[c] = 0.0
+            if c_group[c] == L.GROUP_WORLD:
+                div_q[c] = min(1.0, c_div[c] * div_mult * (1.0 - cut_g * guidance_on[q, c]) * (1.0 - cut_lv * lv_on[q]))
         keys = _quarter_keys(tkey, q)
         qbase = np.uint64(q) * np.uint64(N)
 
@@ -173,13 +184,9 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
             v = chip_vendor[k]
             n = vol * ihk_k[k]
             cls = chip_class[q, k]
-            pol = chip_override[q, k, c]
-            if pol < 0:
-                pol = L.FREE if cls == 0 else policy[q, c, cls - 1]
+            pol = pol_q[k, c]
             u_lic = np.float64((u >> np.uint64(32)) & np.uint64(0xFFFF)) * _U16
-            d = 0.0                                # share of the shipment diverted to Tier-3 buyers
-            if divertible[q, k] == 1 and grp == L.GROUP_WORLD:
-                d = min(1.0, c_div[c] * div_mult * (1.0 - cut_g * guidance_on[q, c]) * (1.0 - cut_lv * lv_on[q]))
+            d = div_q[c] if divertible[q, k] == 1 else 0.0   # share of the shipment diverted to Tier-3 buyers
             ch_free = L.CH_DOMESTIC if vendor_china_only[v] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
             book = 1.0 if cls != 0 else 0.0        # controlled chips count toward UVEU shares
             left = 0.0                             # chips the rules let through but the vendor cannot supply
