@@ -87,9 +87,10 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     itk_k = 1.0 / tk_k
     ihk_k = 1.0 / chip_h100e
     isk_k = 1.0 / chip_supply
-    fq = np.empty(F)                                          # expected order size this quarter (H100e)
+    fst = np.zeros((F, 4))    # per-firm state, one cache line: expected order size this quarter (H100e),
+                              # volume that waited a quarter (per order), backlog for next quarter, delivered now
     pol_q = np.empty((K, C), np.int8)                         # effective policy this quarter [chip, territory]
-    div_q = np.empty(C)                                       # diversion share of divertible chips this quarter
+    dshare = np.empty(C)                                      # diversion share of divertible chips this quarter
     tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))   # the stream of global trial trial0 + t
     dom = _domain(N)                                          # arrival-order permutation domain
 
@@ -121,8 +122,6 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     c_tpp = np.zeros((Q, C))
     due = np.zeros((Q, C))
     pend = np.zeros(C)
-    carry = np.zeros(F)
-    carry_q = np.zeros(F)
     carry_c = np.zeros(C)
     lpp_used = np.zeros(F)
     cap_used = np.zeros(C)
@@ -146,19 +145,19 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
         grey = quarterly[t, q, L.QT_GREY]
         dq = quarterly[t, q, L.QT_DEMAND]
         for f in range(F):
-            fq[f] = dq * fshare[f] / m * size_fix
+            fst[f, 0] = dq * fshare[f] / m * size_fix
         for f in range(F):
-            carry_q[f] = carry[f] / m
-            carry[f] = 0.0
+            fst[f, 1] = fst[f, 2] / m
+            fst[f, 2] = 0.0
         for k in range(K):                    # the quarter's rules per chip and territory, and diversion shares
             cls = chip_class[q, k]
             for c in range(C):
                 pol = chip_override[q, k, c]
                 pol_q[k, c] = pol if pol >= 0 else (L.FREE if cls == 0 else policy[q, c, cls - 1])
         for c in range(C):
-            div_q[c] = 0.0
+            dshare[c] = 0.0
             if c_group[c] == L.GROUP_WORLD:
-                div_q[c] = min(1.0, c_div[c] * div_mult * (1.0 - cut_g * guidance_on[q, c]) * (1.0 - cut_lv * lv_on[q]))
+                dshare[c] = min(1.0, c_div[c] * div_mult * (1.0 - cut_g * guidance_on[q, c]) * (1.0 - cut_lv * lv_on[q]))
         keys = _quarter_keys(tkey, q)
         qbase = np.uint64(q) * np.uint64(N)
 
@@ -167,9 +166,9 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
             f = po // m
             c = firm_country[f]
             z = ztab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
-            base = fq[f] * math.exp(sigma * z)
+            base = fst[f, 0] * math.exp(sigma * z)
             tf[q, c, L.FL_ORDERED] += base
-            old = carry_q[f]                      # volume that already waited a quarter for supply
+            old = fst[f, 1]                       # volume that already waited a quarter for supply
             vol = base + old
             grp = c_group[c]
             g = firm_mix[f]                        # chip choice: alias method, column from bits 0-15
@@ -186,7 +185,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
             cls = chip_class[q, k]
             pol = pol_q[k, c]
             u_lic = np.float64((u >> np.uint64(32)) & np.uint64(0xFFFF)) * _U16
-            d = div_q[c] if divertible[q, k] == 1 else 0.0   # share of the shipment diverted to Tier-3 buyers
+            d = dshare[c] if divertible[q, k] == 1 else 0.0   # share of the shipment diverted to Tier-3 buyers
             ch_free = L.CH_DOMESTIC if vendor_china_only[v] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
             book = 1.0 if cls != 0 else 0.0        # controlled chips count toward UVEU shares
             left = 0.0                             # chips the rules let through but the vendor cannot supply
@@ -195,7 +194,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                 x = _take(supply, v, sk, isk, na)
                 if x > 0.0:
                     allow_used[c] += x * tk
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk,
+                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk,
                              L.CH_LICENSED, d, Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += na - x
@@ -204,7 +203,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                 pass
             elif pol == L.FREE:
                 x = _take(supply, v, sk, isk, n)
-                _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, ch_free, d,
+                _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, ch_free, d,
                          Q)
                 _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
                 if c == us_index and share_chip[q, k] == 1:
@@ -212,7 +211,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                 left += n - x
             elif (pol == L.LICENCE and u_lic < p_app) or (pol == L.DENY and u_lic < p_app_den):
                 x = _take(supply, v, sk, isk, n)
-                _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
+                _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
                          L.CH_LICENSED, d, Q)
                 _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
                 left += n - x
@@ -226,18 +225,18 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                 if ns > 0.0:
                     x = _take(supply, v, sk, isk, ns)
                     share_used += x * hk
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
+                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
                              L.CH_LICENSED, d, Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
                     left += ns - x
                 if n - ns > 0.0:                       # refused: the grey market, then substitutes
-                    grey = _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n - ns,
+                    grey = _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n - ns,
                                    hk, tk, sk, v, grp, fallback, chip_vendor, chip_class, chip_override, policy,
-                                   chip_supply, chip_h100e, chip_tpp, vendor_china_only, sub_r, Q)
+                                   chip_supply, chip_h100e, chip_tpp, vendor_china_only, sub_r)
             elif pol == L.DENY:
-                grey = _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk,
+                grey = _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk,
                                v, grp, fallback, chip_vendor, chip_class, chip_override, policy, chip_supply,
-                               chip_h100e, chip_tpp, vendor_china_only, sub_r, Q)
+                               chip_h100e, chip_tpp, vendor_china_only, sub_r)
             else:  # CAPPED: UVEU, then NVEU, then LPP, then licences against the national allocation
                 nu = 0.0
                 h = firm_hs[f]
@@ -273,14 +272,14 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                     nc = 0.0
                 x = _take(supply, v, sk, isk, nu)
                 if x > 0.0:
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_VEU, d,
+                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_VEU, d,
                              Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nu - x
                 x = _take(supply, v, sk, isk, nn)
                 if x > 0.0:
                     nveu_used[c] += x * tk
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_VEU, d,
+                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_VEU, d,
                              Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nn - x
@@ -288,14 +287,14 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                 if x > 0.0:
                     lpp_used[firm_parent[f]] += x * tk
                     tf[q, c, L.FL_LPP] += x * hk
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_FREE, d,
+                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_FREE, d,
                              Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nl - x
                 x = _take(supply, v, sk, isk, nc)
                 if x > 0.0:
                     cap_used[c] += x * tk
-                    _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
+                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
                              L.CH_LICENSED, d, Q)
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nc - x
@@ -303,8 +302,11 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                 lv = left * hk
                 lapsed = lv * (old / vol)              # what already waited a quarter lapses
                 tf[q, c, L.FL_LAPSED] += lapsed
-                carry[f] += lv - lapsed
+                fst[f, 2] += lv - lapsed
                 carry_c[c] += lv - lapsed
+        for f in range(F):
+            firm_add[q, f] += fst[f, 3]
+            fst[f, 3] = 0.0
         for c in range(C):
             tf[q, c, L.FL_PENDING] = pend[c]
             tf[q, c, L.FL_BACKLOG] = carry_c[c]

@@ -64,10 +64,11 @@ def _take(supply, v, sk, isk, x):
 
 
 @njit(inline="always")
-def _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd, vol, tpp_h, ch, d, nq):
+def _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd, vol, tpp_h, ch, d, nq):
     """Book ``vol`` H100e (``tpp_h`` H100e by TPP) for firm f in territory c, decided in q and delivered
-    in qd (pending until then); a share ``d`` is diverted (collected in dv, dv_tpp [c, qd] and booked
-    to the diversion destination after the last quarter)."""
+    in qd (pending until then); a share ``d`` is diverted (collected in dv, dv_tpp [qd, c] and booked
+    to the diversion destination after the last quarter). The firm's deliveries of the current quarter
+    go to fst[f, 3] (next to the rest of its state), later ones to firm_add[qd, f]."""
     if qd >= nq:            # decided but not delivered within the horizon: stays pending
         pend[c] += vol
         return
@@ -77,7 +78,10 @@ def _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd, vol
     else:
         tf[q, c, L.FL_SHIPPED] += vol
     keep = 1.0 - d
-    firm_add[qd, f] += vol * keep
+    if qd == q:
+        fst[f, 3] += vol * keep     # this quarter's deliveries sit with the firm's state
+    else:
+        firm_add[qd, f] += vol * keep
     c_add[qd, c, ch] += vol * keep
     c_tpp[qd, c] += tpp_h * keep
     if d > 0.0:
@@ -86,12 +90,13 @@ def _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd, vol
 
 
 @njit(inline="always")
-def _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk, v, grp,
+def _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk, v, grp,
             fallback, chip_vendor, chip_class, chip_override, policy, chip_supply, chip_h100e, chip_tpp,
-            vendor_china_only, sub_r, nq):
+            vendor_china_only, sub_r):
     """A refused order of ``n`` chips: denied; then the grey market (bounded capacity ``grey`` H100e a
     quarter) and the first fallback chips the rules let through, ``sub_r`` of them per refused chip (the
     order's budget spent on a cheaper part). Returns the grey market's remaining capacity."""
+    nq = tf.shape[0]
     tf[q, c, L.FL_DENIED] += n * hk
     gm = min(n, grey / hk, supply[v] / sk)
     if gm > 0.0:
@@ -99,7 +104,7 @@ def _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, 
         supply[v] -= gm * sk
         n -= gm
         tf[q, c, L.FL_GREY_IN] += gm * hk
-        firm_add[q, f] += gm * hk
+        fst[f, 3] += gm * hk
         c_add[q, c, L.CH_DIVERTED] += gm * hk
         c_tpp[q, c] += gm * tk
     got = 0.0   # H100e obtained from fallback chips
@@ -125,7 +130,7 @@ def _refuse(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, 
         tf[q, c, L.FL_ORDERED] += fl_vol
         tf[q, c, L.FL_SUBSTITUTE] += fl_vol
         chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
-        _deliver(tf, firm_add, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, fl_vol,
+        _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, fl_vol,
                  take * chip_tpp[kk] / L.H100_TPP, chk, 0.0, nq)
     # unmet: what the refused order wanted, less what the grey market and fallbacks gave
     tf[q, c, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
