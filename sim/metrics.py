@@ -10,6 +10,8 @@
 - flows: ordered, shipped, denied, pending, unmet, grey market, diverted.
 Labels: every quantity is "calculated" by the model from "estimated" inputs.
 Units: H100e = H100-equivalents by dense 16-bit FLOP/s (989.5 TFLOP/s each); H100e_tpp = by TPP (15,832).
+Quantiles are numpy's linear percentiles over trials, bit for bit, from each column's trials sorted once;
+bloc and world totals are numpy's float64 sums, over blocks of trials (tests/test_metrics_speed_equivalence.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import datetime as dt
 import os
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+from typing import Collection
 
 import numpy as np
 import polars as pl
@@ -27,6 +31,7 @@ from .training import training_flop
 from .world import WORLD_DIR, World
 
 QUANTILES = (("p5", 5.0), ("p50", 50.0), ("p95", 95.0))
+FLOW_UNITS = {L.FL_CAP_USED: "H100e_tpp cumulative", L.FL_PENDING: "H100e outstanding"}   # else H100e/quarter
 BLOC_DATE = dt.date(2025, 1, 13)
 _WORKERS = max(1, min(4, os.cpu_count() or 1))   # threads sorting trials (results do not depend on it)
 
@@ -77,10 +82,21 @@ def _cached(cache: dict | None, key: str, make):
 
 
 def _feasibility(out, draws: dict[str, np.ndarray], reg, cache: dict | None) -> tuple[np.ndarray, ...]:
-    """bool [T, C, Q] ×3: 1e26 feasible, its weights controlled, their export under presumption of denial."""
-    feas = _cached(cache, "feasible", lambda: feasible(out.largest.astype(np.float64), draws["training.mfu"],
-                                                         draws["training.max_days"]))
-    return (feas, *_cached(cache, "weights", lambda: weights_outcomes(out, reg, feas, draws)))
+    """bool [T, C, Q] ×3: ``feasible`` (1e26) and ``weights_outcomes`` (controlled, presumption of denial),
+    computed over blocks of trials (elementwise, so as on the whole; small temporaries), kept in ``cache``."""
+    def make() -> tuple[np.ndarray, ...]:
+        feas, controlled, denial = (np.empty(out.largest.shape, bool) for _ in range(3))
+
+        def work(t: slice) -> None:
+            part = SimpleNamespace(largest=out.largest[t], largest_site=out.largest_site[t])
+            d = {k: draws[k][t] for k in ("training.mfu", "training.max_days")}
+            feas[t] = feasible(part.largest.astype(np.float64), d["training.mfu"], d["training.max_days"])
+            controlled[t], denial[t] = weights_outcomes(part, reg, feas[t], d)
+
+        _parallel(work, out.largest.shape[0], max(1, 2 ** 15 // max(1, out.largest[0].size)))
+        return feas, controlled, denial
+
+    return _cached(cache, "feasibility", make)
 
 
 def _regions(world: World) -> tuple[list[str], list[str], list[list[int]]]:
@@ -93,12 +109,11 @@ def _regions(world: World) -> tuple[list[str], list[str], list[list[int]]]:
     return names, kinds, members
 
 
-def _parallel(work, n: int) -> None:
-    """Call ``work(slice)`` on about ``4 × _WORKERS`` consecutive slices of range(n), over threads (the numpy
-    calls inside release the GIL). Each slice is computed as a whole would be, so results do not change."""
-    edges = np.linspace(0, n, 4 * _WORKERS + 1).astype(int) if n >= 64 and _WORKERS > 1 else np.array([0, n])
-    slices = [slice(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-    if len(slices) <= 1:
+def _parallel(work, n: int, size: int) -> None:
+    """Call ``work(slice)`` on consecutive slices of ``size`` of range(n), over ``_WORKERS`` threads (numpy
+    releases the GIL). Slices are small enough to stay in cache; each gives what the whole would."""
+    slices = [slice(a, min(n, a + size)) for a in range(0, n, max(1, size))]
+    if len(slices) <= 1 or _WORKERS == 1:
         for s in slices:
             work(s)
         return
@@ -107,26 +122,42 @@ def _parallel(work, n: int) -> None:
 
 
 def _group_sums(x: np.ndarray, groups: list[list[int]]) -> np.ndarray:
-    """[T, C, ...] → float64 [T, G, ...]: each group's sum over its territories, added one territory at a
-    time in index order, the order numpy's ``x[:, m].sum(axis=1)`` adds them in (so bit for bit)."""
-    out = np.zeros((x.shape[0], len(groups)) + x.shape[2:])
+    """[T, C, ...] → float64 [T, G, ...]: each group's ``x[:, m].sum(axis=1)`` in float64 (numpy adds the
+    territories one at a time, in index order), over blocks of trials that stay in cache."""
+    out = np.empty((x.shape[0], len(groups)) + x.shape[2:])
+    everyone = list(range(x.shape[1]))
 
     def work(t: slice) -> None:
+        xt = x[t].astype(np.float64)
         for g, m in enumerate(groups):
-            acc = out[t, g]
-            if m:
-                acc[...] = x[t, m[0]]
-            for j in m[1:]:
-                acc += x[t, j]
+            out[t, g] = (xt if m == everyone else xt[:, m]).sum(axis=1)
 
-    _parallel(work, x.shape[0])
+    _parallel(work, x.shape[0], max(1, 2 ** 18 // max(1, x[0].size)))
     return out
 
 
-def _stats(x: np.ndarray) -> np.ndarray:
+def _channel_sum(stock: np.ndarray) -> np.ndarray:
+    """float32 [T, C, Q, channel] → float64 [T, C, Q]: ``stock.sum(axis=3, dtype=np.float64)`` bit for bit.
+    Numpy sums fewer than 8 items from 0.0 one at a time, so with 6 channels this is that loop, over blocks of
+    trials (faster than numpy's buffered reduction)."""
+    if stock.shape[-1] >= 8:                           # numpy would sum pairwise
+        return stock.sum(axis=-1, dtype=np.float64)
+    total = np.zeros(stock.shape[:-1])
+
+    def work(t: slice) -> None:
+        acc = total[t]
+        for k in range(stock.shape[-1]):
+            acc += stock[t, ..., k]
+
+    _parallel(work, stock.shape[0], max(1, 2 ** 17 // max(1, total[0].size)))
+    return total
+
+
+def _stats(x: np.ndarray, summed: bool = True) -> np.ndarray:
     """Per-trial values [T, ...] (float32 or float64) → float64 [4, ...]: p5, p50, p95 and mean over trials,
-    equal bit for bit to ``np.percentile(x.astype(np.float64), q, axis=0)`` (linear) and
-    ``x.astype(np.float64).mean(axis=0)``: the trials of each non-constant column are sorted once."""
+    bit for bit ``np.percentile(v, q, axis=0)`` (linear) and ``v.mean(axis=0)`` of v = x as float64 (plus
+    0.0 when ``summed``: a numpy sum starts from 0.0, so -0.0 reads 0.0). Each non-constant column's
+    trials are sorted once, in cache-sized blocks of columns over threads."""
     T, shape = x.shape[0], x.shape[1:]
     x2 = x.reshape(T, -1)
     virt = (T - 1) * (np.array([q for _, q in QUANTILES]) / 100)   # numpy's linear method, its _lerp below
@@ -146,6 +177,9 @@ def _stats(x: np.ndarray) -> np.ndarray:
             rows = xc.T[vary]                          # [V, T], C-contiguous
             rows.sort(axis=1)
             a[:, vary], b[:, vary] = rows[:, prev].T, rows[:, nxt].T
+        if summed:
+            a += 0.0
+            b += 0.0
         diff = b - a
         q = res[:-1, cols]
         np.add(a, diff * gamma, out=q)
@@ -153,7 +187,7 @@ def _stats(x: np.ndarray) -> np.ndarray:
         q[:, np.isnan(hi)] = np.nan
         np.mean(xc, axis=0, dtype=np.float64, out=res[-1, cols])
 
-    _parallel(work, x2.shape[1])
+    _parallel(work, x2.shape[1], max(8, 2 ** 18 // T))
     return res.reshape((len(QUANTILES) + 1,) + shape)
 
 
@@ -180,6 +214,8 @@ class _Long:
                            np.repeat(np.asarray(quantiles, np.int32), R * Q), stats.reshape(-1)))
 
     def frame(self) -> pl.DataFrame:
+        if not self.parts:
+            self.add("", "", np.empty((0, 0, 0)), [])
         m, u, r, q, s, v = (np.concatenate(c) for c in zip(*self.parts))
         kinds = np.array([("country", "bloc", "world").index(k) for k in self.kinds], np.int32)
 
@@ -192,35 +228,47 @@ class _Long:
                              pl.Series("value", v, dtype=pl.Float64)])
 
 
-def summary(out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg, cache: dict | None = None
-            ) -> pl.DataFrame:
+def summary(out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg, cache: dict | None = None,
+            only: Collection[str] | None = None) -> pl.DataFrame:
     """The long summary table of a run (``reg``: the compiled RegimeArrays; ``cache``: arrays shared with the
-    other tables). Quantiles over trials of per-trial values; probabilities are shares of trials."""
+    other tables and later calls; ``only``: just these metrics, rows as in the full table). Quantiles over
+    trials of per-trial values; probabilities are shares of trials."""
+    cache = {} if cache is None else cache
     regions, kinds, members = _regions(world)
     C = len(world.iso3)
     groups = members[C:]                               # blocs, then World
     everywhere, countries, blocs = range(len(regions)), range(C), range(C, len(regions))
+
+    def once(key: str, make):
+        return lambda: _cached(cache, key, make)
+
+    def everywhere_stats(x: np.ndarray, grouped: np.ndarray | None = None) -> np.ndarray:
+        """[4, R, ...]: stats of the territories' per-trial values ``x``, then of their groups' sums."""
+        return np.concatenate([_stats(x), _stats(_group_sums(x, groups) if grouped is None else grouped)], axis=1)
+
+    compute = once("compute", lambda: _channel_sum(out.stock))
+    grouped = once("compute_groups", lambda: _group_sums(compute(), groups))
+    total = once("world_compute", lambda: np.maximum(grouped()[:, -1:, :], 1e-12))
+    channels = once("stats.channels", lambda: _stats(_group_sums(out.stock, groups)))   # [4, G, Q, channel]
+    flows = once("stats.flows", lambda: everywhere_stats(out.flows))                   # [4, R, Q, flow]
+    rows = [   # metric, unit, regions, quantiles (indices into _Long.quantiles), stats [S, R, Q]
+        ("compute_h100e", "H100e", everywhere, (0, 1, 2, 3), lambda: everywhere_stats(compute(), grouped())),
+        ("compute_h100e_tpp", "H100e_tpp", everywhere, (0, 1, 2, 3), lambda: everywhere_stats(out.stock_tpp)),
+        ("share_of_world_compute", "fraction", everywhere, (0, 1, 2, 3),
+         lambda: everywhere_stats(compute() / total(), grouped() / total()))]
+    rows += [(f"compute_h100e_{name}", "H100e", blocs, (0, 1, 2, 3), lambda ch=ch: channels()[..., ch])
+             for ch, name in enumerate(L.CHANNELS)]
+    rows += [(f"flow_{name}", FLOW_UNITS.get(fl, "H100e/quarter"), everywhere, (0, 1, 2, 3),
+              lambda fl=fl: flows()[..., fl]) for fl, name in enumerate(L.FLOWS)]
+    rows.append(("largest_firm_h100e", "H100e", countries, (0, 1, 2, 3), lambda: _stats(out.largest, summed=False)))
+    rows += [(name, "probability", countries, (4,),
+              lambda i=i: _feasibility(out, draws, reg, cache)[i].mean(axis=0)[None].astype(np.float64))
+             for i, name in enumerate(("p_feasible_1e26", "p_feasible_1e26_weights_controlled",
+                                       "p_feasible_1e26_weights_export_presumption_of_denial"))]
     long = _Long(regions, kinds, labels)
-    compute = _cached(cache, "compute", lambda: out.stock.sum(axis=3, dtype=np.float64))
-    agg = np.concatenate([compute, _group_sums(compute, groups)], axis=1)
-    long.add("compute_h100e", "H100e", _stats(agg), everywhere)
-    tpp = np.concatenate([_stats(out.stock_tpp), _stats(_group_sums(out.stock_tpp, groups))], axis=1)
-    long.add("compute_h100e_tpp", "H100e_tpp", tpp, everywhere)
-    long.add("share_of_world_compute", "fraction", _stats(agg / np.maximum(agg[:, -1:, :], 1e-12)), everywhere)
-    channels = _stats(_group_sums(out.stock, groups))  # [4, G, Q, channel]
-    for ch, name in enumerate(L.CHANNELS):
-        long.add(f"compute_h100e_{name}", "H100e", channels[..., ch], blocs)
-    flows = np.concatenate([_stats(out.flows), _stats(_group_sums(out.flows, groups))], axis=1)
-    for fl, name in enumerate(L.FLOWS):
-        unit = "H100e_tpp cumulative" if fl == L.FL_CAP_USED else "H100e/quarter"
-        if fl == L.FL_PENDING:
-            unit = "H100e outstanding"
-        long.add(f"flow_{name}", unit, flows[..., fl], everywhere)
-    long.add("largest_firm_h100e", "H100e", _stats(out.largest), countries)
-    feas, controlled, denial = _feasibility(out, draws, reg, cache)
-    for metric, x in (("p_feasible_1e26", feas), ("p_feasible_1e26_weights_controlled", controlled),
-                      ("p_feasible_1e26_weights_export_presumption_of_denial", denial)):
-        long.add(metric, "probability", x.mean(axis=0)[None].astype(np.float64), countries, (4,))
+    for metric, unit, where, quantiles, stats in rows:
+        if only is None or metric in only:
+            long.add(metric, unit, _cached(cache, f"summary.{metric}", stats), where, quantiles)
     return long.frame()
 
 
@@ -268,9 +316,9 @@ def trials_table(out, world: World, labels: list[str], draws: dict[str, np.ndarr
                  cache: dict | None = None) -> pl.DataFrame:
     """One row per trial: the uncertain inputs drawn and headline outputs."""
     blocs = bloc_members(world)
-    compute = _cached(cache, "compute", lambda: out.stock.sum(axis=3, dtype=np.float64))
-    feas = _cached(cache, "feasible", lambda: feasible(out.largest.astype(np.float64), draws["training.mfu"],
-                                                         draws["training.max_days"]))
+    compute = _cached(cache, "compute", lambda: _channel_sum(out.stock))
+    feas = cache["feasibility"][0] if cache and "feasibility" in cache else \
+        feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
     china = world.index()["CHN"]
     first_cn = np.where(feas[:, china].any(axis=1), feas[:, china].argmax(axis=1), -1)
     cols = {"trial": np.arange(out.stock.shape[0])}

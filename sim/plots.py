@@ -1,9 +1,14 @@
 """Paper figures (PDF + PNG) drawn from a run's tables, so ``sim plot <run>`` redraws them from disk:
-attainable-compute fan charts, 1e26 feasibility by quarter, quota exhaustion timeline."""
+attainable-compute fan charts, 1e26 feasibility by quarter, quota exhaustion timeline. The fan chart
+(12 log-scale panels, most of the drawing time) is drawn in a forked process while the rest runs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -20,14 +25,24 @@ def _series(summary: pl.DataFrame, metric: str, region: str, quantile: str) -> l
     return s["value"].to_list()
 
 
-def fan_chart(summary: pl.DataFrame, countries: list[str], labels: list[str], title: str):
+def fan_data(summary: pl.DataFrame, countries: list[str]) -> dict[str, list[list[float]]]:
+    """Region → [p5, p50, p95] series of installed H100e, for the fan chart's panels."""
     regions = BLOCS + [c for c in countries if c not in ("USA",)]
+    quantiles = ("p5", "p50", "p95")
+    s = summary.filter((pl.col("metric") == "compute_h100e") & pl.col("region").is_in(regions)
+                       & pl.col("quantile").is_in(quantiles))
+    return {r: [_series(s, "compute_h100e", r, q) for q in quantiles] for r in regions}
+
+
+def fan_chart(data: dict[str, list[list[float]]], labels: list[str], title: str):
+    """Attainable compute fan chart from ``fan_data``."""
+    regions = list(data)
     ncol = 4
     nrow = -(-len(regions) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.5 * nrow), sharex=True, squeeze=False)
     x = range(len(labels))
     for ax, region in zip(axes.flat, regions):
-        lo, mid, hi = (_series(summary, "compute_h100e", region, q) for q in ("p5", "p50", "p95"))
+        lo, mid, hi = data[region]
         ax.fill_between(x, lo, hi, alpha=0.3, color="C0", label="p5-p95")
         ax.plot(x, mid, color="C0", label="median")
         ax.set_yscale("log")
@@ -45,13 +60,19 @@ def fan_chart(summary: pl.DataFrame, countries: list[str], labels: list[str], ti
     return fig
 
 
-def feasibility_chart(summary: pl.DataFrame, countries: list[str], labels: list[str], title: str):
-    fig, ax = plt.subplots(figsize=(7, 4))
+def feasibility_data(summary: pl.DataFrame, countries: list[str], labels: list[str]) -> dict[str, list[float]]:
+    """Territory → P(1e26 feasible) by quarter: ``countries`` and the top 8 over 5 % at the last quarter."""
     p = summary.filter(pl.col("metric") == "p_feasible_1e26")
     last = p.filter(pl.col("quarter") == labels[-1]).sort("value", descending=True)
     shown = list(dict.fromkeys(countries + last.filter(pl.col("value") > 0.05)["region"].head(8).to_list()))
-    for c in shown:
-        ax.plot(range(len(labels)), _series(summary, "p_feasible_1e26", c, "probability"), label=c)
+    return {c: _series(p, "p_feasible_1e26", c, "probability") for c in shown}
+
+
+def feasibility_chart(data: dict[str, list[float]], labels: list[str], title: str):
+    """1e26 feasibility by quarter from ``feasibility_data``."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for c, series in data.items():
+        ax.plot(range(len(labels)), series, label=c)
     ax.axhline(0.5, color="grey", lw=0.8, ls="--")
     ticks = list(range(0, len(labels), 4))
     ax.set_xticks(ticks, [labels[i] for i in ticks])
@@ -64,22 +85,27 @@ def feasibility_chart(summary: pl.DataFrame, countries: list[str], labels: list[
     return fig
 
 
-def exhaustion_chart(exhaustion: pl.DataFrame, labels: list[str], title: str, top: int = 25):
-    ex = exhaustion.filter(pl.col("share_of_trials_exhausted") > 0).head(top)
-    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.28 * max(ex.height, 1) + 1.2)))
+def exhaustion_rows(exhaustion: pl.DataFrame, top: int = 25) -> list[dict]:
+    """The ``top`` rows of the exhaustion table with any trial exhausting the allocation."""
+    return list(exhaustion.filter(pl.col("share_of_trials_exhausted") > 0).head(top).iter_rows(named=True))
+
+
+def exhaustion_chart(rows: list[dict], labels: list[str], title: str):
+    """Quota exhaustion timeline from ``exhaustion_rows``."""
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.28 * max(len(rows), 1) + 1.2)))
     pos = {lab: i for i, lab in enumerate(labels)}
-    for i, r in enumerate(ex.iter_rows(named=True)):
+    for i, r in enumerate(rows):
         lo, mid, hi = (pos[r[k]] for k in ("exhaustion_quarter_p5", "exhaustion_quarter_p50", "exhaustion_quarter_p95"))
         ax.plot([lo, hi], [i, i], color="C3", lw=3, alpha=0.5)
         ax.plot([mid], [i], "o", color="C3")
         ax.text(hi + 0.3, i, f"{r['share_of_trials_exhausted']:.0%}", va="center", fontsize=7)
-    ax.set_yticks(range(ex.height), ex["iso3"].to_list(), fontsize=7)
+    ax.set_yticks(range(len(rows)), [r["iso3"] for r in rows], fontsize=7)
     ax.invert_yaxis()
     ticks = list(range(0, len(labels), 4))
     ax.set_xticks(ticks, [labels[i] for i in ticks])
     ax.set_xlim(-0.5, len(labels) + 1.5)
     ax.set_xlabel("quarter the national allocation is used up (p5-p95, median; share of trials)")
-    if ex.height == 0:
+    if not rows:
         ax.text(0.5, 0.5, "no national allocation is exhausted", transform=ax.transAxes, ha="center")
     ax.set_title(f"Quota exhaustion - {title}", fontsize=10)
     ax.grid(alpha=0.3, axis="x")
@@ -94,18 +120,72 @@ def save(fig, outdir: Path, name: str) -> None:
     plt.close(fig)
 
 
+def _fork(job) -> int | None:
+    """Run ``job()`` in a forked child process (Linux); its pid, or None when not forked (then the caller
+    runs it). The child only draws with matplotlib from plain lists (no polars, no numba: their thread
+    pools do not survive a fork) and leaves with os._exit (exit code 1 when ``job`` fails)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)   # Python >= 3.12: other threads exist (above)
+            pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:
+        code = 1
+        try:
+            job()
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
+@contextlib.contextmanager
+def drawing(summary_of, exhaustion, countries: list[str], labels: list[str], title: str, outdir: Path):
+    """Draw the figures into ``outdir`` around a with-block: the fan chart (the slowest) in a forked child
+    process while the block and then the other two figures run here, on the other core; if the child fails,
+    the fan chart is drawn here again (raising its error). ``summary_of(metrics)`` gives the summary's rows
+    of those metrics and ``exhaustion()`` the exhaustion table, asked for when needed: the fan chart's rows
+    before the block, the others after it."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    fan = fan_data(summary_of(("compute_h100e",)), countries)
+
+    def fan_job():
+        save(fan_chart(fan, labels, title), outdir, "compute_fan")
+
+    pid = _fork(fan_job)
+    try:
+        yield
+        feas = feasibility_data(summary_of(("p_feasible_1e26",)), countries, labels)
+        save(feasibility_chart(feas, labels, title), outdir, "feasibility_1e26")
+        save(exhaustion_chart(exhaustion_rows(exhaustion()), labels, title), outdir, "quota_exhaustion")
+    finally:
+        done = pid is not None and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    if not done:
+        fan_job()
+
+
 def draw(summary: pl.DataFrame, exhaustion: pl.DataFrame, countries: list[str], labels: list[str], title: str,
          outdir: Path) -> list[Path]:
-    outdir.mkdir(parents=True, exist_ok=True)
-    save(fan_chart(summary, countries, labels, title), outdir, "compute_fan")
-    save(feasibility_chart(summary, countries, labels, title), outdir, "feasibility_1e26")
-    save(exhaustion_chart(exhaustion, labels, title), outdir, "quota_exhaustion")
+    with drawing(lambda metrics: summary, lambda: exhaustion, countries, labels, title, outdir):
+        pass
     return sorted(outdir.iterdir())
 
 
-def write_figures(res, outdir: Path) -> list[Path]:
+def drawing_run(res, outdir: Path):
+    """``drawing`` for a RunResult (the block can make its tables meanwhile)."""
     sc = res.scenario
-    return draw(res.summary, res.exhaustion, sc.countries, res.compiled.labels, sc.name, outdir)
+    return drawing(res.summary_of, lambda: res.exhaustion, sc.countries, res.compiled.labels, sc.name, outdir)
+
+
+def write_figures(res, outdir: Path) -> list[Path]:
+    with drawing_run(res, outdir):
+        pass
+    return sorted(outdir.iterdir())
 
 
 def redraw(run_dir: Path) -> list[Path]:

@@ -12,6 +12,7 @@ import os
 import platform
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numba
@@ -88,15 +89,22 @@ def atomic_folder(root: Path, run_id: str | None, seed: int):
 
 def write_run(res: RunResult, root: str | Path = "results", run_id: str | None = None, figures: bool = True,
               wall_s: float = 0.0) -> Path:
-    """Write the results folder of ``res`` atomically; returns its path."""
+    """Write the results folder of ``res`` atomically; returns its path. The figures are drawn (in a second
+    process) while the tables are written."""
+    t0, metrics0 = time.perf_counter(), res.timings.get("metrics_s", 0.0)
     with atomic_folder(Path(root) / res.scenario.name, run_id, res.scenario.seed) as (tmp, final):
-        res.summary.write_parquet(tmp / "summary.parquet")
-        wide_summary(res.summary, res.scenario.countries).write_csv(tmp / "summary.csv", float_scientific=True, float_precision=5)
-        res.trials.write_parquet(tmp / "trials.parquet")
-        res.feasibility.write_csv(tmp / "feasibility.csv", float_precision=4)
-        res.exhaustion.write_csv(tmp / "exhaustion.csv", float_precision=4)
         if figures:
-            from .plots import write_figures
-            write_figures(res, tmp / "figures")
+            from .plots import drawing_run
+            drawn = drawing_run(res, tmp / "figures")
+        else:
+            drawn = contextlib.nullcontext()
+        with drawn:
+            res.summary.write_parquet(tmp / "summary.parquet")
+            wide_summary(res.summary, res.scenario.countries).write_csv(tmp / "summary.csv", float_scientific=True,
+                                                                        float_precision=5)
+            res.trials.write_parquet(tmp / "trials.parquet")
+            res.feasibility.write_csv(tmp / "feasibility.csv", float_precision=4)
+            res.exhaustion.write_csv(tmp / "exhaustion.csv", float_precision=4)
+        res.timings["write_s"] = time.perf_counter() - t0 - (res.timings.get("metrics_s", 0.0) - metrics0)
         (tmp / "manifest.json").write_text(json.dumps(manifest(res, wall_s), indent=2, default=str))
     return final

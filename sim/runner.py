@@ -30,16 +30,32 @@ class RunResult:
         i = self.compiled.inputs
         return int(len(i.firm_country) * i.m * i.policy.shape[0])
 
+    def _timed(self, make) -> pl.DataFrame:
+        """``make()``; the time spent making tables adds up in timings["metrics_s"]."""
+        t0 = time.perf_counter()
+        table = make()
+        self.timings["metrics_s"] = self.timings.get("metrics_s", 0.0) + time.perf_counter() - t0
+        return table
+
     def _table(self, name: str, make) -> pl.DataFrame:
         if name not in self._tables:
-            self._tables[name] = make()
+            self._tables[name] = self._timed(make)
         return self._tables[name]
 
     @property
     def summary(self) -> pl.DataFrame:
         c = self.compiled
-        return self._table("summary", lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws, c.regime,
-                                                                  self._derived))
+        return self._table("summary", lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws,
+                                                              c.regime, self._derived))
+
+    def summary_of(self, names: tuple[str, ...]) -> pl.DataFrame:
+        """The summary's rows of the metrics ``names`` only: computed alone (and kept for the full summary)
+        unless the full summary exists."""
+        if "summary" in self._tables:
+            return self.summary.filter(pl.col("metric").is_in(names))
+        c = self.compiled
+        return self._timed(lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws, c.regime,
+                                                   self._derived, only=names))
 
     @property
     def feasibility(self) -> pl.DataFrame:

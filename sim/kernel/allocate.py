@@ -231,12 +231,12 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                     left += ns - x
                 if n - ns > 0.0:                       # refused: the grey market, then substitutes
                     grey = _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n - ns,
-                                   hk, tk, sk, v, grp, fallback, chip_vendor, chip_class, chip_override, policy,
-                                   chip_supply, chip_h100e, chip_tpp, vendor_china_only, sub_r)
+                                   hk, tk, sk, v, grp, fallback, chip_vendor, pol_q, chip_supply, chip_h100e,
+                                   chip_tpp, vendor_china_only, sub_r)
             elif pol == L.DENY:
                 grey = _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk,
-                               v, grp, fallback, chip_vendor, chip_class, chip_override, policy, chip_supply,
-                               chip_h100e, chip_tpp, vendor_china_only, sub_r)
+                               v, grp, fallback, chip_vendor, pol_q, chip_supply, chip_h100e, chip_tpp,
+                               vendor_china_only, sub_r)
             else:  # CAPPED: UVEU, then NVEU, then LPP, then licences against the national allocation
                 nu = 0.0
                 h = firm_hs[f]

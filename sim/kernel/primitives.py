@@ -91,11 +91,11 @@ def _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd
 
 @njit(inline="always")
 def _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk, v, grp,
-            fallback, chip_vendor, chip_class, chip_override, policy, chip_supply, chip_h100e, chip_tpp,
-            vendor_china_only, sub_r):
+            fallback, chip_vendor, pol_q, chip_supply, chip_h100e, chip_tpp, vendor_china_only, sub_r):
     """A refused order of ``n`` chips: denied; then the grey market (bounded capacity ``grey`` H100e a
     quarter) and the first fallback chips the rules let through, ``sub_r`` of them per refused chip (the
-    order's budget spent on a cheaper part). Returns the grey market's remaining capacity."""
+    order's budget spent on a cheaper part); ``pol_q`` [chip, territory] is the quarter's effective policy.
+    Returns the grey market's remaining capacity."""
     nq = tf.shape[0]
     tf[q, c, L.FL_DENIED] += n * hk
     gm = min(n, grey / hk, supply[v] / sk)
@@ -113,11 +113,7 @@ def _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey
         kk = fallback[q, j]
         if kk < 0 or n <= 0.0:
             break
-        ck = chip_class[q, kk]
-        pk = chip_override[q, kk, c]
-        if pk < 0:
-            pk = L.FREE if ck == 0 else policy[q, c, ck - 1]
-        if pk != L.FREE:
+        if pol_q[kk, c] != L.FREE:
             continue
         vk = chip_vendor[kk]
         take = _take(supply, vk, chip_supply[kk], 1.0 / chip_supply[kk], n * sub_r)
