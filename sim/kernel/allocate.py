@@ -54,7 +54,7 @@ def _drop_stale_cache() -> None:
 
 
 _drop_stale_cache()
-from .primitives import _GOLDEN, _U16, _book_site, _deliver, _domain, _mix, _order_draw, _quarter_keys, _refuse, _take, _ITPP  # noqa: E402
+from .primitives import _GOLDEN, _U16, _book_site, _deliver, _domain, _mix, _order_draw, _quarter_keys, _refuse, _shift, _take, _ITPP  # noqa: E402
 @njit(cache=True)
 def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
            firm_nveu, firm_mix, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us,
@@ -83,6 +83,8 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     sub_r = p[L.P_SUBST]                                      # fallback chips per refused chip
     slip = min(max(int(round(p[L.P_SLIP])), 0), S - 1)    # roadmap delay: row of the chip-mix tables
     size_fix = math.exp(-0.5 * sigma * sigma)
+    etab = np.exp(sigma * ztab) * size_fix                    # mean-one log-normal order-size factors
+    mshift = _shift(m)
     tk_k = chip_tpp * _ITPP                                   # per chip: H100e by TPP, and inverses
     itk_k = 1.0 / tk_k
     ihk_k = 1.0 / chip_h100e
@@ -145,7 +147,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
         grey = quarterly[t, q, L.QT_GREY]
         dq = quarterly[t, q, L.QT_DEMAND]
         for f in range(F):
-            fst[f, 0] = dq * fshare[f] / m * size_fix
+            fst[f, 0] = dq * fshare[f] / m
         for f in range(F):
             fst[f, 1] = fst[f, 2] / m
             fst[f, 2] = 0.0
@@ -163,10 +165,9 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
 
         for s in range(N):
             po, u = _order_draw(s, N, dom, keys, tkey, qbase)
-            f = po // m
+            f = po >> mshift if mshift >= 0 else po // m
             c = firm_country[f]
-            z = ztab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
-            base = fst[f, 0] * math.exp(sigma * z)
+            base = fst[f, 0] * etab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
             tf[q, c, L.FL_ORDERED] += base
             old = fst[f, 1]                       # volume that already waited a quarter for supply
             vol = base + old

@@ -20,7 +20,7 @@ from . import layout as L
 from .allocate import Outputs
 
 # the kernel's own generator and arrival order, so D draws exactly the same numbers as A
-from .primitives import _GOLDEN, _domain, _mix, _order_draw, _quarter_keys  # noqa: E402
+from .primitives import _GOLDEN, _domain, _mix, _order_draw, _quarter_keys, _shift  # noqa: E402
 
 
 @njit(parallel=True, cache=True)
@@ -37,6 +37,8 @@ def _bare(trial0, key, params, quarterly, firm_country, firm_rank, firm_site_sha
         s_exp = p[L.P_SIZE_EXP]
         sigma = p[L.P_ORDER_SIGMA]
         size_fix = math.exp(-0.5 * sigma * sigma)
+        etab = np.exp(sigma * ztab) * size_fix
+        mshift = _shift(m)
         tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))
         norm = np.zeros(C)
         for f in range(F):
@@ -58,10 +60,9 @@ def _bare(trial0, key, params, quarterly, firm_country, firm_rank, firm_site_sha
             qbase = np.uint64(q) * np.uint64(N)
             for s in range(N):
                 po, u = _order_draw(s, N, dom, keys, tkey, qbase)
-                f = po // m
+                f = po >> mshift if mshift >= 0 else po // m
                 c = firm_country[f]
-                z = ztab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
-                base = dq * fshare[f] / m * math.exp(sigma * z) * size_fix
+                base = dq * fshare[f] / m * etab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
                 acc[c, q] += base
                 if acc[c, q] * L.H100_TPP > alloc[q, c]:     # one cap check per order
                     n_hit += 1

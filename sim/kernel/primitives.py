@@ -145,6 +145,15 @@ def _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x, us_index):
 
 
 @njit(inline="always")
+def _shift(m):
+    """log2(m) if m is a power of two (order p's firm is then p >> shift, no division), else -1."""
+    k = 0
+    while (1 << k) < m:
+        k += 1
+    return k if (1 << k) == m else -1
+
+
+@njit(inline="always")
 def _quarter_keys(tkey, q):
     """The four Feistel round keys of quarter ``q`` of the trial stream ``tkey``."""
     qkey = _mix(tkey ^ (np.uint64(q + 1) * _M1))
