@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from .kernel import layout as L
-from .training import training_flop
+from .training import training_flop, utilisation
 from .world import WORLD_DIR, World
 
 QUANTILES = (("p5", 5.0), ("p50", 50.0), ("p95", 95.0))
@@ -52,7 +52,8 @@ def bloc_members(world: World) -> dict[str, list[int]]:
 
 
 def feasible(largest: np.ndarray, mfu: np.ndarray, days: np.ndarray, target: float = 1e26) -> np.ndarray:
-    """bool [T, C, Q]: the largest firm can train ``target`` FLOP (per-trial MFU and run length)."""
+    """bool [T, C, Q]: the largest firm can train ``target`` FLOP (per-trial utilisation, i.e. MFU ×
+    goodput, and run length)."""
     return training_flop(largest, mfu[:, None, None], days[:, None, None]) >= target
 
 
@@ -63,7 +64,7 @@ def weights_outcomes(out, reg, feas: np.ndarray, draws: dict[str, np.ndarray]) -
     one are not controlled); (b) and its trainer is headquartered outside Tier 1, so exporting the
     weights faces a presumption of denial. A hyperscaler site's firm is headquartered in the US; a
     domestic firm where it is located."""
-    flop = training_flop(out.largest.astype(np.float64), draws["training.mfu"][:, None, None],
+    flop = training_flop(out.largest.astype(np.float64), utilisation(draws)[:, None, None],
                          draws["training.max_days"][:, None, None])
     th = reg.weights_threshold[None, None, :]
     hq_tier1 = np.where(out.largest_site == 1, reg.tier1[:, reg.us_index][None, None, :] == 1,
@@ -89,8 +90,8 @@ def _feasibility(out, draws: dict[str, np.ndarray], reg, cache: dict | None) -> 
 
         def work(t: slice) -> None:
             part = SimpleNamespace(largest=out.largest[t], largest_site=out.largest_site[t])
-            d = {k: draws[k][t] for k in ("training.mfu", "training.max_days")}
-            feas[t] = feasible(part.largest.astype(np.float64), d["training.mfu"], d["training.max_days"])
+            d = {k: draws[k][t] for k in ("training.mfu", "training.goodput", "training.max_days")}
+            feas[t] = feasible(part.largest.astype(np.float64), utilisation(d), d["training.max_days"])
             controlled[t], denial[t] = weights_outcomes(part, reg, feas[t], d)
 
         _parallel(work, out.largest.shape[0], max(1, 2 ** 15 // max(1, out.largest[0].size)))
@@ -318,7 +319,7 @@ def trials_table(out, world: World, labels: list[str], draws: dict[str, np.ndarr
     blocs = bloc_members(world)
     compute = _cached(cache, "compute", lambda: _channel_sum(out.stock))
     feas = cache["feasibility"][0] if cache and "feasibility" in cache else \
-        feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
+        feasible(out.largest.astype(np.float64), utilisation(draws), draws["training.max_days"])
     china = world.index()["CHN"]
     first_cn = np.where(feas[:, china].any(axis=1), feas[:, china].argmax(axis=1), -1)
     cols = {"trial": np.arange(out.stock.shape[0])}

@@ -20,6 +20,13 @@ def training_flop(h100e, mfu, days):
     return h100e * H100_FLOPS * mfu * days * SECONDS_PER_DAY
 
 
+def utilisation(draws: dict) -> "np.ndarray":
+    """Per-trial share of dense peak a frontier run achieves over its wall-clock time: MFU while training
+    (``training.mfu``) × goodput, the share of the time spent training rather than restarting from
+    failures (``training.goodput``)."""
+    return draws["training.mfu"] * draws["training.goodput"]
+
+
 def chips_needed(target_flop: float, mfu: float, days: float, h100e_per_chip: float = 1.0) -> float:
     """Chips of ``h100e_per_chip`` H100e needed to train ``target_flop`` at ``mfu`` within ``days``."""
     return target_flop / (h100e_per_chip * H100_FLOPS * mfu * days * SECONDS_PER_DAY)

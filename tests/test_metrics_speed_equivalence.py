@@ -11,6 +11,7 @@ import sim
 from sim import metrics, plots
 from sim.kernel import layout as L
 from sim.metrics import QUANTILES, bloc_members, feasible, weights_outcomes
+from sim.training import utilisation
 
 from scripted import ROOT
 
@@ -64,7 +65,7 @@ def old_summary(out, world, labels, draws, reg):
                              regions, kinds, labels))
     C = len(world.iso3)
     rows.append(old_long("largest_firm_h100e", "H100e", out.largest.astype(np.float64), regions[:C], kinds[:C], labels))
-    feas = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
+    feas = feasible(out.largest.astype(np.float64), utilisation(draws), draws["training.max_days"])
     controlled, denial = weights_outcomes(out, reg, feas, draws)
     for metric, x in (("p_feasible_1e26", feas), ("p_feasible_1e26_weights_controlled", controlled),
                       ("p_feasible_1e26_weights_export_presumption_of_denial", denial)):
@@ -76,7 +77,7 @@ def old_summary(out, world, labels, draws, reg):
 
 
 def old_feasibility_table(out, world, labels, draws, reg):
-    f = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
+    f = feasible(out.largest.astype(np.float64), utilisation(draws), draws["training.max_days"])
     controlled, denial = weights_outcomes(out, reg, f, draws)
     feas = f.mean(axis=0)
     first = [next((labels[q] for q in range(len(labels)) if feas[c, q] > 0.5), None) for c in range(feas.shape[0])]
@@ -92,7 +93,7 @@ def old_feasibility_table(out, world, labels, draws, reg):
 def old_trials_table(out, world, labels, draws):
     blocs = bloc_members(world)
     compute = out.stock.sum(axis=3, dtype=np.float64)
-    feas = feasible(out.largest.astype(np.float64), draws["training.mfu"], draws["training.max_days"])
+    feas = feasible(out.largest.astype(np.float64), utilisation(draws), draws["training.max_days"])
     china = world.index()["CHN"]
     first_cn = np.where(feas[:, china].any(axis=1), feas[:, china].argmax(axis=1), -1)
     cols = {"trial": np.arange(out.stock.shape[0])}
