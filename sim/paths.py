@@ -18,7 +18,8 @@ quarters, near 1: a shock persists for years), ``sd`` its marginal log-standard 
 Every component is an ordinary named distribution of the assumption tree — ``<name>.start``,
 ``<name>.growth.<year>``, ``<name>.ar1.rho``, ``<name>.ar1.sd`` — so a scenario overrides any of them by
 dotted name, and each is drawn from its own (seed, name) stream; the innovations η come from the stream
-``<name>.ar1``. A trial's path depends only on (seed, trial).
+``<name>.ar1`` on a fixed calendar grid (2000Q1-2059Q4). A trial's path depends only on (seed, trial),
+and a calendar quarter's value does not depend on the run's start or length.
 """
 
 from __future__ import annotations
@@ -92,17 +93,26 @@ def _qindex(label: str) -> int:
     return 4 * y + q - 1
 
 
-def ar1_noise(seed: int, name: str, rho: np.ndarray, sd: np.ndarray, T: int, Q: int) -> np.ndarray:
-    """Stationary AR(1) log-noise [T, Q] with per-trial ``rho`` and ``sd``; innovations from the stream
-    ``<name>.ar1`` (trial i's row depends only on seed and i)."""
+GRID = ("2000Q1", 240)        # calendar quarters on which AR(1) noise is drawn: 2000Q1-2059Q4
+
+
+def ar1_noise(seed: int, name: str, rho: np.ndarray, sd: np.ndarray, T: int, labels: list[str]) -> np.ndarray:
+    """Stationary AR(1) log-noise [T, Q] for quarters ``labels``, with per-trial ``rho`` and ``sd``. The
+    series runs on a fixed calendar grid (GRID) with innovations from the stream ``<name>.ar1``, so a
+    calendar quarter gets the same noise whatever the run's start and length, and trial i's row depends
+    only on seed and i."""
+    g0, G = _qindex(GRID[0]), GRID[1]
+    idx = np.array([_qindex(x) for x in labels]) - g0
+    if idx.min() < 0 or idx.max() >= G:
+        raise SimInputError("", f"{name}.ar1", f"quarters outside {GRID[0]} + {G} are not supported")
     rng = np.random.Generator(np.random.PCG64(uncertainty.name_seed(seed, f"{name}.ar1")))
-    eta = stats.norm.ppf(np.clip(rng.random((T, Q)), 1e-12, 1 - 1e-12))
-    e = np.empty((T, Q))
+    eta = stats.norm.ppf(np.clip(rng.random((T, G)), 1e-12, 1 - 1e-12))
+    e = np.empty((T, G))
     e[:, 0] = sd * eta[:, 0]
     w = np.sqrt(1.0 - rho * rho) * sd
-    for q in range(1, Q):
+    for q in range(1, G):
         e[:, q] = rho * e[:, q - 1] + w * eta[:, q]
-    return e
+    return e[:, idx]
 
 
 def level(spec: PathSpec, draws: dict[str, np.ndarray], seed: int, labels: list[str]) -> np.ndarray:
@@ -121,5 +131,5 @@ def level(spec: PathSpec, draws: dict[str, np.ndarray], seed: int, labels: list[
     cum = np.concatenate([np.zeros((T, 1)), np.cumsum(log_g, axis=1)], axis=1)   # log level at lo ... hi
     base = np.log(start)[:, None] + cum[:, idx - lo] - cum[:, [a - lo]]
     sd, rho = draws[f"{spec.name}.ar1.sd"], draws[f"{spec.name}.ar1.rho"]
-    e = ar1_noise(seed, spec.name, rho, sd, T, Q)
+    e = ar1_noise(seed, spec.name, rho, sd, T, labels)
     return np.exp(base + e - 0.5 * (sd * sd)[:, None])

@@ -81,7 +81,12 @@ def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quar
     p[:, L.P_SUBST] = subst
     inp.quarterly[:, :, L.QT_DEMAND] = h100e_per_quarter
     inp.quarterly[:, :, L.QT_GREY] = grey
-    inp.quarterly[:, :, L.QT_SUPPLY:] = supply
+    if isinstance(supply, dict):            # vendor → H100e a quarter, the others ample
+        inp.quarterly[:, :, L.QT_SUPPLY:] = 1e12
+        for v, x in supply.items():
+            inp.quarterly[:, :, L.QT_SUPPLY + L.VENDORS.index(v)] = x
+    else:
+        inp.quarterly[:, :, L.QT_SUPPLY:] = supply
     out = run_kernel(inp)
     return comp, out, comp.iso3.index(next(iter(buyers)))
 

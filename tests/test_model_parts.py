@@ -72,6 +72,28 @@ def test_h20_costs_its_maker_a_full_h100_die(world):
     cost = supply_cost(comp.chips)
     assert cost[names.index("H20")] == pytest.approx(1.0, rel=0.01)
     assert cost[names.index("B200")] == pytest.approx(2250 / 989.5)
+    h100e = comp.chips["h100e_flops"].to_numpy()
+    for k, v in enumerate(comp.chips["vendor"]):            # Huawei's output path is in FLOP terms
+        if v == "Huawei":
+            assert cost[k] == h100e[k]
+
+
+def test_fallback_never_gives_more_compute_than_refused(tmp_path, world):
+    """2.5 Ascend 910C (0.79 H100e each) per refused H100 would be ~2 H100e: capped at 1 H100e per H100."""
+    comp, out, c = scripted(tmp_path, world, "controls_2023", "CHN", "H100", 10_000.0, subst=2.5,
+                            supply={"NVIDIA": 0.0})
+    fl = out.flows[0, c]
+    np.testing.assert_allclose(fl[:, L.FL_SUBSTITUTE], 10_000.0, rtol=1e-6)      # all from Ascend, H100e for H100e
+    np.testing.assert_allclose(fl[:, L.FL_UNMET], 0.0, atol=1e-6)
+
+
+def test_ascend_is_no_fallback_outside_china(tmp_path, world):
+    """A denied buyer in Russia cannot turn to Ascend when NVIDIA cannot supply H20."""
+    comp, out, c = scripted(tmp_path, world, "controls_2023", "RUS", "H100", 10_000.0, subst=2.5,
+                            supply={"NVIDIA": 0.0})
+    fl = out.flows[0, c]
+    assert fl[:, L.FL_SUBSTITUTE].sum() == 0.0
+    np.testing.assert_allclose(fl[:, L.FL_UNMET], 10_000.0, rtol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -129,3 +129,10 @@ def test_hyperscalers_with_their_own_chips_buy_them_and_nobody_else_does(world):
     assert google and all(share(inp.firm_mix[f], q26, tpu) > 0.5 for f in google)
     others = {int(g) for f, g in enumerate(inp.firm_mix) if not comp.firm_names[f].startswith("Google@")}
     assert all(share(g, q26, tpu) == 0.0 for g in others)
+
+
+def test_a_calendar_quarter_gets_the_same_noise_whatever_the_run_start_and_length():
+    spec = {"anchor": "2025Q1", "start": 1.0, "growth": {"2024": 2.0, "2025": 1.5}, "ar1": {"rho": 0.7, "sd": 0.3}}
+    long = _path(spec, labels=[f"{2024 + q // 4}Q{q % 4 + 1}" for q in range(12)])     # 2024Q1-2026Q4
+    short = _path(spec, labels=["2025Q1", "2025Q2", "2025Q3"])
+    np.testing.assert_allclose(short, long[:, 4:7])

@@ -29,12 +29,14 @@ def _walk(table: dict, prefix: str, path: Path, a: Assumptions) -> None:
         name = f"{prefix}{key}"
         if not isinstance(val, dict):
             continue
-        if "path" in val:
-            extra = set(val) - {"path", "description", "unit", "rationale", "reference"}
+        kind = "path" if "path" in val else "distribution" if "distribution" in val else None
+        if kind:
+            extra = set(val) - {kind, "description", "unit", "rationale", "reference"}
             if extra:
                 raise DataError(path, f"{name}.{sorted(extra)[0]}", "unknown field")
             if "rationale" not in val:
                 raise DataError(path, f"{name}.rationale", "every assumption needs a rationale")
+        if kind == "path":
             spec, comps = timepaths.parse(name, val["path"], path)
             a.paths[name] = spec
             info = {k: v for k, v in val.items() if k != "path"}
@@ -46,12 +48,7 @@ def _walk(table: dict, prefix: str, path: Path, a: Assumptions) -> None:
                 unit = info.get("unit", "") if part == "start" else ("1" if part.startswith("ar1") else "x per year")
                 a.meta[comp] = {**info, "description": f"{info.get('description', name)}: {what}", "unit": unit,
                                 "path": name}
-        elif "distribution" in val:
-            extra = set(val) - {"distribution", "description", "unit", "rationale", "reference"}
-            if extra:
-                raise DataError(path, f"{name}.{sorted(extra)[0]}", "unknown field")
-            if "rationale" not in val:
-                raise DataError(path, f"{name}.rationale", "every assumption needs a rationale")
+        elif kind == "distribution":
             a.dists[name] = uncertainty.parse(val["distribution"], path, f"{name}.distribution")
             a.meta[name] = {k: v for k, v in val.items() if k != "distribution"}
         else:

@@ -55,11 +55,14 @@ PARAMS = (
 VENDORS = ("NVIDIA", "AMD", "Intel", "Huawei", "Google", "Amazon")
 SUPPLY_PATHS = tuple(f"supply.{v.lower()}_h100e_per_quarter" for v in VENDORS)
 CHINA_ONLY_VENDORS = ("Huawei",)   # Ascend output is sold only to Chinese buyers
+# vendors whose output path is in dense 16-bit H100e (Epoch's Huawei series; the 950/960 die areas are
+# unknown); the others' paths are in capacity units, where a chip costs max(FLOP/s, die area) in H100 terms
+FLOP_COSTED_VENDORS = ("Huawei",)
 
 # per-trial, per-quarter inputs (columns of the quarterly array [T, Q, QT_SUPPLY + V]): world demand
-# (H100e), grey-market capacity (H100e), then each vendor's output (H100e of capacity, VENDORS order)
+# (H100e), grey-market capacity (H100e: grey_market.share_of_nvidia_output × NVIDIA's output), then each
+# vendor's output (VENDORS order, units as above)
 QT_DEMAND, QT_GREY, QT_SUPPLY = 0, 1, 2
-QUARTERLY = ("demand.world_h100e_per_quarter", "grey_market.capacity_h100e_per_quarter") + SUPPLY_PATHS
 
 GROUP_WORLD, GROUP_CHINA = 0, 1
 ZTAB_BITS = 12                      # order-size noise: standard-normal quantile table of 4096 entries

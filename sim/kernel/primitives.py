@@ -93,8 +93,9 @@ def _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd
 def _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk, v, grp,
             fallback, chip_vendor, pol_q, chip_supply, chip_h100e, chip_tpp, vendor_china_only, sub_r):
     """A refused order of ``n`` chips: denied; then the grey market (bounded capacity ``grey`` H100e a
-    quarter) and the first fallback chips the rules let through, ``sub_r`` of them per refused chip (the
-    order's budget spent on a cheaper part); ``pol_q`` [chip, territory] is the quarter's effective policy.
+    quarter) and the first fallback chips the rules let through (Ascend only to Chinese buyers), ``sub_r``
+    of them per refused chip (the order's budget spent on a cheaper part), but never more H100e than
+    refused; ``pol_q`` [chip, territory] is the quarter's effective policy.
     Returns the grey market's remaining capacity."""
     nq = tf.shape[0]
     tf[q, c, L.FL_DENIED] += n * hk
@@ -113,14 +114,15 @@ def _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey
         kk = fallback[q, j]
         if kk < 0 or n <= 0.0:
             break
-        if pol_q[kk, c] != L.FREE:
-            continue
         vk = chip_vendor[kk]
-        take = _take(supply, vk, chip_supply[kk], 1.0 / chip_supply[kk], n * sub_r)
+        if pol_q[kk, c] != L.FREE or (vendor_china_only[vk] == 1 and grp != L.GROUP_CHINA):
+            continue
+        r = min(sub_r, hk / chip_h100e[kk])    # never more compute than the refused chips
+        take = _take(supply, vk, chip_supply[kk], 1.0 / chip_supply[kk], n * r)
         if take <= 0.0:
             continue
-        n -= take / sub_r
-        took += take / sub_r
+        n -= take / r
+        took += take / r
         fl_vol = take * chip_h100e[kk]
         got += fl_vol
         tf[q, c, L.FL_ORDERED] += fl_vol

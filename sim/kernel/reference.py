@@ -166,10 +166,13 @@ def simulate_trial(inp, t: int) -> dict:
                 vk = inp.chip_vendor[kk]
                 if effective_policy(q, kk, c) != L.FREE:
                     continue
-                x = take(vk, inp.chip_supply[kk], n * sub_r)      # sub_r fallback chips per refused chip
+                if inp.vendor_china_only[vk] and grp != L.GROUP_CHINA:
+                    continue                                     # Ascend is sold only to Chinese buyers
+                r = min(sub_r, hk / inp.chip_h100e[kk])          # fallback chips per refused chip, at most equal H100e
+                x = take(vk, inp.chip_supply[kk], n * r)
                 if x <= 0.0:
                     continue
-                n -= x / sub_r
+                n -= x / r
                 flops = x * inp.chip_h100e[kk]
                 got += flops
                 flows[c, q, L.FL_ORDERED] += flops

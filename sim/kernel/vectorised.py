@@ -391,8 +391,11 @@ class _Block:
                 nv_ptr = np.searchsorted(nv_r, np.arange(S + 1)).tolist()
         fb = self.fb
         fbok, fb_any = [], []                              # fallback chip j is free to the territory
+        grp_cn = grp == L.GROUP_CHINA
         for kk in fb:
             okk = (self.pol_q[kk * C + c] == L.FREE) & is_ref
+            if self.china_v[inp.chip_vendor[kk]]:
+                okk &= grp_cn                              # Ascend is sold only to Chinese buyers
             fbok.append(okk.astype(np.float64))
             fb_any.append(okk.any(axis=1).tolist())
         share_on = self.share_any
@@ -417,6 +420,7 @@ class _Block:
         xn = zeros((S, T))
         self._rec = (x1, x2, xa, xu, xn)
         xfb = [zeros((S, T)) for _ in fb]
+        took_fb = [zeros((S, T)) for _ in fb]              # refused chips each fallback replaced
         n_after = n.copy() if any(any_allow) else n
         sup, supply, grey = self.sup_flat, self.supply, self.grey
         lpp_used, cap_used = self.lpp_used, self.cap_used
@@ -512,9 +516,11 @@ class _Block:
                         if not left.any():
                             break
                         col = supply[:, self.fb_col[jj]]
-                        x = maximum(minimum(left * self.sub_r * fbok[jj][j], col / self.fb_sk[jj]), 0.0)
+                        r = np.minimum(self.sub_r, hk[j] / self.fb_h[jj])    # at most the refused H100e
+                        x = maximum(minimum(left * r * fbok[jj][j], col / self.fb_sk[jj]), 0.0)
                         col -= x * self.fb_sk[jj]
-                        left = left - x / self.sub_r
+                        left = left - np.divide(x, r, out=np.zeros_like(x), where=r > 0.0)
+                        took_fb[jj][j] = np.divide(x, r, out=np.zeros_like(x), where=r > 0.0)
                         xfb[jj][j] = x
                 nrem[j] = left
         if booking:
@@ -544,7 +550,7 @@ class _Block:
             fv = xfb[jj] * self.fb_h[jj]
             fbv.append(fv)
             sub = fv if sub is None else sub + fv
-            took = xfb[jj] / self.sub_r if took is None else took + xfb[jj] / self.sub_r
+            took = took_fb[jj] if took is None else took + took_fb[jj]
         tf[:, L.FL_ORDERED] += bc(base if sub is None else base + sub)
         if sub is not None:
             tf[:, L.FL_SUBSTITUTE] += bc(sub)
