@@ -11,8 +11,8 @@ from scipy import stats
 
 from . import paths as timepaths
 from . import quarters, uncertainty
-from .chips import load_chips
-from .errors import ScenarioError
+from .chips import CHIPS_CSV, H100_FP16_TFLOPS, load_chips
+from .errors import DataError, ScenarioError
 from .kernel import layout as L
 from .regimes.compile import RegimeArrays, compile_regime
 from .scenario import Scenario
@@ -43,7 +43,7 @@ class KernelInputs:
     c_group: np.ndarray            # int8 [C]: buyer group (0 world, 1 china)
     hs_hq_us: np.ndarray           # uint8 [H]
     hs_uveu: np.ndarray            # uint8 [H]
-    chip_h100e: np.ndarray         # float64 [K]: dense 16-bit FLOP/s in H100e
+    chip_h100e: np.ndarray         # float64 [T, K]: dense 16-bit FLOP/s in H100e (per trial: roadmap specs are uncertain)
     chip_tpp: np.ndarray           # float64 [K]
     chip_supply: np.ndarray        # float64 [K]: vendor capacity a chip uses, in H100e
     chip_vendor: np.ndarray        # int32 [K]
@@ -77,7 +77,8 @@ class KernelInputs:
     def subset(self, trials: int) -> "KernelInputs":
         """The first ``trials`` trials (same draws: trial i depends only on seed and i)."""
         from dataclasses import replace
-        return replace(self, params=self.params[:trials], quarterly=self.quarterly[:trials])
+        return replace(self, params=self.params[:trials], quarterly=self.quarterly[:trials],
+                       chip_h100e=self.chip_h100e[:trials])
 
 
 @dataclass
@@ -108,6 +109,28 @@ def supply_cost(chips: pl.DataFrame) -> np.ndarray:
     flop_only = chips["vendor"].is_in(list(L.FLOP_COSTED_VENDORS)).to_numpy()
     flops = chips["h100e_flops"].to_numpy()
     return np.where(flop_only, flops, np.maximum(flops, die))
+
+
+def chip_h100e_draws(chips: pl.DataFrame, seed: int, T: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Dense 16-bit FLOP/s per chip and trial in H100e [T, K]: the catalogue's value, or, for chips with an
+    interval (``fp16_ci90_low``/``fp16_ci90_high`` in chips.csv: roadmap parts whose 16-bit rate is not
+    published), a lognormal draw with that 90 % interval from the stream ``chips.<name>.fp16_dense_tflops``.
+    Also returns the draws by stream name (TFLOP/s)."""
+    out = np.repeat(chips["h100e_flops"].to_numpy()[None, :], T, axis=0)
+    draws = {}
+    if "fp16_ci90_low" not in chips.columns:
+        return out, draws
+    for k, r in enumerate(chips.iter_rows(named=True)):
+        lo, hi = r["fp16_ci90_low"], r["fp16_ci90_high"]
+        if lo is None and hi is None:
+            continue
+        if lo is None or hi is None or not 0 < lo < hi:
+            raise DataError(CHIPS_CSV, f"fp16_ci90_low/fp16_ci90_high ({r['name']})", "expected 0 < low < high")
+        name = f"chips.{r['name']}.fp16_dense_tflops"
+        d = uncertainty.parse({"lognormal": {"ci90": [float(lo), float(hi)]}}, CHIPS_CSV, name)
+        draws[name] = d.ppf(uncertainty.uniforms(seed, name, T))
+        out[:, k] = draws[name] / H100_FP16_TFLOPS
+    return out, draws
 
 
 def root_key(seed: int) -> np.uint64:
@@ -275,6 +298,8 @@ def compile_scenario(sc: Scenario) -> Compiled:
     firm_mix = np.array([groups.index(hs_names[h]) if h >= 0 and hs_names[h] in groups else group[c]
                          for c, h in zip(f_country, f_hs)], np.int32)
     mix_prob, mix_alias = _chip_mix(sc, chips, labels, max(1, slips))
+    chip_h100e, chip_draws = chip_h100e_draws(chips, sc.seed, sc.trials)
+    draws.update(chip_draws)
     ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
     div = idx[s["buyers"]["diversion_destination"]]
     inputs = KernelInputs(
@@ -286,7 +311,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
         cn_firms=np.flatnonzero((f_country == div) & (f_rank > 0)).astype(np.int32),
         c_weight=weights, c_dom_share=dom_share, c_div=countries["diversion_risk"].to_numpy().astype(float),
         c_init_share=init, c_group=group, hs_hq_us=hq_us, hs_uveu=uveu,
-        chip_h100e=chips["h100e_flops"].to_numpy(), chip_tpp=chips["tpp"].to_numpy(),
+        chip_h100e=chip_h100e, chip_tpp=chips["tpp"].to_numpy(),
         chip_supply=supply_cost(chips),
         chip_vendor=np.array([vendors.index(v) for v in chips["vendor"]], np.int32),
         vendor_china_only=np.array([v in L.CHINA_ONLY_VENDORS for v in vendors], np.uint8),

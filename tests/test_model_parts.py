@@ -120,3 +120,28 @@ def test_diversion_scales_with_the_multiplier(world):
     comp.inputs.params[:, L.P_DIVERSION] = 5.0
     some = run_kernel(comp.inputs).flows[..., L.FL_DIVERTED_OUT].sum()
     assert none == 0.0 and some > 0.0
+
+
+def test_roadmap_chips_have_uncertain_16bit_rates_and_published_ones_do_not(world):
+    comp = compile_scenario(load_scenario(ROOT / "scenarios" / "default.toml", world=world).replace(trials=400))
+    names = comp.chips["name"].to_list()
+    h = comp.inputs.chip_h100e
+    rubin = h[:, names.index("Rubin")] * 989.5
+    assert np.percentile(rubin, 5) == pytest.approx(6000, rel=0.1)
+    assert np.percentile(rubin, 95) == pytest.approx(12_500, rel=0.1)
+    for chip in ("H100", "B300", "TPUv7", "Trainium3"):          # published rates: the same in every trial
+        assert np.ptp(h[:, names.index(chip)]) == 0.0
+
+
+def test_a_faster_roadmap_chip_ships_more_compute_from_the_same_vendor_capacity(tmp_path, world):
+    """With NVIDIA's capacity binding, the H100e shipped scale with the trial's Rubin rate."""
+    comp, out, c = scripted(tmp_path, world, "no_controls", "DEU", "Rubin", 1e7, quarters=1, supply=1_000.0)
+    k = comp.chips["name"].to_list().index("Rubin")
+    inp = comp.inputs
+    inp.params = np.repeat(inp.params, 2, axis=0)
+    inp.quarterly = np.repeat(inp.quarterly, 2, axis=0)
+    inp.chip_h100e = np.repeat(inp.chip_h100e, 2, axis=0)
+    inp.chip_h100e[1, k] *= 1.5
+    out = run_kernel(inp)
+    shipped = out.flows[:, c, 0, L.FL_SHIPPED]
+    assert shipped[1] == pytest.approx(1.5 * shipped[0], rel=1e-5)

@@ -51,6 +51,7 @@ def test_vectorised_equals_the_kernel_when_supply_allocations_and_nveu_bind(worl
     inp.quarterly[:, :, L.QT_SUPPLY:] *= 0.2
     inp.nveu_cap[:] *= 0.003
     inp.alloc[:] *= 0.3
+    inp.chip_h100e = inp.chip_h100e * np.random.default_rng(5).uniform(0.8, 1.25, inp.chip_h100e.shape)  # per trial
     a = run_kernel(inp)
     assert (a.exhaust >= 0).any() and (a.nveu_exhaust >= 0).any()
     assert a.flows[..., L.FL_LAPSED].sum() > 0 and a.stock[..., L.CH_VEU].sum() > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..chips import load_chips
 from . import load_assumptions
 
 
@@ -54,6 +55,15 @@ def calibration_markdown() -> str:
         p5, p50, p95 = d.ppf(np.array([0.05, 0.5, 0.95]))
         out.append(f"| `{name}` | {m.get('unit', '')} | {_spec(d)} | {_fmt(p5)} | {_fmt(p50)} | {_fmt(p95)} | "
                    f"{_refs(m)} | {m.get('rationale', '').replace('|', '/')} |")
+    chips = load_chips()
+    out += ["", "## Chips with uncertain specifications", "",
+            "Roadmap parts whose dense 16-bit rate is not published: each trial draws it (lognormal with this",
+            "90 % interval, stream `chips.<name>.fp16_dense_tflops`) from `sim/world/chips.csv`; TPP and rule",
+            "classes use the published figures.", "",
+            "| chip | vendor | year | catalogue TFLOP/s | p5 | p95 | source |", "|---|---|---|---|---|---|---|"]
+    for r in chips.filter(chips["fp16_ci90_low"].is_not_null()).iter_rows(named=True):
+        out.append(f"| {r['name']} | {r['vendor']} | {r['year']} | {r['h100e_flops'] * 989.5:,.0f} | "
+                   f"{r['fp16_ci90_low']:,} | {r['fp16_ci90_high']:,} | {r['source_fp16_range']} |")
     out += ["", "## Fixed structure", ""]
     for key, table in a.structure.items():
         desc = table.get("description", "")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +65,8 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     F = firm_country.shape[0]
     C = c_weight.shape[0]
     Q = policy.shape[0]
-    K = chip_h100e.shape[0]
+    K = chip_h100e.shape[1]
+    ch = chip_h100e[t]                                        # this trial's H100e per chip
     V = quarterly.shape[2] - L.QT_SUPPLY
     S = mix_prob.shape[0]
     H = hs_hq_us.shape[0]
@@ -87,7 +88,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     mshift = _shift(m)
     tk_k = chip_tpp * _ITPP                                   # per chip: H100e by TPP, and inverses
     itk_k = 1.0 / tk_k
-    ihk_k = 1.0 / chip_h100e
+    ihk_k = 1.0 / ch
     isk_k = 1.0 / chip_supply
     fst = np.zeros((F, 4))    # per-firm state, one cache line: expected order size this quarter (H100e),
                               # volume that waited a quarter (per order), backlog for next quarter, delivered now
@@ -176,7 +177,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
             k = np.int64(((u & np.uint64(0xFFFF)) * np.uint64(K)) >> np.uint64(16))
             if np.float64(u >> np.uint64(48)) * _U16 >= mix_prob[slip, g, q, k]:
                 k = mix_alias[slip, g, q, k]
-            hk = chip_h100e[k]
+            hk = ch[k]
             tk = tk_k[k]                           # H100e by TPP per chip
             itk = itk_k[k]
             sk = chip_supply[k]
@@ -232,11 +233,11 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                     left += ns - x
                 if n - ns > 0.0:                       # refused: the grey market, then substitutes
                     grey = _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n - ns,
-                                   hk, tk, sk, v, grp, fallback, chip_vendor, pol_q, chip_supply, chip_h100e,
+                                   hk, tk, sk, v, grp, fallback, chip_vendor, pol_q, chip_supply, ch,
                                    chip_tpp, vendor_china_only, sub_r)
             elif pol == L.DENY:
                 grey = _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk,
-                               v, grp, fallback, chip_vendor, pol_q, chip_supply, chip_h100e, chip_tpp,
+                               v, grp, fallback, chip_vendor, pol_q, chip_supply, ch, chip_tpp,
                                vendor_china_only, sub_r)
             else:  # CAPPED: UVEU, then NVEU, then LPP, then licences against the national allocation
                 nu = 0.0
@@ -409,5 +410,7 @@ def run_kernel(inputs, out: Outputs | None = None, start: int = 0, stop: int | N
     out = Outputs.empty(T, C, Q) if out is None else out
     args = list(inputs.kernel_args())
     args[1], args[2] = inputs.params[start:stop], inputs.quarterly[start:stop]
+    k = [f.name for f in fields(inputs)].index("chip_h100e")
+    args[k] = inputs.chip_h100e[start:stop]
     _allocate(start, *args, *(a[start:stop] for a in out.arrays()))
     return out

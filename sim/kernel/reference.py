@@ -54,7 +54,7 @@ def simulate_trial(inp, t: int) -> dict:
     """Simulate trial ``t`` of ``inp`` (KernelInputs). Returns a dict of arrays shaped like one trial
     of the kernel's Outputs (float64)."""
     pr = inp.params[t]
-    F, C, Q, K = len(inp.firm_country), len(inp.c_weight), inp.policy.shape[0], len(inp.chip_h100e)
+    F, C, Q, K = len(inp.firm_country), len(inp.c_weight), inp.policy.shape[0], inp.chip_h100e.shape[1]
     m = inp.m
     N = F * m
     delay = int(round(pr[L.P_DELAY]))
@@ -63,6 +63,7 @@ def simulate_trial(inp, t: int) -> dict:
     s_exp = pr[L.P_SIZE_EXP]
     slip = min(max(int(round(pr[L.P_SLIP])), 0), inp.mix_prob.shape[0] - 1)
     sub_r = pr[L.P_SUBST]
+    hrow = inp.chip_h100e[t]                 # this trial's H100e per chip
     tkey = mix(int(inp.key) ^ (((t + 1) * GOLDEN) & MASK))
 
     # firm demand shares and initial stock (taken as H100-class chips)
@@ -168,12 +169,12 @@ def simulate_trial(inp, t: int) -> dict:
                     continue
                 if inp.vendor_china_only[vk] and grp != L.GROUP_CHINA:
                     continue                                     # Ascend is sold only to Chinese buyers
-                r = min(sub_r, hk / inp.chip_h100e[kk])          # fallback chips per refused chip, at most equal H100e
+                r = min(sub_r, hk / hrow[kk])          # fallback chips per refused chip, at most equal H100e
                 x = take(vk, inp.chip_supply[kk], n * r)
                 if x <= 0.0:
                     continue
                 n -= x / r
-                flops = x * inp.chip_h100e[kk]
+                flops = x * hrow[kk]
                 got += flops
                 flows[c, q, L.FL_ORDERED] += flops
                 flows[c, q, L.FL_SUBSTITUTE] += flops
@@ -200,7 +201,7 @@ def simulate_trial(inp, t: int) -> dict:
             k = ((u & 0xFFFF) * K) >> 16
             if (u >> 48) / 65536.0 >= inp.mix_prob[slip, g, q, k]:
                 k = int(inp.mix_alias[slip, g, q, k])
-            hk, tk, sk = inp.chip_h100e[k], inp.chip_tpp[k] / L.H100_TPP, inp.chip_supply[k]
+            hk, tk, sk = hrow[k], inp.chip_tpp[k] / L.H100_TPP, inp.chip_supply[k]
             v = inp.chip_vendor[k]
             n = vol / hk
             cls = inp.chip_class[q, k]

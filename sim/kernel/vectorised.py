@@ -105,7 +105,8 @@ class _Block:
         self.F = F = len(inp.firm_country)
         self.C = C = len(inp.c_weight)
         self.Q = Q = inp.policy.shape[0]
-        self.K = len(inp.chip_h100e)
+        self.K = inp.chip_h100e.shape[1]
+        self.hk_tk = inp.chip_h100e[t0:t1]                      # [T, K]: H100e per chip and trial
         self.V = inp.quarterly.shape[2] - L.QT_SUPPLY
         self.H = len(inp.hs_hq_us)
         self.m = m = int(inp.m)
@@ -280,7 +281,7 @@ class _Block:
         self.fb = [int(k) for k in inp.fallback[q] if k >= 0]
         self.fb_col = [int(inp.chip_vendor[kk]) for kk in self.fb]
         self.fb_sk = [float(inp.chip_supply[kk]) for kk in self.fb]
-        self.fb_h = [float(inp.chip_h100e[kk]) for kk in self.fb]
+        self.fb_h = [self.hk_tk[:, kk] for kk in self.fb]
         self.fb_tpp = [float(inp.chip_tpp[kk]) / _HTPP for kk in self.fb]
         self.cls_q = inp.chip_class[q]
         self.divertible_q = inp.divertible[q] == 1
@@ -332,7 +333,7 @@ class _Block:
         g = self.firm_mix[f]
         sl = self.slip[None, :]
         k = np.where((u >> _U(48)).view(np.int64) * _U16 >= self.mix_p[sl, g, col], self.mix_a[sl, g, col], col)
-        hk = inp.chip_h100e[k]
+        hk = self.hk_tk[self.tt[None, :], k]
         tk = self.chip_tk[k]
         sk = inp.chip_supply[k]
         iv = self.chip_vendor[k] + tt * V
