@@ -43,6 +43,11 @@ def _span(labels: list[str], period: str) -> tuple[int, int]:
     return qs[0], qs[-1]
 
 
+def _added(x: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Additions over quarters a..b of a [T, C, Q] stock (the run is shorter than any service life)."""
+    return x[:, :, b] - (x[:, :, a - 1] if a > 0 else 0.0)
+
+
 def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame) -> dict[str, np.ndarray]:
     """Per-trial model value of every target (kernel Outputs of the back-test run)."""
     total = out.stock.sum(axis=3, dtype=np.float64)                      # [T, C, Q]
@@ -53,9 +58,6 @@ def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame)
         a, b = _span(labels, str(row["period"]))
         c = None if row["region"] == "world" else iso3.index(row["region"])
         m = row["measure"]
-
-        def added(x):            # additions over the period of a [T, C, Q] stock without retirement
-            return x[:, :, b] - (x[:, :, a - 1] if a > 0 else 0.0)
         if m == "installed":
             v = world[:, b] if c is None else total[:, c, b]
         elif m == "share":
@@ -67,13 +69,13 @@ def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame)
             v = out.flows[:, c, a:b + 1, L.FL_SUBSTITUTE].sum(axis=1, dtype=np.float64)
         elif m == "legal":
             st = out.stock[..., [L.CH_FREE, L.CH_LICENSED, L.CH_VEU]].sum(axis=3, dtype=np.float64)
-            v = added(st)[:, c]
+            v = _added(st, a, b)[:, c]
         elif m == "domestic":
-            v = added(out.stock[..., L.CH_DOMESTIC].astype(np.float64))[:, c]
+            v = _added(out.stock[..., L.CH_DOMESTIC].astype(np.float64), a, b)[:, c]
         elif m == "largest_share":
             v = out.largest[:, c, b].astype(np.float64) / total[:, c, b]
         else:  # share_new
-            add = added(new)
+            add = _added(new, a, b)
             v = add[:, c] / add.sum(axis=1)
         vals[row["target"]] = v
     return vals

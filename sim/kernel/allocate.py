@@ -24,7 +24,6 @@ chips (1 H100e by FLOP/s = 1 H100e by TPP).
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -54,7 +53,7 @@ def _drop_stale_cache() -> None:
 
 
 _drop_stale_cache()
-from .primitives import _GOLDEN, _U16, _book_site, _deliver, _domain, _mix, _order_draw, _quarter_keys, _refuse, _shift, _take, _ITPP  # noqa: E402
+from .primitives import _GOLDEN, _U16, _book_site, _deliver, _domain, _firm_weights, _mix, _order_draw, _quarter_keys, _refuse, _shift, _size_table, _take, _ITPP  # noqa: E402
 @njit(cache=True)
 def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
            firm_nveu, firm_mix, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us,
@@ -83,8 +82,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     cut_lv = p[L.P_CUT_LV]
     sub_r = p[L.P_SUBST]                                      # fallback chips per refused chip
     slip = min(max(int(round(p[L.P_SLIP])), 0), S - 1)    # roadmap delay: row of the chip-mix tables
-    size_fix = math.exp(-0.5 * sigma * sigma)
-    etab = np.exp(sigma * ztab) * size_fix                    # mean-one log-normal order-size factors
+    etab = _size_table(sigma, ztab)                           # mean-one log-normal order-size factors
     mshift = _shift(m)
     tk_k = chip_tpp * _ITPP                                   # per chip: H100e by TPP, and inverses
     itk_k = 1.0 / tk_k
@@ -98,20 +96,13 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     dom = _domain(N)                                          # arrival-order permutation domain
 
     # firm shares of world demand and of the initial installed base (taken as H100-class chips)
-    norm = np.zeros(C)
-    for f in range(F):
-        if firm_rank[f] > 0:
-            norm[firm_country[f]] += firm_rank[f] ** -s_exp
+    wf = _firm_weights(firm_country, firm_rank, firm_site_share, c_dom_share, s_exp, C)
     fshare = np.empty(F)
     firm_init = np.empty(F)
     for f in range(F):
         c = firm_country[f]
-        if firm_rank[f] > 0:
-            w = c_dom_share[c] * firm_rank[f] ** -s_exp / norm[c]
-        else:
-            w = firm_site_share[f]
-        fshare[f] = c_weight[c] * w
-        firm_init[f] = p[L.P_INSTALLED] * c_init_share[c] * w
+        fshare[f] = c_weight[c] * wf[f]
+        firm_init[f] = p[L.P_INSTALLED] * c_init_share[c] * wf[f]
     # UVEU bookkeeping, H100e by TPP of controlled chips: per hyperscaler total and outside the US; per site
     hs_tot = np.zeros(H)
     hs_out_us = np.zeros(H)

@@ -12,7 +12,6 @@ rules: the chip choice, the policy lookups, supply, allocations, allowances, div
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from numba import njit, prange
@@ -21,7 +20,7 @@ from . import layout as L
 from .allocate import Outputs
 
 # the kernel's own generator and arrival order, so D draws exactly the same numbers as A
-from .primitives import _GOLDEN, _domain, _mix, _order_draw, _quarter_keys, _shift  # noqa: E402
+from .primitives import _GOLDEN, _domain, _firm_weights, _mix, _order_draw, _quarter_keys, _shift, _size_table  # noqa: E402
 
 
 @njit(parallel=True, cache=True)
@@ -37,22 +36,13 @@ def _bare(trial0, key, params, quarterly, firm_country, firm_rank, firm_site_sha
         p = params[t]
         s_exp = p[L.P_SIZE_EXP]
         sigma = p[L.P_ORDER_SIGMA]
-        size_fix = math.exp(-0.5 * sigma * sigma)
-        etab = np.exp(sigma * ztab) * size_fix
+        etab = _size_table(sigma, ztab)
         mshift = _shift(m)
         tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))
-        norm = np.zeros(C)
-        for f in range(F):
-            if firm_rank[f] > 0:
-                norm[firm_country[f]] += firm_rank[f] ** -s_exp
+        wf = _firm_weights(firm_country, firm_rank, firm_site_share, c_dom_share, s_exp, C)
         fshare = np.empty(F)
         for f in range(F):
-            c = firm_country[f]
-            if firm_rank[f] > 0:
-                w = c_dom_share[c] * firm_rank[f] ** -s_exp / norm[c]
-            else:
-                w = firm_site_share[f]
-            fshare[f] = c_weight[c] * w
+            fshare[f] = c_weight[firm_country[f]] * wf[f]
         tf = np.zeros((Q, C, 2))               # ordered, shipped: the flows every order touches
         c_add = np.zeros((Q, C, 2))            # stock added (licence-free channel), in H100e and H100e by TPP
         firm_add = np.zeros((Q, F))

@@ -3,6 +3,8 @@ permutation, supply, delivery and refusal bookkeeping. Only allocate.py calls th
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -153,6 +155,31 @@ def _shift(m):
     while (1 << k) < m:
         k += 1
     return k if (1 << k) == m else -1
+
+
+@njit(inline="always")
+def _firm_weights(firm_country, firm_rank, firm_site_share, c_dom_share, s_exp, C):
+    """Each firm's share of its territory's demand and installed base: Zipf rank r ~ r^-s_exp within
+    the domestic share, or the hyperscaler site's fixed share (rank 0)."""
+    F = firm_country.shape[0]
+    norm = np.zeros(C)
+    for f in range(F):
+        if firm_rank[f] > 0:
+            norm[firm_country[f]] += firm_rank[f] ** -s_exp
+    w = np.empty(F)
+    for f in range(F):
+        c = firm_country[f]
+        if firm_rank[f] > 0:
+            w[f] = c_dom_share[c] * firm_rank[f] ** -s_exp / norm[c]
+        else:
+            w[f] = firm_site_share[f]
+    return w
+
+
+@njit(inline="always")
+def _size_table(sigma, ztab):
+    """Mean-one log-normal order-size factors exp(sigma·z − sigma²/2) over the quantile table ``ztab``."""
+    return np.exp(sigma * ztab) * math.exp(-0.5 * sigma * sigma)
 
 
 @njit(inline="always")
