@@ -27,8 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     print(f"benchmark suite ({'quick' if args.quick else 'full'}):", flush=True)
-    res = run_suite(sizes, out_dir=args.out, e2e=not args.no_end_to_end,
-                    log=lambda s: print(s, flush=True))
+    res = run_suite(sizes, out_dir=args.out, e2e=not args.no_end_to_end, log=lambda s: print(s, flush=True))
     print()
     print(table(res))
     print(f"\nwritten {args.out / 'latest.json'} and the scaling figure ({res['suite_seconds']:.0f} s)")

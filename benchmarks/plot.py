@@ -9,8 +9,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-STYLE = {"A": ("A numba kernel", "C0", "o"), "B": ("B vectorised NumPy", "C1", "s"),
-         "C": ("C reference twin", "C2", "^"), "D": ("D bare numba loop", "C3", "D")}
+STYLE = {
+    "A": ("A numba kernel", "C0", "o"),
+    "B": ("B vectorised NumPy", "C1", "s"),
+    "C": ("C reference twin", "C2", "^"),
+    "D": ("D bare numba loop", "C3", "D"),
+}
 
 
 def _series(rows, impl, axis, x):
@@ -32,12 +36,22 @@ def scaling_figure(res: dict, out_dir: Path) -> list[Path]:
         if pts:
             lab, col, mk = STYLE[impl]
             ax[0].plot([p[0] for p in pts], [p[1] for p in pts], marker=mk, color=col, label=lab)
-    ax[0].set(xscale="log", yscale="log", xlabel="trials", ylabel="seconds",
-              title="time vs trials (A, D: 24 quarters; B: its quarters)")
+    ax[0].set(
+        xscale="log",
+        yscale="log",
+        xlabel="trials",
+        ylabel="seconds",
+        title="time vs trials (A, D: 24 quarters; B: its quarters)",
+    )
     # 2. orders/s vs trials
     for impl in "ABD":
-        pts = sorted({(r["trials"], r["orders_per_s"]) for r in rows
-                      if r["impl"] == impl and r.get("axis") in ("trials", "headline")})
+        pts = sorted(
+            {
+                (r["trials"], r["orders_per_s"])
+                for r in rows
+                if r["impl"] == impl and r.get("axis") in ("trials", "headline")
+            }
+        )
         if pts:
             lab, col, mk = STYLE[impl]
             ax[1].plot([p[0] for p in pts], [p[1] / 1e6 for p in pts], marker=mk, color=col, label=lab)
@@ -54,12 +68,26 @@ def scaling_figure(res: dict, out_dir: Path) -> list[Path]:
             if xs:
                 lab, col, mk = STYLE[impl]
                 axis_ax.plot(xs, [ykey(r) for r in rs], marker=mk, color=col, label=lab + suffix)
-    ax[2].set(xscale="log", yscale="log", xlabel="territories with demand (largest first)", ylabel="M orders/s",
-              title="throughput vs territories")
-    ax[3].set(xscale="log", yscale="log", xlabel="orders per trial (24 quarters)", ylabel="M orders/s",
-              title="throughput vs orders per trial")
-    ax[4].set(xscale="log", xlabel="orders per trial (24 quarters)", ylabel="MB added during the run",
-              title="peak memory vs orders per trial")
+    ax[2].set(
+        xscale="log",
+        yscale="log",
+        xlabel="territories with demand (largest first)",
+        ylabel="M orders/s",
+        title="throughput vs territories",
+    )
+    ax[3].set(
+        xscale="log",
+        yscale="log",
+        xlabel="orders per trial (24 quarters)",
+        ylabel="M orders/s",
+        title="throughput vs orders per trial",
+    )
+    ax[4].set(
+        xscale="log",
+        xlabel="orders per trial (24 quarters)",
+        ylabel="MB added during the run",
+        title="peak memory vs orders per trial",
+    )
     # 6. threads
     for impl in "AD":
         xs, rs = _series(rows, impl, "threads", lambda r: r["threads"])

@@ -18,8 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,48 +36,91 @@ ORDER_SIZES = {1e4: (120, 1), 1e5: (800, 4), 1e6: (10_000, 4), 1e7: (100_000, 4)
 @dataclass
 class Sizes:
     """What the suite measures; ``FULL`` is ``python -m benchmarks``, ``QUICK`` is ``--quick``."""
-    headline_trials: int                  # A and D on the default scenario, all 24 quarters
-    sub_trials: int                       # A and B on this subsample (first sub_quarters quarters)
+
+    headline_trials: int  # A and D on the default scenario, all 24 quarters
+    sub_trials: int  # A and B on this subsample (first sub_quarters quarters)
     sub_quarters: int
-    c_trials: int                         # C on this subsample
+    c_trials: int  # C on this subsample
     c_quarters: int
-    trials_axis: list[int]                # A, D: all quarters; B: b_axis_quarters
+    trials_axis: list[int]  # A, D: all quarters; B: b_axis_quarters
     b_trials_axis: list[int]
-    territories_axis: list[int | None]    # demand only in the N largest territories (None: all)
+    territories_axis: list[int | None]  # demand only in the N largest territories (None: all)
     territories_trials: int
     b_territories_trials: int
     orders_axis: list[float]
-    orders_trials: int                    # A, D: trials per size (fixed, so memory compares orders alone)
+    orders_trials: int  # A, D: trials per size (fixed, so memory compares orders alone)
     b_orders_trials: int
     threads_trials: int
-    b_axis_quarters: int = 1              # B's scaling runs use the first quarters only (throughput scales)
+    b_axis_quarters: int = 1  # B's scaling runs use the first quarters only (throughput scales)
     b_block: int = 512
-    e2e_trials: int | None = None         # None: the scenario's 1,000
+    e2e_trials: int | None = None  # None: the scenario's 1,000
     cold_compile: bool = True
-    firms_total: int | None = None        # override the scenario's firms (tests)
+    firms_total: int | None = None  # override the scenario's firms (tests)
     orders_per_quarter: int | None = None
-    quarters: int | None = None           # override the scenario's 24 quarters (tests)
+    quarters: int | None = None  # override the scenario's 24 quarters (tests)
 
 
-FULL = Sizes(headline_trials=1000, sub_trials=512, sub_quarters=4, c_trials=1, c_quarters=2,
-             trials_axis=[1, 10, 100, 1000], b_trials_axis=[1, 10, 100, 1000],
-             territories_axis=[10, 30, 100, None], territories_trials=50, b_territories_trials=128,
-             orders_axis=[1e4, 1e5, 1e6, 1e7], orders_trials=20, b_orders_trials=64, threads_trials=50)
-QUICK = Sizes(headline_trials=20, sub_trials=64, sub_quarters=1, c_trials=1, c_quarters=1,
-              trials_axis=[1, 10, 20], b_trials_axis=[1, 16, 64],
-              territories_axis=[10, None], territories_trials=10, b_territories_trials=32,
-              orders_axis=[1e4, 1e5, 1e6], orders_trials=10, b_orders_trials=32, threads_trials=10,
-              e2e_trials=20, cold_compile=False)
-TINY = Sizes(headline_trials=2, sub_trials=2, sub_quarters=1, c_trials=1, c_quarters=1,
-             trials_axis=[1], b_trials_axis=[2], territories_axis=[10], territories_trials=2,
-             b_territories_trials=2, orders_axis=[1e4], orders_trials=2, b_orders_trials=2,
-             threads_trials=2, e2e_trials=2, cold_compile=False, firms_total=60, orders_per_quarter=1,
-             quarters=2)
+FULL = Sizes(
+    headline_trials=1000,
+    sub_trials=512,
+    sub_quarters=4,
+    c_trials=1,
+    c_quarters=2,
+    trials_axis=[1, 10, 100, 1000],
+    b_trials_axis=[1, 10, 100, 1000],
+    territories_axis=[10, 30, 100, None],
+    territories_trials=50,
+    b_territories_trials=128,
+    orders_axis=[1e4, 1e5, 1e6, 1e7],
+    orders_trials=20,
+    b_orders_trials=64,
+    threads_trials=50,
+)
+QUICK = Sizes(
+    headline_trials=20,
+    sub_trials=64,
+    sub_quarters=1,
+    c_trials=1,
+    c_quarters=1,
+    trials_axis=[1, 10, 20],
+    b_trials_axis=[1, 16, 64],
+    territories_axis=[10, None],
+    territories_trials=10,
+    b_territories_trials=32,
+    orders_axis=[1e4, 1e5, 1e6],
+    orders_trials=10,
+    b_orders_trials=32,
+    threads_trials=10,
+    e2e_trials=20,
+    cold_compile=False,
+)
+TINY = Sizes(
+    headline_trials=2,
+    sub_trials=2,
+    sub_quarters=1,
+    c_trials=1,
+    c_quarters=1,
+    trials_axis=[1],
+    b_trials_axis=[2],
+    territories_axis=[10],
+    territories_trials=2,
+    b_territories_trials=2,
+    orders_axis=[1e4],
+    orders_trials=2,
+    b_orders_trials=2,
+    threads_trials=2,
+    e2e_trials=2,
+    cold_compile=False,
+    firms_total=60,
+    orders_per_quarter=1,
+    quarters=2,
+)
 
 
 # ----------------------------------------------------------------------------------------------------
 # worker side: build inputs, run one implementation, measure
 # ----------------------------------------------------------------------------------------------------
+
 
 def _mem() -> tuple[float, float]:
     """(resident MB now, high-water MB) of this process."""
@@ -88,6 +131,7 @@ def _mem() -> tuple[float, float]:
         return rss, hwm
     except (OSError, AttributeError):
         import resource
+
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return float("nan"), peak
 
@@ -105,19 +149,25 @@ _INPUTS: dict = {}
 
 def _inputs(case: dict):
     """KernelInputs of the default scenario with the case's changes (cached per variant)."""
-    key = json.dumps({k: case.get(k) for k in ("trials", "quarters", "firms_total", "orders_per_quarter",
-                                                "territories")}, sort_keys=True)
+    key = json.dumps(
+        {k: case.get(k) for k in ("trials", "quarters", "firms_total", "orders_per_quarter", "territories")},
+        sort_keys=True,
+    )
     if key not in _INPUTS:
         from sim.inputs import compile_scenario
         from sim.scenario import load_scenario
+
         world = None
         if case.get("territories"):
             import polars as pl
+
             from sim.world import World, load_world
+
             w = load_world()
             top = w.countries.sort("demand_weight", descending=True)["iso3"].head(case["territories"]).to_list()
-            c = w.countries.with_columns(pl.when(pl.col("iso3").is_in(top)).then(pl.col("demand_weight"))
-                                         .otherwise(0.0).alias("demand_weight"))
+            c = w.countries.with_columns(
+                pl.when(pl.col("iso3").is_in(top)).then(pl.col("demand_weight")).otherwise(0.0).alias("demand_weight")
+            )
             world = World(c, w.groups, w.sites)
         sc = load_scenario(SCENARIO, world=world)
         ch = {k: case[k] for k in ("trials", "quarters", "firms_total", "orders_per_quarter") if case.get(k)}
@@ -131,6 +181,7 @@ def measure(case: dict, collect: bool = True) -> dict:
     import gc
 
     import numba
+
     inp = _inputs(case)
     impl = case["impl"]
     T = inp.params.shape[0]
@@ -140,24 +191,28 @@ def measure(case: dict, collect: bool = True) -> dict:
     numba.set_num_threads(threads)
     if impl == "A":
         from sim.kernel.allocate import run_kernel
-        run_kernel(inp.subset(1))                         # compile or load the cache: not timed
+
+        run_kernel(inp.subset(1))  # compile or load the cache: not timed
 
         def go():
             return run_kernel(inp)
     elif impl == "D":
         from sim.kernel.bare_loop import run_bare
+
         run_bare(inp.subset(1))
 
         def go():
             return run_bare(inp)
     elif impl == "B":
         from sim.kernel.vectorised import run_vectorised
+
         threads = 1
 
         def go():
             return run_vectorised(inp, block=case.get("block") or 512)
     elif impl == "C":
         from sim.kernel.reference import simulate_trial
+
         threads = 1
 
         def go():
@@ -175,11 +230,24 @@ def measure(case: dict, collect: bool = True) -> dict:
     del res
     if collect:
         gc.collect()
-    return {**case, "threads": threads, "trials": T, "quarters": Q, "firms": F, "territories_total": C,
-            "orders_per_quarter": int(inp.m), "orders": int(orders), "orders_per_trial": int(F * inp.m * Q),
-            "orders_per_trial_24q": int(F * inp.m * 24),
-            "seconds": seconds, "orders_per_s": orders / seconds,
-            "rss_before_mb": base, "peak_mb": peak, "added_mb": peak - base, "peak_reset": reset}
+    return {
+        **case,
+        "threads": threads,
+        "trials": T,
+        "quarters": Q,
+        "firms": F,
+        "territories_total": C,
+        "orders_per_quarter": int(inp.m),
+        "orders": int(orders),
+        "orders_per_trial": int(F * inp.m * Q),
+        "orders_per_trial_24q": int(F * inp.m * 24),
+        "seconds": seconds,
+        "orders_per_s": orders / seconds,
+        "rss_before_mb": base,
+        "peak_mb": peak,
+        "added_mb": peak - base,
+        "peak_reset": reset,
+    }
 
 
 def _worker() -> None:
@@ -187,9 +255,13 @@ def _worker() -> None:
     out = []
     for case in cases:
         out.append(measure(case))
-        print(f"    {case['impl']} {case.get('axis', '')} trials={out[-1]['trials']} "
-              f"quarters={out[-1]['quarters']} {out[-1]['orders_per_s'] / 1e6:.2f} M orders/s "
-              f"({out[-1]['seconds']:.2f} s)", file=sys.stderr, flush=True)
+        print(
+            f"    {case['impl']} {case.get('axis', '')} trials={out[-1]['trials']} "
+            f"quarters={out[-1]['quarters']} {out[-1]['orders_per_s'] / 1e6:.2f} M orders/s "
+            f"({out[-1]['seconds']:.2f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
     sys.stdout.write(json.dumps(out))
 
 
@@ -197,11 +269,13 @@ def _worker() -> None:
 # driver side
 # ----------------------------------------------------------------------------------------------------
 
+
 def _child(cmd: list[str], env: dict | None = None, stdin: str | None = None) -> tuple[str, float, float]:
     """Run a subprocess from the repository root; returns (stdout, wall s, peak RSS MB of that child)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE if stdin is not None else None,
-                         stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE if stdin is not None else None, stdout=subprocess.PIPE, text=True
+    )
     if stdin is not None:
         p.stdin.write(stdin)
         p.stdin.close()
@@ -225,8 +299,15 @@ def _run_cases(cases: list[dict], isolate: bool) -> list[dict]:
 
 def plan(sz: Sizes) -> dict[str, list[dict]]:
     """The cases of every implementation (one worker each)."""
-    base = {k: v for k, v in (("firms_total", sz.firms_total), ("orders_per_quarter", sz.orders_per_quarter),
-                              ("quarters", sz.quarters)) if v}
+    base = {
+        k: v
+        for k, v in (
+            ("firms_total", sz.firms_total),
+            ("orders_per_quarter", sz.orders_per_quarter),
+            ("quarters", sz.quarters),
+        )
+        if v
+    }
     nq = sz.quarters or 24
     A, B, C, D = [], [], [], []
     A.append({**base, "impl": "A", "axis": "headline", "trials": sz.headline_trials})
@@ -241,22 +322,58 @@ def plan(sz: Sizes) -> dict[str, list[dict]]:
             A.append({**base, "impl": "A", "axis": "trials", "trials": t})
             D.append({**base, "impl": "D", "axis": "trials", "trials": t})
     for t in sz.b_trials_axis:
-        B.append({**base, "impl": "B", "axis": "trials", "trials": t, "quarters": min(nq, sz.b_axis_quarters),
-                  "block": min(t, sz.b_block)})
+        B.append(
+            {
+                **base,
+                "impl": "B",
+                "axis": "trials",
+                "trials": t,
+                "quarters": min(nq, sz.b_axis_quarters),
+                "block": min(t, sz.b_block),
+            }
+        )
     for n in sz.territories_axis:
         for impl, lst in (("A", A), ("D", D)):
             lst.append({**base, "impl": impl, "axis": "territories", "territories": n, "trials": sz.territories_trials})
-        B.append({**base, "impl": "B", "axis": "territories", "territories": n, "trials": sz.b_territories_trials,
-                  "quarters": min(nq, sz.b_axis_quarters), "block": sz.b_block})
+        B.append(
+            {
+                **base,
+                "impl": "B",
+                "axis": "territories",
+                "territories": n,
+                "trials": sz.b_territories_trials,
+                "quarters": min(nq, sz.b_axis_quarters),
+                "block": sz.b_block,
+            }
+        )
     for size in sz.orders_axis:
         firms, m = ORDER_SIZES[size] if not sz.firms_total else (sz.firms_total, sz.orders_per_quarter or 1)
         t = sz.orders_trials
         for impl, lst in (("A", A), ("D", D)):
-            lst.append({**base, "impl": impl, "axis": "orders", "target_orders_per_trial": size,
-                        "firms_total": firms, "orders_per_quarter": m, "trials": t})
-        B.append({**base, "impl": "B", "axis": "orders", "target_orders_per_trial": size, "firms_total": firms,
-                  "orders_per_quarter": m, "trials": sz.b_orders_trials, "quarters": min(nq, sz.b_axis_quarters),
-                  "block": sz.b_block})
+            lst.append(
+                {
+                    **base,
+                    "impl": impl,
+                    "axis": "orders",
+                    "target_orders_per_trial": size,
+                    "firms_total": firms,
+                    "orders_per_quarter": m,
+                    "trials": t,
+                }
+            )
+        B.append(
+            {
+                **base,
+                "impl": "B",
+                "axis": "orders",
+                "target_orders_per_trial": size,
+                "firms_total": firms,
+                "orders_per_quarter": m,
+                "trials": sz.b_orders_trials,
+                "quarters": min(nq, sz.b_axis_quarters),
+                "block": sz.b_block,
+            }
+        )
     for th in (1, 2):
         for impl, lst in (("A", A), ("D", D)):
             lst.append({**base, "impl": impl, "axis": "threads", "threads": th, "trials": sz.threads_trials})
@@ -266,16 +383,33 @@ def plan(sz: Sizes) -> dict[str, list[dict]]:
 def end_to_end(sz: Sizes) -> dict:
     """`sim run scenarios/default.toml` in a subprocess, warm compile cache: load, compile, run, metrics, write."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main())", "run",
-               str(SCENARIO), "--no-progress", "--out", tmp, "--run-id", "bench"]
+        cmd = [
+            sys.executable,
+            "-c",
+            "import sys; from sim.cli import main; sys.exit(main())",
+            "run",
+            str(SCENARIO),
+            "--no-progress",
+            "--out",
+            tmp,
+            "--run-id",
+            "bench",
+        ]
         if sz.e2e_trials:
             cmd += ["--trials", str(sz.e2e_trials)]
         out, wall, peak = _child(cmd)
         man = json.loads(next(Path(tmp).rglob("bench/manifest.json")).read_text())
-    return {"wall_s": wall, "peak_rss_mb": peak, "trials": man.get("trials") or sz.e2e_trials or 1000,
-            "manifest": {k: man.get(k) for k in ("wall_time_s", "orders_processed", "orders_per_s", "threads",
-                                                 "timings_s") if k in man},
-            "stdout": out.strip().splitlines()[:1]}
+    return {
+        "wall_s": wall,
+        "peak_rss_mb": peak,
+        "trials": man.get("trials") or sz.e2e_trials or 1000,
+        "manifest": {
+            k: man.get(k)
+            for k in ("wall_time_s", "orders_processed", "orders_per_s", "threads", "timings_s")
+            if k in man
+        },
+        "stdout": out.strip().splitlines()[:1],
+    }
 
 
 _COLD = """
@@ -314,7 +448,7 @@ def _pick(rows, impl, axis):
 
 
 def summarise(rows: list[dict], e2e: dict | None, comp: dict | None) -> dict:
-    one = lambda impl, axis: (_pick(rows, impl, axis) or [None])[0]   # noqa: E731
+    one = lambda impl, axis: (_pick(rows, impl, axis) or [None])[0]  # noqa: E731
     a, d = one("A", "headline"), one("D", "headline")
     a_sub, b_sub = one("A", "subsample_B"), one("B", "subsample_B")
     c = one("C", "subsample_C")
@@ -340,7 +474,8 @@ def summarise(rows: list[dict], e2e: dict | None, comp: dict | None) -> dict:
         "A >= 3x B": None if s["A_over_B"] is None else s["A_over_B"] >= TARGETS["A_over_B"],
         "A within 2.5x of D": None if s["A_over_D"] is None else s["A_over_D"] <= TARGETS["A_over_D_max"],
         ">= 20 M orders/s": None if s["A_orders_per_s"] is None else s["A_orders_per_s"] >= TARGETS["A_orders_per_s"],
-        "end to end <= 60 s (1,000 trials, warm)": None if not e2e or e2e["trials"] != 1000
+        "end to end <= 60 s (1,000 trials, warm)": None
+        if not e2e or e2e["trials"] != 1000
         else e2e["wall_s"] <= TARGETS["end_to_end_s"],
     }
     return s
@@ -348,40 +483,50 @@ def summarise(rows: list[dict], e2e: dict | None, comp: dict | None) -> dict:
 
 def table(res: dict) -> str:
     rows = res["measurements"]
-    lines = [f"{'impl':4s} {'axis':20s} {'variant':>14s} {'trials':>6s} {'qtrs':>4s} {'thr':>3s} {'orders':>14s} "
-             f"{'seconds':>8s} {'M ord/s':>8s} {'peak MB':>8s} {'+MB':>7s}"]
+    lines = [
+        f"{'impl':4s} {'axis':20s} {'variant':>14s} {'trials':>6s} {'qtrs':>4s} {'thr':>3s} {'orders':>14s} "
+        f"{'seconds':>8s} {'M ord/s':>8s} {'peak MB':>8s} {'+MB':>7s}"
+    ]
     for r in rows:
         var = ""
         if r.get("axis") == "territories":
             var = f"top {r['territories']}" if r.get("territories") else "all"
         elif r.get("axis") == "orders":
             var = f"{r['orders_per_trial_24q']:,}/trial"
-        lines.append(f"{r['impl']:4s} {r.get('axis', ''):20s} {var:>14s} {r['trials']:6d} {r['quarters']:4d} "
-                     f"{r['threads']:3d} {r['orders']:14,d} {r['seconds']:8.2f} {r['orders_per_s'] / 1e6:8.2f} "
-                     f"{r['peak_mb']:8.0f} {r['added_mb']:7.0f}")
+        lines.append(
+            f"{r['impl']:4s} {r.get('axis', ''):20s} {var:>14s} {r['trials']:6d} {r['quarters']:4d} "
+            f"{r['threads']:3d} {r['orders']:14,d} {r['seconds']:8.2f} {r['orders_per_s'] / 1e6:8.2f} "
+            f"{r['peak_mb']:8.0f} {r['added_mb']:7.0f}"
+        )
     s = res["summary"]
-    f = lambda x, fmt: "n/a" if x is None else format(x, fmt)   # noqa: E731
-    lines += ["",
-              f"A numba kernel     {f(s['A_orders_per_s'] and s['A_orders_per_s'] / 1e6, '8.2f')} M orders/s "
-              f"(default scenario, all quarters, peak {f(s['A_peak_mb'], '.0f')} MB)",
-              f"B vectorised NumPy {f(s['B_orders_per_s'] and s['B_orders_per_s'] / 1e6, '8.2f')} M orders/s (1 core)",
-              f"C reference twin   {f(s['C_orders_per_s'] and s['C_orders_per_s'] / 1e6, '8.3f')} M orders/s",
-              f"D bare numba loop  {f(s['D_orders_per_s'] and s['D_orders_per_s'] / 1e6, '8.2f')} M orders/s",
-              f"A / B {f(s['A_over_B'], '.1f')}x on the same subsample (A with 1 thread / B: {f(s['A1_over_B'], '.1f')}x)"
-              f"   A / C {f(s['A_over_C'], ',.0f')}x   D / A {f(s['A_over_D'], '.2f')}x",
-              f"end to end (sim run, warm cache, {s['end_to_end_trials']} trials): {f(s['end_to_end_s'], '.1f')} s "
-              f"(kernel {f(s['end_to_end_kernel_s'], '.1f')} s at {f(s['end_to_end_kernel_orders_per_s'] and s['end_to_end_kernel_orders_per_s'] / 1e6, '.1f')} M orders/s)   "
-              f"cold numba compile of the kernel: {f(s['A_cold_compile_s'], '.1f')} s",
-              f"load average at start / end: {res['machine']['load_average_at_start'][0]:.2f} / "
-              f"{res['machine']['load_average_at_end'][0]:.2f}", ""]
+    f = lambda x, fmt: "n/a" if x is None else format(x, fmt)  # noqa: E731
+    e2e_rate = s["end_to_end_kernel_orders_per_s"]
+    lines += [
+        "",
+        f"A numba kernel     {f(s['A_orders_per_s'] and s['A_orders_per_s'] / 1e6, '8.2f')} M orders/s "
+        f"(default scenario, all quarters, peak {f(s['A_peak_mb'], '.0f')} MB)",
+        f"B vectorised NumPy {f(s['B_orders_per_s'] and s['B_orders_per_s'] / 1e6, '8.2f')} M orders/s (1 core)",
+        f"C reference twin   {f(s['C_orders_per_s'] and s['C_orders_per_s'] / 1e6, '8.3f')} M orders/s",
+        f"D bare numba loop  {f(s['D_orders_per_s'] and s['D_orders_per_s'] / 1e6, '8.2f')} M orders/s",
+        f"A / B {f(s['A_over_B'], '.1f')}x on the same subsample (A with 1 thread / B: {f(s['A1_over_B'], '.1f')}x)"
+        f"   A / C {f(s['A_over_C'], ',.0f')}x   D / A {f(s['A_over_D'], '.2f')}x",
+        f"end to end (sim run, warm cache, {s['end_to_end_trials']} trials): {f(s['end_to_end_s'], '.1f')} s "
+        f"(kernel {f(s['end_to_end_kernel_s'], '.1f')} s at {f(e2e_rate and e2e_rate / 1e6, '.1f')} M orders/s)   "
+        f"cold numba compile of the kernel: {f(s['A_cold_compile_s'], '.1f')} s",
+        f"load average at start / end: {res['machine']['load_average_at_start'][0]:.2f} / "
+        f"{res['machine']['load_average_at_end'][0]:.2f}",
+        "",
+    ]
     for k, v in s["targets"].items():
         lines.append(f"  [{'met' if v else ('n/a' if v is None else 'NOT met')}] {k}")
     return "\n".join(lines)
 
 
-def run_suite(sz: Sizes, out_dir: Path = RESULTS, isolate: bool = True, e2e: bool = True, figure: bool = True,
-              log=print) -> dict:
+def run_suite(
+    sz: Sizes, out_dir: Path = RESULTS, isolate: bool = True, e2e: bool = True, figure: bool = True, log=print
+) -> dict:
     import numba
+
     t_start = time.perf_counter()
     load_start = os.getloadavg()
     rows = []
@@ -397,24 +542,33 @@ def run_suite(sz: Sizes, out_dir: Path = RESULTS, isolate: bool = True, e2e: boo
         log("  compile times (empty and warm numba cache)")
         comp = compile_times()
     res = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "numba": numba.__version__,
-                    "numpy": __import__("numpy").__version__, "cpus": os.cpu_count(),
-                    "numba_threads": numba.config.NUMBA_NUM_THREADS,
-                    "processor": platform.processor() or platform.machine(),
-                    "load_average_at_start": load_start, "load_average_at_end": os.getloadavg()},
-        "sizes": sz.__dict__, "measurements": rows, "end_to_end": e, "compile": comp,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "numba": numba.__version__,
+            "numpy": __import__("numpy").__version__,
+            "cpus": os.cpu_count(),
+            "numba_threads": numba.config.NUMBA_NUM_THREADS,
+            "processor": platform.processor() or platform.machine(),
+            "load_average_at_start": load_start,
+            "load_average_at_end": os.getloadavg(),
+        },
+        "sizes": sz.__dict__,
+        "measurements": rows,
+        "end_to_end": e,
+        "compile": comp,
     }
     res["summary"] = summarise(rows, e, comp)
     res["suite_seconds"] = time.perf_counter() - t_start
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(res, indent=2, default=str)
     (out_dir / "latest.json").write_text(text)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     (out_dir / f"{stamp}.json").write_text(text)
     (out_dir / "latest.txt").write_text(table(res) + "\n")
     if figure:
         from .plot import scaling_figure
+
         res["figures"] = [str(p) for p in scaling_figure(res, out_dir)]
     return res
 

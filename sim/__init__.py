@@ -1,8 +1,8 @@
 """sim: a Monte Carlo simulator of AI-chip export-control regimes.
 
-    import sim
-    r = sim.run(sim.load_scenario("scenarios/default.toml"))
-    r.summary            # polars DataFrame: metric × region × quarter × quantile
+import sim
+r = sim.run(sim.load_scenario("scenarios/default.toml"))
+r.summary            # polars DataFrame: metric × region × quarter × quantile
 """
 
 __version__ = "0.1.0"

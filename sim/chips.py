@@ -21,8 +21,13 @@ H100_TPP = 15_832.0  # 989.5 dense BF16 TFLOP/s × 16 (NVIDIA H100 SXM datasheet
 H100_FP16_TFLOPS = 989.5
 
 # (column, bit length): dense throughput columns of chips.csv that enter TPP
-PRECISIONS = (("fp4_dense_tflops", 4), ("fp8_dense_tflops", 8), ("int8_dense_tops", 8),
-              ("fp16_dense_tflops", 16), ("tf32_dense_tflops", 32))
+PRECISIONS = (
+    ("fp4_dense_tflops", 4),
+    ("fp8_dense_tflops", 8),
+    ("int8_dense_tops", 8),
+    ("fp16_dense_tflops", 16),
+    ("tf32_dense_tflops", 32),
+)
 
 CLASS_NONE, CLASS_A, CLASS_B = 0, 1, 2
 CLASS_NAMES = {CLASS_NONE: "not 3A090", CLASS_A: "3A090.a", CLASS_B: "3A090.b"}
@@ -33,12 +38,12 @@ class Thresholds:
     """ECCN 3A090 thresholds. ``vintage`` "2023" (88 FR 73458) or "2022" (87 FR 62186)."""
 
     vintage: str = "2023"
-    a_tpp: float = 4800.0            # 3A090.a: TPP ≥ 4,800 ...
-    a_tpp_with_pd: float = 1600.0    # ... or TPP ≥ 1,600 and PD ≥ 5.92
+    a_tpp: float = 4800.0  # 3A090.a: TPP ≥ 4,800 ...
+    a_tpp_with_pd: float = 1600.0  # ... or TPP ≥ 1,600 and PD ≥ 5.92
     a_pd: float = 5.92
-    b_tpp_low: float = 2400.0        # 3A090.b: 2,400 ≤ TPP < 4,800 and 1.6 ≤ PD < 5.92 ...
+    b_tpp_low: float = 2400.0  # 3A090.b: 2,400 ≤ TPP < 4,800 and 1.6 ≤ PD < 5.92 ...
     b_pd_low: float = 1.6
-    b_pd_mid: float = 3.2            # ... or TPP ≥ 1,600 and 3.2 ≤ PD < 5.92
+    b_pd_mid: float = 3.2  # ... or TPP ≥ 1,600 and 3.2 ≤ PD < 5.92
     interconnect_gbps: float = 600.0  # 2022 vintage only: TPP ≥ 4,800 and interconnect ≥ 600 GB/s
 
 
@@ -85,10 +90,16 @@ def load_chips(path: Path = CHIPS_CSV) -> pl.DataFrame:
         area = r["die_area_mm2"]
         pd = t / area if area else None
         ic = r["interconnect_gbps"] or 0.0
-        rows.append({
-            "name": r["name"], "tpp": t, "pd": pd,
-            "h100e_tpp": t / H100_TPP, "h100e_flops": fp16 / H100_FP16_TFLOPS, "fp16_derived": derived,
-            "eccn_2022": CLASS_NAMES[classify(t, pd, ic, Thresholds(vintage="2022"))],
-            "eccn_2023": CLASS_NAMES[classify(t, pd, ic)],
-        })
+        rows.append(
+            {
+                "name": r["name"],
+                "tpp": t,
+                "pd": pd,
+                "h100e_tpp": t / H100_TPP,
+                "h100e_flops": fp16 / H100_FP16_TFLOPS,
+                "fp16_derived": derived,
+                "eccn_2022": CLASS_NAMES[classify(t, pd, ic, Thresholds(vintage="2022"))],
+                "eccn_2023": CLASS_NAMES[classify(t, pd, ic)],
+            }
+        )
     return df.join(pl.DataFrame(rows), on="name", how="left", maintain_order="left")

@@ -24,9 +24,11 @@ def _run(args) -> int:
     res = run(sc, progress=not args.no_progress, threads=args.threads)
     path = write_run(res, args.out, args.run_id, figures=not args.no_figures, wall_s=time.perf_counter() - t0)
     tm = res.timings
-    print(f"{path}  ({sc.trials} trials, {tm['orders_processed']:,} orders, "
-          f"{tm['orders_per_s'] / 1e6:.1f} M orders/s, compile {tm['compile_and_first_trial_s']:.1f} s, "
-          f"wall {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"{path}  ({sc.trials} trials, {tm['orders_processed']:,} orders, "
+        f"{tm['orders_per_s'] / 1e6:.1f} M orders/s, compile {tm['compile_and_first_trial_s']:.1f} s, "
+        f"wall {time.perf_counter() - t0:.1f} s)"
+    )
     last = res.compiled.labels[-1]
     for region in ("US", "Tier-1 partners", "China", "Other Tier 2", "Other Tier 3"):
         med = res.value("compute_h100e", region, last)
@@ -87,8 +89,10 @@ def _feasibility(args) -> int:
         flop = training_flop(args.count * h, args.mfu, args.days)
         print(f"{args.count:,} {args.chip} x {args.days:g} days at {args.mfu:.0%} MFU: {flop:.3g} FLOP")
     n = chips_needed(args.target, args.mfu, args.days, h)
-    print(f"{args.target:.3g} FLOP in {args.days:g} days at {args.mfu:.0%} MFU needs {n:,.0f} {args.chip} "
-          f"({n * h:,.0f} H100e)")
+    print(
+        f"{args.target:.3g} FLOP in {args.days:g} days at {args.mfu:.0%} MFU needs {n:,.0f} {args.chip} "
+        f"({n * h:,.0f} H100e)"
+    )
     return 0
 
 
@@ -131,8 +135,18 @@ def _chips(args) -> int:
 
     from .chips import load_chips
 
-    df = load_chips().select("name", "vendor", "us_jurisdiction", "fp16_dense_tflops", "tpp", "pd",
-                             "h100e_flops", "h100e_tpp", "eccn_2022", "eccn_2023")
+    df = load_chips().select(
+        "name",
+        "vendor",
+        "us_jurisdiction",
+        "fp16_dense_tflops",
+        "tpp",
+        "pd",
+        "h100e_flops",
+        "h100e_tpp",
+        "eccn_2022",
+        "eccn_2023",
+    )
     with pl.Config(tbl_rows=100, tbl_cols=20, float_precision=2, tbl_width_chars=160):
         print(df)
     return 0

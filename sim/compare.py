@@ -19,12 +19,12 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from . import metrics  # noqa: E402
+from .errors import ScenarioError  # noqa: E402
 from .kernel import layout as L  # noqa: E402
 from .kernel.layout import CAPPED  # noqa: E402
 from .plots import save  # noqa: E402
 from .results import atomic_folder  # noqa: E402
 from .runner import RunResult, run  # noqa: E402
-from .errors import ScenarioError  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 
 COUNTRIES = ["CHN", "USA", "ARE", "SAU", "IND", "MYS"]
@@ -37,11 +37,11 @@ class Headline:
 
     name: str
     labels: list[str]
-    compute: dict[str, np.ndarray]       # region → [T, Q] installed H100e
+    compute: dict[str, np.ndarray]  # region → [T, Q] installed H100e
     first_feasible: dict[str, str | None]  # iso3 → first quarter P(1e26) > 50 %
-    exhausted: list[str]                 # territories whose allocation runs out in > 50 % of trials
-    flows: dict[str, np.ndarray]         # flow name → [T] total over the run, world
-    china_unmet: np.ndarray              # [T]
+    exhausted: list[str]  # territories whose allocation runs out in > 50 % of trials
+    flows: dict[str, np.ndarray]  # flow name → [T] total over the run, world
+    china_unmet: np.ndarray  # [T]
 
 
 def headline(res: RunResult) -> Headline:
@@ -55,10 +55,15 @@ def headline(res: RunResult) -> Headline:
     capped = (comp.regime.policy == CAPPED).any(axis=(0, 2))
     ex = (out.exhaust >= 0).mean(axis=0)
     return Headline(
-        res.scenario.name, comp.labels, {r: compute[:, m, :].sum(axis=1) for r, m in regions.items()}, first,
+        res.scenario.name,
+        comp.labels,
+        {r: compute[:, m, :].sum(axis=1) for r, m in regions.items()},
+        first,
         [world.iso3[c] for c in np.flatnonzero(capped & (ex > 0.5))],
-        {name: out.flows[..., fl].sum(axis=(1, 2), dtype=np.float64) for name, fl in
-         (("diverted", L.FL_DIVERTED_IN), ("grey_market", L.FL_GREY_IN), ("denied", L.FL_DENIED))},
+        {
+            name: out.flows[..., fl].sum(axis=(1, 2), dtype=np.float64)
+            for name, fl in (("diverted", L.FL_DIVERTED_IN), ("grey_market", L.FL_GREY_IN), ("denied", L.FL_DENIED))
+        },
         out.flows[..., L.FL_UNMET][:, [idx[c] for c in ("CHN", "HKG", "MAC")], :].sum(axis=(1, 2), dtype=np.float64),
     )
 
@@ -79,9 +84,18 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
                 row[h.name] = float(np.median(h.compute[region][:, qi]))
                 if h is not base:
                     d = h.compute[region][:, qi] - base.compute[region][:, qi]
-                    diffs.append({"metric": "compute_h100e", "region": region, "quarter": q, "scenario": h.name,
-                                  "baseline": base.name, "diff_p5": float(np.percentile(d, 5)),
-                                  "diff_p50": float(np.median(d)), "diff_p95": float(np.percentile(d, 95))})
+                    diffs.append(
+                        {
+                            "metric": "compute_h100e",
+                            "region": region,
+                            "quarter": q,
+                            "scenario": h.name,
+                            "baseline": base.name,
+                            "diff_p5": float(np.percentile(d, 5)),
+                            "diff_p50": float(np.median(d)),
+                            "diff_p95": float(np.percentile(d, 95)),
+                        }
+                    )
             rows.append(row)
     for flow in base.flows:
         row = {"metric": f"{flow}_h100e_total_p50", "region": "World", "quarter": "all"}
@@ -93,13 +107,25 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
     side = pl.DataFrame(rows)
     extra = []
     for c in COUNTRIES:
-        extra.append({"metric": "first_quarter_1e26_feasible", "region": c, "quarter": "",
-                      **{h.name: h.first_feasible[c] or "never" for h in heads}})
-    extra.append({"metric": "allocations_exhausted", "region": "", "quarter": "",
-                  **{h.name: f"{len(h.exhausted)}: {' '.join(h.exhausted)}" if h.exhausted else "none"
-                     for h in heads}})
-    side = pl.concat([side.with_columns(pl.col(h.name).cast(pl.Utf8) for h in heads), pl.DataFrame(extra)],
-                     how="vertical_relaxed")
+        extra.append(
+            {
+                "metric": "first_quarter_1e26_feasible",
+                "region": c,
+                "quarter": "",
+                **{h.name: h.first_feasible[c] or "never" for h in heads},
+            }
+        )
+    extra.append(
+        {
+            "metric": "allocations_exhausted",
+            "region": "",
+            "quarter": "",
+            **{h.name: f"{len(h.exhausted)}: {' '.join(h.exhausted)}" if h.exhausted else "none" for h in heads},
+        }
+    )
+    side = pl.concat(
+        [side.with_columns(pl.col(h.name).cast(pl.Utf8) for h in heads), pl.DataFrame(extra)], how="vertical_relaxed"
+    )
     return side, pl.DataFrame(diffs)
 
 
@@ -110,11 +136,12 @@ def markdown(side: pl.DataFrame, names: list[str]) -> str:
         except (TypeError, ValueError):
             return v or ""
         return f"{x / 1e6:.2f} M" if abs(x) >= 1e5 else f"{x:,.0f}"
-    lines = ["| metric | region | quarter | " + " | ".join(names) + " |",
-             "|" + "---|" * (3 + len(names))]
+
+    lines = ["| metric | region | quarter | " + " | ".join(names) + " |", "|" + "---|" * (3 + len(names))]
     for r in side.iter_rows(named=True):
-        lines.append(f"| {r['metric']} | {r['region']} | {r['quarter']} | "
-                     + " | ".join(fmt(r[n]) for n in names) + " |")
+        lines.append(
+            f"| {r['metric']} | {r['region']} | {r['quarter']} | " + " | ".join(fmt(r[n]) for n in names) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -160,19 +187,24 @@ def check_comparable(scenarios: list[Scenario]) -> None:
     overrides): the same firms, quarters and assumptions are what make the draws common."""
     first = scenarios[0]
     for sc in scenarios[1:]:
-        for fld, a, b in (("run.start", first.start, sc.start), ("run.quarters", first.quarters, sc.quarters),
-                          ("firms.total", first.firms_total, sc.firms_total),
-                          ("firms.orders_per_quarter", first.orders_per_quarter, sc.orders_per_quarter),
-                          ("assumptions", first.assumptions.dists, sc.assumptions.dists)):
+        for fld, a, b in (
+            ("run.start", first.start, sc.start),
+            ("run.quarters", first.quarters, sc.quarters),
+            ("firms.total", first.firms_total, sc.firms_total),
+            ("firms.orders_per_quarter", first.orders_per_quarter, sc.orders_per_quarter),
+            ("assumptions", first.assumptions.dists, sc.assumptions.dists),
+        ):
             if a != b:
-                raise ScenarioError(sc.path, fld, f"differs from {first.path.name}; a comparison may differ only "
-                                    "in the regime")
+                raise ScenarioError(
+                    sc.path, fld, f"differs from {first.path.name}; a comparison may differ only in the regime"
+                )
         if not sc.world.countries.equals(first.world.countries):
             raise ScenarioError(sc.path, "world", f"differs from {first.path.name}")
 
 
-def compare(scenarios: list[Scenario], out_root: str | Path = "results", run_id: str | None = None,
-            progress: bool = False) -> Path:
+def compare(
+    scenarios: list[Scenario], out_root: str | Path = "results", run_id: str | None = None, progress: bool = False
+) -> Path:
     """Run ``scenarios`` with the first one's seed and trials; write and return the comparison folder."""
     t0 = time.perf_counter()
     check_comparable(scenarios)
@@ -188,8 +220,16 @@ def compare(scenarios: list[Scenario], out_root: str | Path = "results", run_id:
         diffs.write_csv(tmp / "differences.csv", float_precision=1)
         (tmp / "comparison.md").write_text(markdown(side, names))
         figures(heads, tmp / "figures")
-        (tmp / "manifest.json").write_text(json.dumps({
-            "scenarios": [str(s.path) for s in aligned], "seed": first.seed, "trials": first.trials,
-            "note": "common random numbers: every scenario ran with the first one's seed and trial count",
-            "wall_time_s": time.perf_counter() - t0}, indent=2))
+        (tmp / "manifest.json").write_text(
+            json.dumps(
+                {
+                    "scenarios": [str(s.path) for s in aligned],
+                    "seed": first.seed,
+                    "trials": first.trials,
+                    "note": "common random numbers: every scenario ran with the first one's seed and trial count",
+                    "wall_time_s": time.perf_counter() - t0,
+                },
+                indent=2,
+            )
+        )
     return final

@@ -23,62 +23,64 @@ class KernelInputs:
     """Everything a kernel needs, as arrays. T trials, F firms, C territories, Q quarters, K chips,
     V vendors, H hyperscalers. Volumes in H100e (dense 16-bit FLOP/s); caps in TPP."""
 
-    key: np.uint64                 # root key of the counter-based generator (from the seed)
-    params: np.ndarray             # float64 [T, len(L.PARAMS)]
-    quarterly: np.ndarray          # float64 [T, Q, 2 + V]: world demand, grey-market capacity, vendor output (layout.QT_*)
-    firm_country: np.ndarray       # int32 [F]: territory where the firm's chips are installed
-    firm_parent: np.ndarray        # int32 [F]: ultimate consignee (a firm index) for LPP
-    firm_hs: np.ndarray            # int32 [F]: hyperscaler index, -1 for domestic firms
-    firm_rank: np.ndarray          # int32 [F]: Zipf rank among the territory's domestic firms (0 = site)
-    firm_site_share: np.ndarray    # float64 [F]: hyperscaler site's share of territory demand
-    firm_nveu: np.ndarray          # uint8 [F]: firm holds NVEU status in its territory
-    firm_mix: np.ndarray           # int32 [F]: the firm's row of the chip-mix tables (buyer group or hyperscaler)
-    hs_sites: np.ndarray           # int32 [S]: hyperscaler site firms, grouped by hyperscaler
-    hs_start: np.ndarray           # int32 [H + 1]: hyperscaler h's sites are hs_sites[hs_start[h]:hs_start[h+1]]
-    cn_firms: np.ndarray           # int32: domestic firms of the diversion destination (receive diverted chips)
-    c_weight: np.ndarray           # float64 [C]: share of world demand
-    c_dom_share: np.ndarray        # float64 [C]: share of territory demand left to domestic firms
-    c_div: np.ndarray              # float64 [C]: diversion-risk prior
-    c_init_share: np.ndarray       # float64 [C]: share of the world installed base at the start
-    c_group: np.ndarray            # int8 [C]: buyer group (0 world, 1 china)
-    hs_hq_us: np.ndarray           # uint8 [H]
-    hs_uveu: np.ndarray            # uint8 [H]
-    chip_h100e: np.ndarray         # float64 [T, K]: dense 16-bit FLOP/s in H100e (per trial: roadmap specs are uncertain)
-    chip_tpp: np.ndarray           # float64 [K]
-    chip_supply: np.ndarray        # float64 [K]: vendor capacity a chip uses, in H100e
-    chip_vendor: np.ndarray        # int32 [K]
+    key: np.uint64  # root key of the counter-based generator (from the seed)
+    params: np.ndarray  # float64 [T, len(L.PARAMS)]
+    quarterly: np.ndarray  # float64 [T, Q, 2 + V]: world demand, grey-market capacity, vendor output (layout.QT_*)
+    firm_country: np.ndarray  # int32 [F]: territory where the firm's chips are installed
+    firm_parent: np.ndarray  # int32 [F]: ultimate consignee (a firm index) for LPP
+    firm_hs: np.ndarray  # int32 [F]: hyperscaler index, -1 for domestic firms
+    firm_rank: np.ndarray  # int32 [F]: Zipf rank among the territory's domestic firms (0 = site)
+    firm_site_share: np.ndarray  # float64 [F]: hyperscaler site's share of territory demand
+    firm_nveu: np.ndarray  # uint8 [F]: firm holds NVEU status in its territory
+    firm_mix: np.ndarray  # int32 [F]: the firm's row of the chip-mix tables (buyer group or hyperscaler)
+    hs_sites: np.ndarray  # int32 [S]: hyperscaler site firms, grouped by hyperscaler
+    hs_start: np.ndarray  # int32 [H + 1]: hyperscaler h's sites are hs_sites[hs_start[h]:hs_start[h+1]]
+    cn_firms: np.ndarray  # int32: domestic firms of the diversion destination (receive diverted chips)
+    c_weight: np.ndarray  # float64 [C]: share of world demand
+    c_dom_share: np.ndarray  # float64 [C]: share of territory demand left to domestic firms
+    c_div: np.ndarray  # float64 [C]: diversion-risk prior
+    c_init_share: np.ndarray  # float64 [C]: share of the world installed base at the start
+    c_group: np.ndarray  # int8 [C]: buyer group (0 world, 1 china)
+    hs_hq_us: np.ndarray  # uint8 [H]
+    hs_uveu: np.ndarray  # uint8 [H]
+    chip_h100e: np.ndarray  # float64 [T, K]: dense 16-bit FLOP/s in H100e (per trial: roadmap specs are uncertain)
+    chip_tpp: np.ndarray  # float64 [K]
+    chip_supply: np.ndarray  # float64 [K]: vendor capacity a chip uses, in H100e
+    chip_vendor: np.ndarray  # int32 [K]
     vendor_china_only: np.ndarray  # uint8 [V]
-    chip_class: np.ndarray         # int8 [Q, K]
-    chip_override: np.ndarray      # int8 [Q, K, C]: chip-specific policy, -1 none
-    divertible: np.ndarray         # uint8 [Q, K]: the chip is not free to the diversion destination
-    policy: np.ndarray             # int8 [Q, C, 2]
-    alloc: np.ndarray              # float64 [Q, C]
-    lpp: np.ndarray                # float64 [Q]
-    uveu_lim: np.ndarray           # float64 [Q, 3]
-    nveu_cap: np.ndarray           # float64 [Q]
-    tier1: np.ndarray              # uint8 [Q, C]
-    allow_tpp: np.ndarray          # float64 [Q, C]: pre-approved TPP per calendar year
-    share_ratio: np.ndarray        # float64 [Q]: 'licence_share' limit as a share of US volume
-    share_chip: np.ndarray         # uint8 [Q, K]
-    guidance_on: np.ndarray        # uint8 [Q, C]: diversion guidance applies
-    lv_on: np.ndarray              # uint8 [Q]: location verification in force
-    mix_prob: np.ndarray           # float64 [S, G, Q, K]: alias-method thresholds of the chip mix, per roadmap slip
-    mix_alias: np.ndarray          # int32 [S, G, Q, K]: alias-method alternatives
-    fallback: np.ndarray           # int32 [Q, NF]: fallback chips in order, -1 padded
-    year_start: np.ndarray         # uint8 [Q]: quarter opens a calendar year (LPP resets)
-    ztab: np.ndarray               # float64 [4096]: standard normal quantiles
-    div_dest: int                  # territory receiving diverted chips
+    chip_class: np.ndarray  # int8 [Q, K]
+    chip_override: np.ndarray  # int8 [Q, K, C]: chip-specific policy, -1 none
+    divertible: np.ndarray  # uint8 [Q, K]: the chip is not free to the diversion destination
+    policy: np.ndarray  # int8 [Q, C, 2]
+    alloc: np.ndarray  # float64 [Q, C]
+    lpp: np.ndarray  # float64 [Q]
+    uveu_lim: np.ndarray  # float64 [Q, 3]
+    nveu_cap: np.ndarray  # float64 [Q]
+    tier1: np.ndarray  # uint8 [Q, C]
+    allow_tpp: np.ndarray  # float64 [Q, C]: pre-approved TPP per calendar year
+    share_ratio: np.ndarray  # float64 [Q]: 'licence_share' limit as a share of US volume
+    share_chip: np.ndarray  # uint8 [Q, K]
+    guidance_on: np.ndarray  # uint8 [Q, C]: diversion guidance applies
+    lv_on: np.ndarray  # uint8 [Q]: location verification in force
+    mix_prob: np.ndarray  # float64 [S, G, Q, K]: alias-method thresholds of the chip mix, per roadmap slip
+    mix_alias: np.ndarray  # int32 [S, G, Q, K]: alias-method alternatives
+    fallback: np.ndarray  # int32 [Q, NF]: fallback chips in order, -1 padded
+    year_start: np.ndarray  # uint8 [Q]: quarter opens a calendar year (LPP resets)
+    ztab: np.ndarray  # float64 [4096]: standard normal quantiles
+    div_dest: int  # territory receiving diverted chips
     us_index: int
-    m: int                         # orders per firm per quarter
+    m: int  # orders per firm per quarter
 
     def kernel_args(self) -> tuple:
         return tuple(getattr(self, f.name) for f in fields(self))
 
-    def subset(self, trials: int) -> "KernelInputs":
+    def subset(self, trials: int) -> KernelInputs:
         """The first ``trials`` trials (same draws: trial i depends only on seed and i)."""
         from dataclasses import replace
-        return replace(self, params=self.params[:trials], quarterly=self.quarterly[:trials],
-                       chip_h100e=self.chip_h100e[:trials])
+
+        return replace(
+            self, params=self.params[:trials], quarterly=self.quarterly[:trials], chip_h100e=self.chip_h100e[:trials]
+        )
 
 
 @dataclass
@@ -89,13 +91,15 @@ class Compiled:
     iso3: list[str]
     labels: list[str]
     firm_names: list[str]
-    draws: dict[str, np.ndarray]   # every uncertain input per trial (also the ones used in metrics)
+    draws: dict[str, np.ndarray]  # every uncertain input per trial (also the ones used in metrics)
 
 
 def divertible(reg: RegimeArrays, dest: int) -> np.ndarray:
     """uint8 [Q, K]: chips worth diverting, those the rules do not let ship freely to ``dest``."""
     cls = reg.chip_class.astype(np.int64)
-    by_class = np.where(cls == 0, L.FREE, reg.policy[:, dest, :][np.arange(cls.shape[0])[:, None], np.maximum(cls - 1, 0)])
+    by_class = np.where(
+        cls == 0, L.FREE, reg.policy[:, dest, :][np.arange(cls.shape[0])[:, None], np.maximum(cls - 1, 0)]
+    )
     eff = np.where(reg.chip_override[:, :, dest] >= 0, reg.chip_override[:, :, dest], by_class)
     return (eff != L.FREE).astype(np.uint8)
 
@@ -175,12 +179,14 @@ def _chip_mix(sc: Scenario, chips: pl.DataFrame, labels: list[str], slips: int) 
         raw = mix.get(group, {})
         if not isinstance(raw, dict) or not raw:
             raise ScenarioError(path, f"chip_mix.{group}", "missing")
-        rows = {}                                      # quarter index → alias table
+        rows = {}  # quarter index → alias table
         for key, row in raw.items():
             try:
                 y, qq = quarters.parse_label(key) if "Q" in str(key) else (int(key), 1)
             except ValueError:
-                raise ScenarioError(path, f"chip_mix.{group}.{key}", "expected a year or a quarter like 2026Q3") from None
+                raise ScenarioError(
+                    path, f"chip_mix.{group}.{key}", "expected a year or a quarter like 2026Q3"
+                ) from None
             w = np.zeros(len(names))
             for chip, weight in row.items():
                 if chip not in names:
@@ -196,7 +202,7 @@ def _chip_mix(sc: Scenario, chips: pl.DataFrame, labels: list[str], slips: int) 
             for q, lab in enumerate(labels):
                 y, qq = quarters.parse_label(lab)
                 k = 4 * y + qq - 1
-                if (y, qq) >= first:                   # roadmap era: shifted back s quarters, not before slip_from
+                if (y, qq) >= first:  # roadmap era: shifted back s quarters, not before slip_from
                     k = max(k - s, 4 * first[0] + first[1] - 2)
                 prob[s, g, q], alias[s, g, q] = rows[max((x for x in rows if x <= k), default=first_row)]
     return prob, alias
@@ -218,14 +224,22 @@ def _firms(sc: Scenario, weights: np.ndarray, idx: dict[str, int]):
         n = max(1, int(round(sc.firms_total * weights[c])))
         for r in range(1, n + 1):
             f = len(country)
-            country.append(c); parent.append(f); hs.append(-1); rank.append(r); sshare.append(0.0)
+            country.append(c)
+            parent.append(f)
+            hs.append(-1)
+            rank.append(r)
+            sshare.append(0.0)
             names.append(f"{iso3[c]}#{r}")
     head: dict[str, int] = {}
     for h_name, site, share in sites.select("hyperscaler", "site_iso3", "share_of_site_demand").iter_rows():
         f = len(country)
         head.setdefault(h_name, f)
-        country.append(idx[site]); parent.append(head[h_name]); hs.append(hs_names.index(h_name))
-        rank.append(0); sshare.append(share); names.append(f"{h_name}@{site}")
+        country.append(idx[site])
+        parent.append(head[h_name])
+        hs.append(hs_names.index(h_name))
+        rank.append(0)
+        sshare.append(share)
+        names.append(f"{h_name}@{site}")
     hq_us = np.array([sites.filter(pl.col("hyperscaler") == h)["hq_iso3"][0] == "USA" for h in hs_names], np.uint8)
     uveu = np.array([h in sc.uveu for h in hs_names], np.uint8)
     nveu = np.zeros(len(country), np.uint8)
@@ -234,8 +248,18 @@ def _firms(sc: Scenario, weights: np.ndarray, idx: dict[str, int]):
         for f in range(len(country)):
             if country[f] == c and rank[f] == 1:
                 nveu[f] = 1
-    return (np.array(country, np.int32), np.array(parent, np.int32), np.array(hs, np.int32),
-            np.array(rank, np.int32), np.array(sshare), nveu, 1.0 - site_share, hq_us, uveu, names)
+    return (
+        np.array(country, np.int32),
+        np.array(parent, np.int32),
+        np.array(hs, np.int32),
+        np.array(rank, np.int32),
+        np.array(sshare),
+        nveu,
+        1.0 - site_share,
+        hq_us,
+        uveu,
+        names,
+    )
 
 
 def _installed_shares(sc: Scenario, start: str) -> dict[str, float]:
@@ -279,49 +303,80 @@ def compile_scenario(sc: Scenario) -> Compiled:
         if name not in chip_names:
             raise ScenarioError(sc.assumptions.path, "fallback.chips", f"unknown chip {name!r}")
         fb.append(chip_names.index(name))
-    years = np.array([int(l[:4]) for l in labels])
+    years = np.array([int(lab[:4]) for lab in labels])
     avail = chips["year"].to_numpy() if "year" in chips.columns else np.zeros(len(chip_names))
     fallback = np.full((len(labels), max(1, len(fb))), -1, np.int32)
     for q in range(len(labels)):
         ok = [k for k in fb if avail[k] <= years[q]]
-        fallback[q, :len(ok)] = ok
+        fallback[q, : len(ok)] = ok
     draws = uncertainty.draw(sc.assumptions.dists, sc.seed, sc.trials)
     paths = {name: timepaths.level(spec, draws, sc.seed, labels) for name, spec in sc.assumptions.paths.items()}
     draws["installed_base.world_h100e"] = paths["installed_base.world_h100e"][:, 0]
     params = np.column_stack([draws[name] for name, _ in L.PARAMS])
-    supply = np.stack([paths[name] for name in L.SUPPLY_PATHS], axis=2)            # [T, Q, V]
+    supply = np.stack([paths[name] for name in L.SUPPLY_PATHS], axis=2)  # [T, Q, V]
     grey = draws["grey_market.share_of_nvidia_output"][:, None] * supply[:, :, L.VENDORS.index("NVIDIA")]
     quarterly = np.concatenate([paths["demand.world_h100e_per_quarter"][:, :, None], grey[:, :, None], supply], axis=2)
     slips = int(round(float(params[:, L.P_SLIP].max()))) + 1 if len(params) else 1
     groups = mix_groups(sc)
     hs_names = list(dict.fromkeys(sc.world.sites["hyperscaler"].to_list()))
-    firm_mix = np.array([groups.index(hs_names[h]) if h >= 0 and hs_names[h] in groups else group[c]
-                         for c, h in zip(f_country, f_hs)], np.int32)
+    firm_mix = np.array(
+        [groups.index(hs_names[h]) if h >= 0 and hs_names[h] in groups else group[c] for c, h in zip(f_country, f_hs)],
+        np.int32,
+    )
     mix_prob, mix_alias = _chip_mix(sc, chips, labels, max(1, slips))
     chip_h100e, chip_draws = chip_h100e_draws(chips, sc.seed, sc.trials)
     draws.update(chip_draws)
     ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
     div = idx[s["buyers"]["diversion_destination"]]
     inputs = KernelInputs(
-        key=root_key(sc.seed), params=params, quarterly=quarterly,
-        firm_country=f_country, firm_parent=f_parent, firm_hs=f_hs, firm_rank=f_rank,
-        firm_site_share=f_sshare, firm_nveu=f_nveu, firm_mix=firm_mix,
-        hs_sites=np.argsort(np.where(f_hs >= 0, f_hs, len(hq_us)), kind="stable")[: int((f_hs >= 0).sum())].astype(np.int32),
+        key=root_key(sc.seed),
+        params=params,
+        quarterly=quarterly,
+        firm_country=f_country,
+        firm_parent=f_parent,
+        firm_hs=f_hs,
+        firm_rank=f_rank,
+        firm_site_share=f_sshare,
+        firm_nveu=f_nveu,
+        firm_mix=firm_mix,
+        hs_sites=np.argsort(np.where(f_hs >= 0, f_hs, len(hq_us)), kind="stable")[: int((f_hs >= 0).sum())].astype(
+            np.int32
+        ),
         hs_start=np.searchsorted(np.sort(f_hs[f_hs >= 0]), np.arange(len(hq_us) + 1)).astype(np.int32),
         cn_firms=np.flatnonzero((f_country == div) & (f_rank > 0)).astype(np.int32),
-        c_weight=weights, c_dom_share=dom_share, c_div=countries["diversion_risk"].to_numpy().astype(float),
-        c_init_share=init, c_group=group, hs_hq_us=hq_us, hs_uveu=uveu,
-        chip_h100e=chip_h100e, chip_tpp=chips["tpp"].to_numpy(),
+        c_weight=weights,
+        c_dom_share=dom_share,
+        c_div=countries["diversion_risk"].to_numpy().astype(float),
+        c_init_share=init,
+        c_group=group,
+        hs_hq_us=hq_us,
+        hs_uveu=uveu,
+        chip_h100e=chip_h100e,
+        chip_tpp=chips["tpp"].to_numpy(),
         chip_supply=supply_cost(chips),
         chip_vendor=np.array([vendors.index(v) for v in chips["vendor"]], np.int32),
         vendor_china_only=np.array([v in L.CHINA_ONLY_VENDORS for v in vendors], np.uint8),
-        chip_class=reg.chip_class, chip_override=reg.chip_override, divertible=divertible(reg, div),
-        policy=reg.policy, alloc=reg.alloc,
-        lpp=reg.lpp, uveu_lim=reg.uveu_lim, nveu_cap=reg.nveu_cap, tier1=reg.tier1, allow_tpp=reg.allow_tpp,
-        share_ratio=reg.share_ratio, share_chip=reg.share_chip, guidance_on=reg.guidance_on, lv_on=reg.lv_on,
-        mix_prob=mix_prob, mix_alias=mix_alias, fallback=fallback,
-        year_start=np.array([l.endswith("Q1") for l in labels], np.uint8), ztab=ztab,
-        div_dest=div, us_index=idx["USA"], m=sc.orders_per_quarter,
+        chip_class=reg.chip_class,
+        chip_override=reg.chip_override,
+        divertible=divertible(reg, div),
+        policy=reg.policy,
+        alloc=reg.alloc,
+        lpp=reg.lpp,
+        uveu_lim=reg.uveu_lim,
+        nveu_cap=reg.nveu_cap,
+        tier1=reg.tier1,
+        allow_tpp=reg.allow_tpp,
+        share_ratio=reg.share_ratio,
+        share_chip=reg.share_chip,
+        guidance_on=reg.guidance_on,
+        lv_on=reg.lv_on,
+        mix_prob=mix_prob,
+        mix_alias=mix_alias,
+        fallback=fallback,
+        year_start=np.array([lab.endswith("Q1") for lab in labels], np.uint8),
+        ztab=ztab,
+        div_dest=div,
+        us_index=idx["USA"],
+        m=sc.orders_per_quarter,
     )
     return Compiled(inputs, reg, chips, iso3, labels, names, draws)
-

@@ -39,12 +39,15 @@ class PathSpec:
     """The shape of a time path; its uncertain components live in the assumption tree by name."""
 
     name: str
-    anchor: str                 # quarter label where ``start`` applies
-    years: tuple[int, ...]      # years with a growth entry, ascending
+    anchor: str  # quarter label where ``start`` applies
+    years: tuple[int, ...]  # years with a growth entry, ascending
 
     def components(self) -> list[str]:
-        return ([f"{self.name}.start"] + [f"{self.name}.growth.{y}" for y in self.years]
-                + [f"{self.name}.ar1.rho", f"{self.name}.ar1.sd"])
+        return (
+            [f"{self.name}.start"]
+            + [f"{self.name}.growth.{y}" for y in self.years]
+            + [f"{self.name}.ar1.rho", f"{self.name}.ar1.sd"]
+        )
 
 
 def parse(name: str, spec: object, path: object) -> tuple[PathSpec, dict[str, uncertainty.Dist]]:
@@ -93,7 +96,7 @@ def _qindex(label: str) -> int:
     return 4 * y + q - 1
 
 
-GRID = ("2000Q1", 240)        # calendar quarters on which AR(1) noise is drawn: 2000Q1-2059Q4
+GRID = ("2000Q1", 240)  # calendar quarters on which AR(1) noise is drawn: 2000Q1-2059Q4
 
 
 def ar1_noise(seed: int, name: str, rho: np.ndarray, sd: np.ndarray, T: int, labels: list[str]) -> np.ndarray:
@@ -118,17 +121,17 @@ def ar1_noise(seed: int, name: str, rho: np.ndarray, sd: np.ndarray, T: int, lab
 def level(spec: PathSpec, draws: dict[str, np.ndarray], seed: int, labels: list[str]) -> np.ndarray:
     """The path [T, Q] over quarters ``labels`` from the per-trial component ``draws``."""
     start = draws[f"{spec.name}.start"]
-    T, Q = start.shape[0], len(labels)
+    T = start.shape[0]
     a = _qindex(spec.anchor)
     idx = np.array([_qindex(x) for x in labels])
     lo, hi = min(a, idx.min()), max(a, idx.max())
     years = np.array(spec.years)
-    log_g = np.empty((T, hi - lo))                       # step j → j + 1 for quarters lo ... hi - 1
+    log_g = np.empty((T, hi - lo))  # step j → j + 1 for quarters lo ... hi - 1
     for j in range(lo, hi):
         y = j // 4
         y_used = years[years <= y].max() if (years <= y).any() else years.min()
         log_g[:, j - lo] = np.log(draws[f"{spec.name}.growth.{int(y_used)}"]) / 4.0
-    cum = np.concatenate([np.zeros((T, 1)), np.cumsum(log_g, axis=1)], axis=1)   # log level at lo ... hi
+    cum = np.concatenate([np.zeros((T, 1)), np.cumsum(log_g, axis=1)], axis=1)  # log level at lo ... hi
     base = np.log(start)[:, None] + cum[:, idx - lo] - cum[:, [a - lo]]
     sd, rho = draws[f"{spec.name}.ar1.sd"], draws[f"{spec.name}.ar1.rho"]
     e = ar1_noise(seed, spec.name, rho, sd, T, labels)

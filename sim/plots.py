@@ -29,8 +29,9 @@ def fan_data(summary: pl.DataFrame, countries: list[str]) -> dict[str, list[list
     """Region → [p5, p50, p95] series of installed H100e, for the fan chart's panels."""
     regions = BLOCS + [c for c in countries if c not in ("USA",)]
     quantiles = ("p5", "p50", "p95")
-    s = summary.filter((pl.col("metric") == "compute_h100e") & pl.col("region").is_in(regions)
-                       & pl.col("quantile").is_in(quantiles))
+    s = summary.filter(
+        (pl.col("metric") == "compute_h100e") & pl.col("region").is_in(regions) & pl.col("quantile").is_in(quantiles)
+    )
     return {r: [_series(s, "compute_h100e", r, q) for q in quantiles] for r in regions}
 
 
@@ -48,7 +49,7 @@ def fan_chart(data: dict[str, list[list[float]]], labels: list[str], title: str)
         ax.set_yscale("log")
         ax.set_title(region, fontsize=9)
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(regions):]:
+    for ax in axes.flat[len(regions) :]:
         ax.axis("off")
     ticks = list(range(0, len(labels), 4))
     for ax in axes[-1]:
@@ -130,7 +131,7 @@ def _fork(job) -> int | None:
     sys.stderr.flush()
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)   # Python >= 3.12: other threads exist (above)
+            warnings.simplefilter("ignore", DeprecationWarning)  # Python >= 3.12: other threads exist (above)
             pid = os.fork()
     except OSError:
         return None
@@ -169,8 +170,9 @@ def drawing(summary_of, exhaustion, countries: list[str], labels: list[str], tit
         fan_job()
 
 
-def draw(summary: pl.DataFrame, exhaustion: pl.DataFrame, countries: list[str], labels: list[str], title: str,
-         outdir: Path) -> list[Path]:
+def draw(
+    summary: pl.DataFrame, exhaustion: pl.DataFrame, countries: list[str], labels: list[str], title: str, outdir: Path
+) -> list[Path]:
     with drawing(lambda metrics: summary, lambda: exhaustion, countries, labels, title, outdir):
         pass
     return sorted(outdir.iterdir())
@@ -193,7 +195,10 @@ def redraw(run_dir: Path) -> list[Path]:
     run_dir = Path(run_dir)
     man = json.loads((run_dir / "manifest.json").read_text())
     summary = pl.read_parquet(run_dir / "summary.parquet")
-    exhaustion = pl.read_csv(run_dir / "exhaustion.csv", infer_schema_length=None,
-                             schema_overrides={f"exhaustion_quarter_{p}": pl.Utf8 for p in ("p5", "p50", "p95")})
+    exhaustion = pl.read_csv(
+        run_dir / "exhaustion.csv",
+        infer_schema_length=None,
+        schema_overrides={f"exhaustion_quarter_{p}": pl.Utf8 for p in ("p5", "p50", "p95")},
+    )
     countries = man["scenario"]["settings"].get("outputs", {}).get("countries", ["USA", "CHN"])
     return draw(summary, exhaustion, countries, man["quarters"], man["scenario"]["name"], run_dir / "figures")

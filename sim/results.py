@@ -1,6 +1,6 @@
 """Results folders: ``results/<scenario>/<run-id>/`` with manifest.json, summary.parquet (long: one row
-per metric, region, quarter and quantile), summary.csv (blocs, world and the scenario's main countries, one column per quantile),
-trials.parquet, feasibility.csv, exhaustion.csv and figures/. Written to a hidden temporary folder
+per metric, region, quarter and quantile), summary.csv (blocs, world and the scenario's main countries, one
+column per quantile), trials.parquet, feasibility.csv, exhaustion.csv and figures/. Written to a hidden temporary folder
 and renamed at the end, so a failed run leaves no partial folder."""
 
 from __future__ import annotations
@@ -27,8 +27,13 @@ from .runner import RunResult
 def git_commit(cwd: Path) -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -39,24 +44,44 @@ def manifest(res: RunResult, wall_s: float) -> dict:
     held = [lab for lab, h in zip(comp.labels, comp.regime.held_after_horizon) if h]
     return {
         "scenario": {"name": sc.name, "path": str(sc.path), "settings": sc.raw},
-        "regime": {"name": sc.regime.name, "title": sc.regime.title, "file": str(sc.regime.path.name),
-                   "horizon_end": str(sc.regime.horizon_end) if sc.regime.horizon_end else None,
-                   "quarters_holding_last_values": held,
-                   "note": sc.regime.horizon_note if held else ""},
-        "seed": sc.seed, "trials": sc.trials, "quarters": comp.labels,
-        "firms": len(comp.firm_names), "orders_per_trial": res.orders_per_trial,
-        "orders_processed": res.timings["orders_processed"], "orders_per_s": res.timings["orders_per_s"],
+        "regime": {
+            "name": sc.regime.name,
+            "title": sc.regime.title,
+            "file": str(sc.regime.path.name),
+            "horizon_end": str(sc.regime.horizon_end) if sc.regime.horizon_end else None,
+            "quarters_holding_last_values": held,
+            "note": sc.regime.horizon_note if held else "",
+        },
+        "seed": sc.seed,
+        "trials": sc.trials,
+        "quarters": comp.labels,
+        "firms": len(comp.firm_names),
+        "orders_per_trial": res.orders_per_trial,
+        "orders_processed": res.timings["orders_processed"],
+        "orders_per_s": res.timings["orders_per_s"],
         "timings_s": {k: v for k, v in res.timings.items() if k.endswith("_s")},
-        "threads": res.timings["threads"], "wall_time_s": wall_s,
-        "versions": {"sim": __version__, "python": platform.python_version(), "numpy": np.__version__,
-                     "numba": numba.__version__, "polars": pl.__version__},
+        "threads": res.timings["threads"],
+        "wall_time_s": wall_s,
+        "versions": {
+            "sim": __version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "numba": numba.__version__,
+            "polars": pl.__version__,
+        },
         "git_commit": git_commit(Path(__file__).parent),
-        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "labels": {"inputs": "estimated (sim/assumptions/default.toml, with sources)",
-                   "rules": "reported (regime file, with legal references)", "outputs": "calculated"},
-        "units": {"H100e": "H100-equivalents by dense 16-bit FLOP/s (989.5 TFLOP/s each)",
-                  "H100e_tpp": "H100-equivalents by TPP (15,832 each), what the rules count",
-                  "H100e/quarter": "flow during the quarter", "H100e outstanding": "stock at quarter end"},
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "labels": {
+            "inputs": "estimated (sim/assumptions/default.toml, with sources)",
+            "rules": "reported (regime file, with legal references)",
+            "outputs": "calculated",
+        },
+        "units": {
+            "H100e": "H100-equivalents by dense 16-bit FLOP/s (989.5 TFLOP/s each)",
+            "H100e_tpp": "H100-equivalents by TPP (15,832 each), what the rules count",
+            "H100e/quarter": "flow during the quarter",
+            "H100e outstanding": "stock at quarter end",
+        },
         "flows": FLOW_NOTES,
     }
 
@@ -65,15 +90,16 @@ def wide_summary(summary: pl.DataFrame, countries: list[str]) -> pl.DataFrame:
     """The summary of the blocs, the world and the scenario's ``countries``, one column per quantile
     (p5, p50, p95, mean, probability), for spreadsheets; summary.parquet has every territory."""
     keep = summary.filter((pl.col("region_type") != "country") | pl.col("region").is_in(countries))
-    return keep.pivot(on="quantile", index=["metric", "unit", "region", "region_type", "quarter"],
-                      values="value", maintain_order=True)
+    return keep.pivot(
+        on="quantile", index=["metric", "unit", "region", "region_type", "quarter"], values="value", maintain_order=True
+    )
 
 
 @contextlib.contextmanager
 def atomic_folder(root: Path, run_id: str | None, seed: int):
     """Yield a hidden temporary folder under ``root``; rename it to ``root/run_id`` (default: UTC time and
     seed) when the block succeeds, delete it when it fails. The final path is set on ``.final``."""
-    run_id = run_id or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-s{seed}"
+    run_id = run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-s{seed}"
     final, tmp = root / run_id, root / f".tmp-{run_id}-{os.getpid()}"
     root.mkdir(parents=True, exist_ok=True)
     tmp.mkdir()
@@ -87,21 +113,24 @@ def atomic_folder(root: Path, run_id: str | None, seed: int):
         raise
 
 
-def write_run(res: RunResult, root: str | Path = "results", run_id: str | None = None, figures: bool = True,
-              wall_s: float = 0.0) -> Path:
+def write_run(
+    res: RunResult, root: str | Path = "results", run_id: str | None = None, figures: bool = True, wall_s: float = 0.0
+) -> Path:
     """Write the results folder of ``res`` atomically; returns its path. The figures are drawn (in a second
     process) while the tables are written."""
     t0, metrics0 = time.perf_counter(), res.timings.get("metrics_s", 0.0)
     with atomic_folder(Path(root) / res.scenario.name, run_id, res.scenario.seed) as (tmp, final):
         if figures:
             from .plots import drawing_run
+
             drawn = drawing_run(res, tmp / "figures")
         else:
             drawn = contextlib.nullcontext()
         with drawn:
             res.summary.write_parquet(tmp / "summary.parquet")
-            wide_summary(res.summary, res.scenario.countries).write_csv(tmp / "summary.csv", float_scientific=True,
-                                                                        float_precision=5)
+            wide_summary(res.summary, res.scenario.countries).write_csv(
+                tmp / "summary.csv", float_scientific=True, float_precision=5
+            )
             res.trials.write_parquet(tmp / "trials.parquet")
             res.feasibility.write_csv(tmp / "feasibility.csv", float_precision=4)
             res.exhaustion.write_csv(tmp / "exhaustion.csv", float_precision=4)

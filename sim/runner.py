@@ -23,7 +23,7 @@ class RunResult:
     outputs: Outputs
     timings: dict[str, float] = field(default_factory=dict)
     _tables: dict[str, pl.DataFrame] = field(default_factory=dict)
-    _derived: dict = field(default_factory=dict)    # arrays the tables share (metrics ``cache``)
+    _derived: dict = field(default_factory=dict)  # arrays the tables share (metrics ``cache``)
 
     @property
     def orders_per_trial(self) -> int:
@@ -45,8 +45,10 @@ class RunResult:
     @property
     def summary(self) -> pl.DataFrame:
         c = self.compiled
-        return self._table("summary", lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws,
-                                                              c.regime, self._derived))
+        return self._table(
+            "summary",
+            lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws, c.regime, self._derived),
+        )
 
     def summary_of(self, names: tuple[str, ...]) -> pl.DataFrame:
         """The summary's rows of the metrics ``names`` only: computed alone (and kept for the full summary)
@@ -54,31 +56,45 @@ class RunResult:
         if "summary" in self._tables:
             return self.summary.filter(pl.col("metric").is_in(names))
         c = self.compiled
-        return self._timed(lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws, c.regime,
-                                                   self._derived, only=names))
+        return self._timed(
+            lambda: metrics.summary(
+                self.outputs, self.scenario.world, c.labels, c.draws, c.regime, self._derived, only=names
+            )
+        )
 
     @property
     def feasibility(self) -> pl.DataFrame:
         c = self.compiled
-        return self._table("feasibility", lambda: metrics.feasibility_table(self.outputs, self.scenario.world, c.labels, c.draws,
-                                                                            c.regime, self._derived))
+        return self._table(
+            "feasibility",
+            lambda: metrics.feasibility_table(
+                self.outputs, self.scenario.world, c.labels, c.draws, c.regime, self._derived
+            ),
+        )
 
     @property
     def exhaustion(self) -> pl.DataFrame:
         capped = (self.compiled.regime.policy == CAPPED).any(axis=(0, 2))
-        return self._table("exhaustion", lambda: metrics.exhaustion_table(self.outputs, self.scenario.world,
-                                                                          self.compiled.labels, capped))
+        return self._table(
+            "exhaustion",
+            lambda: metrics.exhaustion_table(self.outputs, self.scenario.world, self.compiled.labels, capped),
+        )
 
     @property
     def trials(self) -> pl.DataFrame:
         c = self.compiled
-        return self._table("trials", lambda: metrics.trials_table(self.outputs, self.scenario.world, c.labels, c.draws,
-                                                                    self._derived))
+        return self._table(
+            "trials", lambda: metrics.trials_table(self.outputs, self.scenario.world, c.labels, c.draws, self._derived)
+        )
 
     def value(self, metric: str, region: str, quarter: str, quantile: str = "p50") -> float:
         """One number of the summary (e.g. ``value("compute_h100e", "China", "2027Q4")``)."""
-        s = self.summary.filter((pl.col("metric") == metric) & (pl.col("region") == region)
-                                & (pl.col("quarter") == quarter) & (pl.col("quantile") == quantile))
+        s = self.summary.filter(
+            (pl.col("metric") == metric)
+            & (pl.col("region") == region)
+            & (pl.col("quarter") == quarter)
+            & (pl.col("quantile") == quantile)
+        )
         if s.height != 1:
             raise KeyError((metric, region, quarter, quantile))
         return s["value"][0]
@@ -97,7 +113,7 @@ def run(sc: Scenario, progress: bool = False, threads: int | None = None, block:
     out = Outputs.empty(T, len(compiled.iso3), len(compiled.labels))
     bar = tqdm(total=T, desc=f"{sc.name}", unit="trial", disable=not progress)
     first = min(1, T)
-    run_kernel(inp, out, 0, first)        # the first trial also compiles (or loads) the kernel
+    run_kernel(inp, out, 0, first)  # the first trial also compiles (or loads) the kernel
     bar.update(first)
     t_first = time.perf_counter()
     for start in range(first, T, block):
@@ -118,4 +134,3 @@ def run(sc: Scenario, progress: bool = False, threads: int | None = None, block:
         "threads": numba.get_num_threads(),
     }
     return res
-

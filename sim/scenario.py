@@ -8,8 +8,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import quarters, uncertainty
 from . import paths as timepaths
+from . import quarters, uncertainty
 from .assumptions import Assumptions, load_assumptions
 from .errors import DataError, ScenarioError, SimInputError
 from .regimes import Regime, load_regime
@@ -33,25 +33,26 @@ class Scenario:
     quarters: int
     trials: int
     seed: int
-    regime: Regime                                      # the first regime of the timeline
+    regime: Regime  # the first regime of the timeline
     world: World
     assumptions: Assumptions
-    uveu: list[str] = field(default_factory=list)      # hyperscalers holding UVEU status
-    nveu: list[str] = field(default_factory=list)      # territories whose largest firm is an NVEU
+    uveu: list[str] = field(default_factory=list)  # hyperscalers holding UVEU status
+    nveu: list[str] = field(default_factory=list)  # territories whose largest firm is an NVEU
     g2g: dict[str, float] = field(default_factory=dict)  # territory → allocation multiplier
     firms_total: int = 12_000
     orders_per_quarter: int = 4
     countries: list[str] = field(default_factory=lambda: list(DEFAULT_COUNTRIES))
     raw: dict = field(default_factory=dict)
-    timeline: list = field(default_factory=list)       # [(start date or None, Regime)], by start date
+    timeline: list = field(default_factory=list)  # [(start date or None, Regime)], by start date
 
     @property
     def labels(self) -> list[str]:
         return quarters.labels(self.start, self.quarters)
 
-    def replace(self, **kw) -> "Scenario":
+    def replace(self, **kw) -> Scenario:
         """A copy with some run settings changed (e.g. fewer trials in tests)."""
         from dataclasses import replace
+
         return replace(self, **kw)
 
 
@@ -103,13 +104,15 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     overrides = reg.get("overrides", {})
     if not isinstance(overrides, dict):
         raise ScenarioError(path, "regime.overrides", "expected a table")
-    for name in overrides:   # an override applies to every regime of the timeline that has the parameter
+    for name in overrides:  # an override applies to every regime of the timeline that has the parameter
         if not any(name in r.params for _, r in timeline):
-            raise ScenarioError(path, f"regime.overrides.{name}", "unknown parameter of "
-                                + ", ".join(repr(r.name) for _, r in timeline))
+            raise ScenarioError(
+                path, f"regime.overrides.{name}", "unknown parameter of " + ", ".join(repr(r.name) for _, r in timeline)
+            )
     try:
-        timeline = [(d, r.with_overrides({k: v for k, v in overrides.items() if k in r.params}, path))
-                    for d, r in timeline]
+        timeline = [
+            (d, r.with_overrides({k: v for k, v in overrides.items() if k in r.params}, path)) for d, r in timeline
+        ]
     except SimInputError as e:
         raise ScenarioError(path, e.field, e.message) from None
     regime = timeline[0][1]
@@ -118,7 +121,9 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     uveu = _str_list(reg.get("uveu", []), path, "regime.uveu")
     for h in uveu:
         if h not in hyperscalers:
-            raise ScenarioError(path, "regime.uveu", f"unknown hyperscaler {h!r} (known: {', '.join(sorted(hyperscalers))})")
+            raise ScenarioError(
+                path, "regime.uveu", f"unknown hyperscaler {h!r} (known: {', '.join(sorted(hyperscalers))})"
+            )
     nveu = _str_list(reg.get("nveu", []), path, "regime.nveu")
     for c in nveu:
         if c not in known:
@@ -126,8 +131,15 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     g2g = reg.get("g2g", {})
     if not isinstance(g2g, dict):
         raise ScenarioError(path, "regime.g2g", "expected a table { ISO3 = multiplier }")
-    max_factor = max((v for _, r in timeline if "caps.g2g_max_factor" in r.params
-                      for _, v in r.params["caps.g2g_max_factor"].values), default=1.0)
+    max_factor = max(
+        (
+            v
+            for _, r in timeline
+            if "caps.g2g_max_factor" in r.params
+            for _, v in r.params["caps.g2g_max_factor"].values
+        ),
+        default=1.0,
+    )
     for c, f in g2g.items():
         if c not in known:
             raise ScenarioError(path, f"regime.g2g.{c}", f"unknown country {c!r}")
@@ -153,9 +165,25 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     for c in countries:
         if c not in known:
             raise ScenarioError(path, "outputs.countries", f"unknown country {c!r}")
-    return Scenario(path, str(run.get("name", path.stem)), run["start"], n_q, trials, seed, regime, world,
-                    assumptions, uveu, nveu, {k: float(v) for k, v in g2g.items()}, firms_total, opq,
-                    countries, raw, timeline)
+    return Scenario(
+        path,
+        str(run.get("name", path.stem)),
+        run["start"],
+        n_q,
+        trials,
+        seed,
+        regime,
+        world,
+        assumptions,
+        uveu,
+        nveu,
+        {k: float(v) for k, v in g2g.items()},
+        firms_total,
+        opq,
+        countries,
+        raw,
+        timeline,
+    )
 
 
 def _timeline(reg: dict, path: Path) -> list:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from .chips import H100_FP16_TFLOPS, load_chips
 from .errors import DataError
 
-H100_FLOPS = H100_FP16_TFLOPS * 1e12      # dense BF16 FLOP/s of one H100 SXM
+H100_FLOPS = H100_FP16_TFLOPS * 1e12  # dense BF16 FLOP/s of one H100 SXM
 SECONDS_PER_DAY = 86_400.0
 RUNS_CSV = Path(__file__).parent / "world" / "training_runs.csv"
 
@@ -20,7 +21,7 @@ def training_flop(h100e, mfu, days):
     return h100e * H100_FLOPS * mfu * days * SECONDS_PER_DAY
 
 
-def utilisation(draws: dict) -> "np.ndarray":
+def utilisation(draws: dict) -> np.ndarray:
     """Per-trial share of dense peak a frontier run achieves over its wall-clock time: MFU while training
     (``training.mfu``) × goodput, the share of the time spent training rather than restarting from
     failures (``training.goodput``)."""
@@ -53,4 +54,5 @@ def published_runs(path: Path = RUNS_CSV) -> pl.DataFrame:
         else:
             est.append(training_flop(r["chips"] * h, r["mfu"], r["days"]))
     return runs.with_columns(pl.Series("estimated_flop", est)).with_columns(
-        (pl.col("estimated_flop") / pl.col("training_flop")).alias("ratio"))
+        (pl.col("estimated_flop") / pl.col("training_flop")).alias("ratio")
+    )

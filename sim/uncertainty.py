@@ -67,7 +67,9 @@ def parse(spec: object, path: object, field: str) -> Dist:
     spec = dict(spec)
     clip = spec.pop("clip", None)
     if len(spec) != 1 or next(iter(spec)) not in KINDS:
-        raise SimInputError(path, field, f"expected exactly one of {', '.join(KINDS)} (and optional clip), got {sorted(spec)}")
+        raise SimInputError(
+            path, field, f"expected exactly one of {', '.join(KINDS)} (and optional clip), got {sorted(spec)}"
+        )
     kind, arg = next(iter(spec.items()))
     sub = f"{field}.{kind}"
     if clip is not None:

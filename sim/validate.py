@@ -16,7 +16,7 @@ class Check:
     name: str
     computed: float
     published: float
-    tolerance: float          # allowed ratio computed / published: within [1/t, t]
+    tolerance: float  # allowed ratio computed / published: within [1/t, t]
     source: str
 
     @property
@@ -31,28 +31,76 @@ class Check:
 def checks() -> list[Check]:
     chips = {r["name"]: r for r in load_chips().iter_rows(named=True)}
     out = [
-        Check("LPP allowance in H100 (26.9M TPP / H100 TPP)", 26_900_000 / H100_TPP, 1_699, 1.005,
-              "90 FR 4544 § 740.29; SemiAnalysis: 1,699 H100e"),
-        Check("Tier-2 country allocation in H100 (790M TPP)", 790_000_000 / H100_TPP, 49_901, 1.005,
-              "90 FR 4544 § 742.6(b)(10)(iii)(B); SemiAnalysis: 49,901 H100e"),
-        Check("Tier-2 country allocation in GB300", 790_000_000 / chips["GB300"]["tpp"], 13_166, 1.01,
-              "SemiAnalysis: the country cap is about 13,166 GB300"),
-        Check("NVEU 2027 allocation in H100 (5,064M TPP)", 5_064_000_000 / H100_TPP, 320_000, 1.005,
-              "90 FR 4544 § 748.15 Table 1; ~320,000 H100e (SemiAnalysis, RAND)"),
-        Check("H100 for 1e26 FLOP in 100 days at 40 % MFU", chips_needed(1e26, 0.40, 100), 29_200, 1.02,
-              "shared/research/calibration.md worked example (29,200 H100)"),
+        Check(
+            "LPP allowance in H100 (26.9M TPP / H100 TPP)",
+            26_900_000 / H100_TPP,
+            1_699,
+            1.005,
+            "90 FR 4544 § 740.29; SemiAnalysis: 1,699 H100e",
+        ),
+        Check(
+            "Tier-2 country allocation in H100 (790M TPP)",
+            790_000_000 / H100_TPP,
+            49_901,
+            1.005,
+            "90 FR 4544 § 742.6(b)(10)(iii)(B); SemiAnalysis: 49,901 H100e",
+        ),
+        Check(
+            "Tier-2 country allocation in GB300",
+            790_000_000 / chips["GB300"]["tpp"],
+            13_166,
+            1.01,
+            "SemiAnalysis: the country cap is about 13,166 GB300",
+        ),
+        Check(
+            "NVEU 2027 allocation in H100 (5,064M TPP)",
+            5_064_000_000 / H100_TPP,
+            320_000,
+            1.005,
+            "90 FR 4544 § 748.15 Table 1; ~320,000 H100e (SemiAnalysis, RAND)",
+        ),
+        Check(
+            "H100 for 1e26 FLOP in 100 days at 40 % MFU",
+            chips_needed(1e26, 0.40, 100),
+            29_200,
+            1.02,
+            "shared/research/calibration.md worked example (29,200 H100)",
+        ),
         Check("H100 SXM TPP", chips["H100"]["tpp"], 15_832, 1.0001, "989.5 dense BF16 TFLOP/s x 16 (NVIDIA)"),
         Check("A100 TPP", chips["A100"]["tpp"], 4_992, 1.0001, "312 dense BF16 TFLOP/s x 16 (NVIDIA)"),
-        Check("H20 TPP (below the 4,800 and 2,400 thresholds)", chips["H20"]["tpp"], 2_368, 1.0001,
-              "148 dense BF16 TFLOP/s x 16; SemiAnalysis 'white zone'"),
+        Check(
+            "H20 TPP (below the 4,800 and 2,400 thresholds)",
+            chips["H20"]["tpp"],
+            2_368,
+            1.0001,
+            "148 dense BF16 TFLOP/s x 16; SemiAnalysis 'white zone'",
+        ),
     ]
     for r in published_runs().iter_rows(named=True):
-        out.append(Check(f"{r['name']}: hardware arithmetic vs stated FLOP", r["estimated_flop"], r["training_flop"],
-                         1.5, r["source"].split(" http")[0]))
+        out.append(
+            Check(
+                f"{r['name']}: hardware arithmetic vs stated FLOP",
+                r["estimated_flop"],
+                r["training_flop"],
+                1.5,
+                r["source"].split(" http")[0],
+            )
+        )
     return out
 
 
 def table() -> pl.DataFrame:
-    return pl.DataFrame([{"check": c.name, "computed": c.computed, "published": c.published,
-                          "ratio": c.ratio, "tolerance": c.tolerance, "pass": c.passed, "source": c.source}
-                         for c in checks()])
+    return pl.DataFrame(
+        [
+            {
+                "check": c.name,
+                "computed": c.computed,
+                "published": c.published,
+                "ratio": c.ratio,
+                "tolerance": c.tolerance,
+                "pass": c.passed,
+                "source": c.source,
+            }
+            for c in checks()
+        ]
+    )

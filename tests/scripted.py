@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from sim.inputs import compile_scenario
@@ -15,21 +14,36 @@ from sim.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
 def small_world(world: World, buyers: dict[str, float], sites: list[tuple[str, str, float]] = ()) -> World:
     """The world with demand only in ``buyers`` (iso3 → weight), no diversion, and only the hyperscaler
     ``sites`` given as (hyperscaler, site iso3, share of the site's demand)."""
     c = world.countries.with_columns(
         pl.col("iso3").replace_strict(buyers, default=0.0, return_dtype=pl.Float64).alias("demand_weight"),
-        pl.lit(0.0).alias("diversion_risk"))
-    site_rows = pl.DataFrame({"hyperscaler": [h for h, _, _ in sites], "hq_iso3": ["USA"] * len(sites),
-                              "site_iso3": [c for _, c, _ in sites], "share_of_site_demand": [x for _, _, x in sites],
-                              "source": ["test"] * len(sites)}, schema=world.sites.schema)
+        pl.lit(0.0).alias("diversion_risk"),
+    )
+    site_rows = pl.DataFrame(
+        {
+            "hyperscaler": [h for h, _, _ in sites],
+            "hq_iso3": ["USA"] * len(sites),
+            "site_iso3": [c for _, c, _ in sites],
+            "share_of_site_demand": [x for _, _, x in sites],
+            "source": ["test"] * len(sites),
+        },
+        schema=world.sites.schema,
+    )
     return World(c, world.groups, site_rows)
 
 
-def write_scenario(tmp_path: Path, regime: str | list, quarters: int = 4, extra: str = "", regime_lines: str = "",
-                   start: str = "2025Q1") -> Path:
-    if isinstance(regime, list):   # a timeline: [(date, regime name), ...]
+def write_scenario(
+    tmp_path: Path,
+    regime: str | list,
+    quarters: int = 4,
+    extra: str = "",
+    regime_lines: str = "",
+    start: str = "2025Q1",
+) -> Path:
+    if isinstance(regime, list):  # a timeline: [(date, regime name), ...]
         regime_line = "timeline = [" + ", ".join(f'{{ from = {d}, name = "{n}" }}' for d, n in regime) + "]"
         regime = "timeline"
     else:
@@ -54,26 +68,44 @@ countries = ["USA", "CHN"]
     return p
 
 
-def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quarter: float, quarters: int = 4,
-             approve: float = 1.0, extra: str = "", supply: float = 1e12, grey: float = 0.0, life: float = 24.0,
-             installed: float = 0.0, regime_lines: str = "", sites=(), init_shares: dict | None = None,
-             start: str = "2025Q1", subst: float = 1.0):
+def scripted(
+    tmp_path,
+    world,
+    regime: str,
+    buyer: str,
+    chip: str,
+    h100e_per_quarter: float,
+    quarters: int = 4,
+    approve: float = 1.0,
+    extra: str = "",
+    supply: float = 1e12,
+    grey: float = 0.0,
+    life: float = 24.0,
+    installed: float = 0.0,
+    regime_lines: str = "",
+    sites=(),
+    init_shares: dict | None = None,
+    start: str = "2025Q1",
+    subst: float = 1.0,
+):
     """One firm in ``buyer`` (or in each territory of a dict iso3 → demand weight) orders
     ``h100e_per_quarter`` (times its weight) of ``chip`` every quarter (one order, no noise);
     supply (H100e a quarter per vendor) ample unless given, no installed base unless given, licences
     approved with probability ``approve`` without delay, grey-market capacity ``grey``, ``subst`` fallback
     chips per refused chip."""
     buyers = buyer if isinstance(buyer, dict) else {buyer: 1.0}
-    sc = load_scenario(write_scenario(tmp_path, regime, quarters, extra, regime_lines, start),
-                       world=small_world(world, buyers, list(sites)))
+    sc = load_scenario(
+        write_scenario(tmp_path, regime, quarters, extra, regime_lines, start),
+        world=small_world(world, buyers, list(sites)),
+    )
     comp = compile_scenario(sc)
     inp = comp.inputs
-    if init_shares is not None:             # where the installed base sits (iso3 → share)
+    if init_shares is not None:  # where the installed base sits (iso3 → share)
         inp.c_init_share[:] = 0.0
         for iso, x in init_shares.items():
             inp.c_init_share[comp.iso3.index(iso)] = x
     k = comp.chips["name"].to_list().index(chip)
-    inp.mix_prob[:] = 0.0                   # every alias column points at the chip
+    inp.mix_prob[:] = 0.0  # every alias column points at the chip
     inp.mix_alias[:] = k
     p = inp.params
     p[:, L.P_ORDER_SIGMA], p[:, L.P_INSTALLED], p[:, L.P_APPROVE] = 0.0, installed, approve
@@ -81,12 +113,12 @@ def scripted(tmp_path, world, regime: str, buyer: str, chip: str, h100e_per_quar
     p[:, L.P_SUBST] = subst
     inp.quarterly[:, :, L.QT_DEMAND] = h100e_per_quarter
     inp.quarterly[:, :, L.QT_GREY] = grey
-    if isinstance(supply, dict):            # vendor → H100e a quarter, the others ample
-        inp.quarterly[:, :, L.QT_SUPPLY:] = 1e12
+    if isinstance(supply, dict):  # vendor → H100e a quarter, the others ample
+        inp.quarterly[:, :, L.QT_SUPPLY :] = 1e12
         for v, x in supply.items():
             inp.quarterly[:, :, L.QT_SUPPLY + L.VENDORS.index(v)] = x
     else:
-        inp.quarterly[:, :, L.QT_SUPPLY:] = supply
+        inp.quarterly[:, :, L.QT_SUPPLY :] = supply
     out = run_kernel(inp)
     return comp, out, comp.iso3.index(next(iter(buyers)))
 

@@ -2,14 +2,13 @@
 
 import polars as pl
 import pytest
+from scripted import ROOT
 
 from sim.backtest import backtest, load_targets
 from sim.errors import DataError
 from sim.scenario import load_scenario
 
-from scripted import ROOT
-
-KNOWN_GAP = {"nvidia_legal_china_2024"}   # Epoch's 'China legal' holds ~0.18M H100e of parts the catalogue lacks
+KNOWN_GAP = {"nvidia_legal_china_2024"}  # Epoch's 'China legal' holds ~0.18M H100e of parts the catalogue lacks
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,11 @@ def test_calibrated_model_is_within_2x_of_published_estimates(table):
 
 def test_bad_targets_file_names_the_field(tmp_path):
     p = tmp_path / "t.csv"
-    p.write_text((ROOT / "sim" / "world" / "backtest_targets.csv").read_text().replace(",installed,world,2024Q4", ",stock,world,2024Q4", 1))
+    p.write_text(
+        (ROOT / "sim" / "world" / "backtest_targets.csv")
+        .read_text()
+        .replace(",installed,world,2024Q4", ",stock,world,2024Q4", 1)
+    )
     with pytest.raises(DataError) as e:
         load_targets(p)
     assert "measure" in str(e.value) and "\n" not in str(e.value)

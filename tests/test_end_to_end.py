@@ -4,10 +4,9 @@ import json
 
 import polars as pl
 import pytest
+from scripted import ROOT
 
 from sim.cli import main
-
-from scripted import ROOT
 
 
 def test_sim_run_writes_a_complete_results_folder(tmp_path, capsys):
@@ -16,8 +15,15 @@ def test_sim_run_writes_a_complete_results_folder(tmp_path, capsys):
     assert main(["run", str(scen), "--trials", "3", "--out", str(out), "--run-id", "t", "--no-progress"]) == 0
     run = out / "default" / "t"
     names = {p.name for p in run.iterdir()}
-    assert {"manifest.json", "summary.parquet", "summary.csv", "trials.parquet", "feasibility.csv",
-            "exhaustion.csv", "figures"} <= names
+    assert {
+        "manifest.json",
+        "summary.parquet",
+        "summary.csv",
+        "trials.parquet",
+        "feasibility.csv",
+        "exhaustion.csv",
+        "figures",
+    } <= names
     assert not [p for p in (out / "default").iterdir() if p.name.startswith(".tmp")]
     figs = {p.name for p in (run / "figures").iterdir()}
     for f in ("compute_fan", "feasibility_1e26", "quota_exhaustion"):
@@ -29,9 +35,13 @@ def test_sim_run_writes_a_complete_results_folder(tmp_path, capsys):
     assert set(s["quantile"]) == {"p5", "p50", "p95", "mean", "probability"}
     blocs = set(s.filter(pl.col("region_type") == "bloc")["region"])
     assert blocs == {"US", "Tier-1 partners", "China", "Other Tier 2", "Other Tier 3"}
-    share = s.filter((pl.col("metric") == "share_of_world_compute") & (pl.col("region_type") == "bloc")
-                     & (pl.col("quarter") == "2030Q4") & (pl.col("quantile") == "mean"))
-    assert abs(share["value"].sum() - 1.0) < 1e-6          # blocs partition the world
+    share = s.filter(
+        (pl.col("metric") == "share_of_world_compute")
+        & (pl.col("region_type") == "bloc")
+        & (pl.col("quarter") == "2030Q4")
+        & (pl.col("quantile") == "mean")
+    )
+    assert abs(share["value"].sum() - 1.0) < 1e-6  # blocs partition the world
     assert main(["plot", str(run)]) == 0
     assert "China" in capsys.readouterr().out
     csv = pl.read_csv(run / "summary.csv")
@@ -40,16 +50,15 @@ def test_sim_run_writes_a_complete_results_folder(tmp_path, capsys):
 
 def test_sim_compare_runs_scenarios_with_common_random_numbers(tmp_path, capsys):
     scen = [str(ROOT / "scenarios" / f"{n}.toml") for n in ("diffusion_2025", "no_controls")]
-    assert main(["compare", *scen, "--trials", "2", "--out", str(tmp_path), "--run-id", "c",
-                 "--no-progress"]) == 0
+    assert main(["compare", *scen, "--trials", "2", "--out", str(tmp_path), "--run-id", "c", "--no-progress"]) == 0
     run = tmp_path / "compare" / "c"
     side = pl.read_csv(run / "comparison.csv")
     assert {"diffusion_2025", "no_controls"} <= set(side.columns)
     diff = pl.read_csv(run / "differences.csv")
     china = diff.filter((pl.col("region") == "China") & (pl.col("quarter") == "2030Q4"))
-    assert china["diff_p50"][0] > 0                    # no controls: China ends with more compute
+    assert china["diff_p50"][0] > 0  # no controls: China ends with more compute
     us_2025 = diff.filter((pl.col("region") == "US") & (pl.col("quarter") == "2025Q4"))
-    assert abs(us_2025["diff_p50"][0]) < 0.2 * 8e6     # same draws: the US barely moves early on
+    assert abs(us_2025["diff_p50"][0]) < 0.2 * 8e6  # same draws: the US barely moves early on
     assert (run / "figures" / "compare_difference.png").exists()
 
 
@@ -59,6 +68,7 @@ def test_compare_headline_totals_are_per_trial_sums():
     import sim
     from sim.compare import headline
     from sim.kernel import layout as L
+
     res = sim.run(sim.load_scenario(ROOT / "scenarios" / "diffusion_2025.toml").replace(trials=2, quarters=4))
     h = headline(res)
     idx = res.scenario.world.index()
@@ -70,12 +80,14 @@ def test_compare_headline_totals_are_per_trial_sums():
 
 def test_docs_regimes_md_is_up_to_date():
     from sim.regimes.docs import regimes_markdown
+
     assert (ROOT / "docs" / "regimes.md").read_text() == regimes_markdown(), "run: sim regimes --out docs/regimes.md"
 
 
 def test_training_arithmetic_matches_the_published_1e26_check():
     """1e26 / (989.5e12 × 0.40 × 100 days × 86,400 s) ≈ 29,000 H100 (DESIGN section 6)."""
     from sim.training import chips_needed, training_flop
+
     n = chips_needed(1e26, mfu=0.40, days=100)
     assert 29_000 < n < 29_500
     assert training_flop(n, 0.40, 100) == pytest.approx(1e26)
@@ -88,14 +100,17 @@ def test_countries_have_demand_and_groups(world):
     assert (c["demand_weight"] > 0).sum() >= 150
     assert abs(c["demand_weight"].sum() - 1.0) < 1e-9
     import datetime as dt
+
     g = world.groups_at(dt.date(2025, 1, 13))
     assert len(g["D:5"] - {"HKG"}) == 23 and "HKG" in g["D:5"]
     licence = (g["D:1"] | g["D:4"] | g["D:5"]) - g["A:5"] - g["A:6"] | {"MAC"}
-    assert len(licence - {"HKG"}) == 46                    # the Oct-2023 licence destinations in Jan 2025
+    assert len(licence - {"HKG"}) == 46  # the Oct-2023 licence destinations in Jan 2025
     assert "KHM" not in world.groups_at(dt.date(2026, 3, 1))["D:5"]
 
 
 def test_docs_calibration_md_is_up_to_date():
     from sim.assumptions.docs import calibration_markdown
-    assert (ROOT / "docs" / "calibration.md").read_text() == calibration_markdown(), \
+
+    assert (ROOT / "docs" / "calibration.md").read_text() == calibration_markdown(), (
         "run: sim assumptions --out docs/calibration.md"
+    )

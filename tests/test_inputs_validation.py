@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 from scipy import stats
+from scripted import ROOT
 
 from sim import uncertainty
 from sim.cli import main
 from sim.errors import ScenarioError, SimInputError
 from sim.regimes import load_regime
 from sim.scenario import load_scenario
-
-from scripted import ROOT
 
 GOOD = (ROOT / "scenarios" / "default.toml").read_text()
 
@@ -21,22 +20,28 @@ def write(tmp_path, text):
     return p
 
 
-@pytest.mark.parametrize("text,field", [
-    (GOOD.replace("trials = 1000", "trials = -3"), "run.trials"),
-    (GOOD.replace('start = "2025Q1"', 'start = "2025Q5"'), "run.start"),
-    (GOOD + "\n[bogus]\nx = 1\n", "bogus"),
-    (GOOD.replace("orders_per_quarter = 4", "orders_per_quarter = 4\ncolour = 3"), "firms.colour"),
-    (GOOD.replace('name = "diffusion_2025"', 'name = "diffusion_2099"'), "regime.name"),
-    (GOOD.replace('"MEX", "SGP"]', '"MEX", "XXX"]'), "outputs.countries"),
-    (GOOD.replace("nveu = []", 'nveu = ["ZZZ"]'), "regime.nveu"),
-    (GOOD.replace('"Oracle"]', '"Oracle", "Initech"]'), "regime.uveu"),
-    (GOOD.replace("g2g = {}", "g2g = { MEX = 3.0 }"), "regime.g2g.MEX"),
-    (GOOD + '\n[assumptions]\n"training.mfu" = { uniform = [0.6, 0.4] }\n', "assumptions.training.mfu.uniform"),
-    (GOOD + '\n[assumptions]\n"training.nonsense" = 3\n', "assumptions.training.nonsense"),
-    (GOOD + '\n[regime.overrides]\n"caps.country_allocation_tpp" = -1\n', "regime.overrides.caps.country_allocation_tpp"),
-    (GOOD + '\n[regime.overrides]\n"caps.no_such_cap" = 1\n', "regime.overrides.caps.no_such_cap"),
-    ("[run\nstart=", ""),
-])
+@pytest.mark.parametrize(
+    "text,field",
+    [
+        (GOOD.replace("trials = 1000", "trials = -3"), "run.trials"),
+        (GOOD.replace('start = "2025Q1"', 'start = "2025Q5"'), "run.start"),
+        (GOOD + "\n[bogus]\nx = 1\n", "bogus"),
+        (GOOD.replace("orders_per_quarter = 4", "orders_per_quarter = 4\ncolour = 3"), "firms.colour"),
+        (GOOD.replace('name = "diffusion_2025"', 'name = "diffusion_2099"'), "regime.name"),
+        (GOOD.replace('"MEX", "SGP"]', '"MEX", "XXX"]'), "outputs.countries"),
+        (GOOD.replace("nveu = []", 'nveu = ["ZZZ"]'), "regime.nveu"),
+        (GOOD.replace('"Oracle"]', '"Oracle", "Initech"]'), "regime.uveu"),
+        (GOOD.replace("g2g = {}", "g2g = { MEX = 3.0 }"), "regime.g2g.MEX"),
+        (GOOD + '\n[assumptions]\n"training.mfu" = { uniform = [0.6, 0.4] }\n', "assumptions.training.mfu.uniform"),
+        (GOOD + '\n[assumptions]\n"training.nonsense" = 3\n', "assumptions.training.nonsense"),
+        (
+            GOOD + '\n[regime.overrides]\n"caps.country_allocation_tpp" = -1\n',
+            "regime.overrides.caps.country_allocation_tpp",
+        ),
+        (GOOD + '\n[regime.overrides]\n"caps.no_such_cap" = 1\n', "regime.overrides.caps.no_such_cap"),
+        ("[run\nstart=", ""),
+    ],
+)
 def test_bad_scenarios_name_file_and_field(tmp_path, world, text, field):
     p = write(tmp_path, text)
     with pytest.raises(ScenarioError) as e:
@@ -65,9 +70,10 @@ def test_reform_override_changes_only_that_parameter(tmp_path, world):
     sc = load_scenario(p, world=world)
     base = load_regime("diffusion_2025")
     import datetime as dt
+
     d = dt.date(2025, 6, 1)
     assert sc.regime.at("caps.country_allocation_tpp", d) == 1_580_000_000
-    assert base.at("caps.country_allocation_tpp", d) == 790_000_000     # the baseline is not mutated
+    assert base.at("caps.country_allocation_tpp", d) == 790_000_000  # the baseline is not mutated
     assert sc.regime.at("lpp.allowance_tpp_per_year", d) == 26_900_000
 
 
@@ -80,8 +86,18 @@ def test_lognormal_ci90_hits_its_percentiles():
     assert stats.norm.ppf(0.95) == pytest.approx(1.6449, abs=1e-4)
 
 
-@pytest.mark.parametrize("spec", [{"uniform": [2, 1]}, {"lognormal": {"ci90": [0, 1]}}, {"beta": [1, 2]},
-                                  {"uniform": [0, 1], "fixed": 3}, "abc", True, {"lognormal": [1, 2]}])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"uniform": [2, 1]},
+        {"lognormal": {"ci90": [0, 1]}},
+        {"beta": [1, 2]},
+        {"uniform": [0, 1], "fixed": 3},
+        "abc",
+        True,
+        {"lognormal": [1, 2]},
+    ],
+)
 def test_bad_distributions_are_refused(spec):
     with pytest.raises(SimInputError):
         uncertainty.parse(spec, "f", "x")
@@ -90,9 +106,10 @@ def test_bad_distributions_are_refused(spec):
 def test_draws_are_keyed_by_parameter_name():
     """Common random numbers: adding a parameter does not reshuffle another's draws."""
     a = uncertainty.draw({"x": uncertainty.Dist("uniform", 0, 1)}, seed=5, n_trials=50)
-    b = uncertainty.draw({"y": uncertainty.Dist("uniform", 0, 1), "x": uncertainty.Dist("uniform", 0, 1)},
-                         seed=5, n_trials=50)
+    b = uncertainty.draw(
+        {"y": uncertainty.Dist("uniform", 0, 1), "x": uncertainty.Dist("uniform", 0, 1)}, seed=5, n_trials=50
+    )
     np.testing.assert_array_equal(a["x"], b["x"])
     assert not np.array_equal(b["x"], b["y"])
     c = uncertainty.draw({"x": uncertainty.Dist("uniform", 0, 1)}, seed=5, n_trials=20)
-    np.testing.assert_array_equal(a["x"][:20], c["x"])        # trial i depends only on (seed, i)
+    np.testing.assert_array_equal(a["x"][:20], c["x"])  # trial i depends only on (seed, i)

@@ -3,14 +3,13 @@
 import numba
 import numpy as np
 import pytest
+from scripted import ROOT
 
 from sim.inputs import compile_scenario
 from sim.kernel import layout as L
 from sim.kernel.allocate import Outputs, run_kernel
 from sim.kernel.reference import feistel_order, simulate_trial
 from sim.scenario import load_scenario
-
-from scripted import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +51,14 @@ def test_conservation_ordered_equals_shipped_denied_pending(small):
     out = run_kernel(small.inputs)
     fl = out.flows.astype(np.float64)
     lhs = np.cumsum(fl[..., L.FL_ORDERED], axis=2)
-    rhs = (np.cumsum(fl[..., L.FL_SHIPPED] + fl[..., L.FL_DENIED] + fl[..., L.FL_LAPSED], axis=2)
-           + fl[..., L.FL_PENDING] + fl[..., L.FL_BACKLOG])
+    rhs = (
+        np.cumsum(fl[..., L.FL_SHIPPED] + fl[..., L.FL_DENIED] + fl[..., L.FL_LAPSED], axis=2)
+        + fl[..., L.FL_PENDING]
+        + fl[..., L.FL_BACKLOG]
+    )
     np.testing.assert_allclose(lhs, rhs, rtol=1e-5, atol=1.0)
     for flow in (L.FL_PENDING, L.FL_BACKLOG, L.FL_LAPSED, L.FL_DENIED):
-        assert fl[..., flow].max() > 0          # every term is exercised
+        assert fl[..., flow].max() > 0  # every term is exercised
 
 
 def test_diverted_chips_leave_the_transit_country_and_reach_china(small):
@@ -69,7 +71,8 @@ def test_diverted_chips_leave_the_transit_country_and_reach_china(small):
 
 def test_different_seeds_differ(world):
     sc = load_scenario(ROOT / "scenarios" / "default.toml", world=world).replace(
-        trials=1, quarters=2, firms_total=30, orders_per_quarter=2)
+        trials=1, quarters=2, firms_total=30, orders_per_quarter=2
+    )
     a = run_kernel(compile_scenario(sc).inputs)
     b = run_kernel(compile_scenario(sc.replace(seed=sc.seed + 1)).inputs)
     assert not np.array_equal(a.flows, b.flows)

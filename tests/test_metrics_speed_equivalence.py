@@ -6,6 +6,7 @@ import os
 import numpy as np
 import polars as pl
 import pytest
+from scripted import ROOT
 
 import sim
 from sim import metrics, plots
@@ -13,18 +14,22 @@ from sim.kernel import layout as L
 from sim.metrics import QUANTILES, bloc_members, feasible, weights_outcomes
 from sim.training import utilisation
 
-from scripted import ROOT
-
-
 # --- the former implementation (sim/metrics.py before the speed-up), the reference ---------------------
+
 
 def old_regions(world):
     names, kinds, members = [], [], []
     for i, iso in enumerate(world.iso3):
-        names.append(iso); kinds.append("country"); members.append([i])
+        names.append(iso)
+        kinds.append("country")
+        members.append([i])
     for bloc, idx in bloc_members(world).items():
-        names.append(bloc); kinds.append("bloc"); members.append(idx)
-    names.append("World"); kinds.append("world"); members.append(list(range(len(world.iso3))))
+        names.append(bloc)
+        kinds.append("bloc")
+        members.append(idx)
+    names.append("World")
+    kinds.append("world")
+    members.append(list(range(len(world.iso3))))
     return names, kinds, members
 
 
@@ -36,10 +41,22 @@ def old_long(metric, unit, values, regions, kinds, labels):
     stats = {name: np.percentile(values, q, axis=0) for name, q in QUANTILES}
     stats["mean"] = values.mean(axis=0)
     R, Q = values.shape[1], values.shape[2]
-    return pl.concat([pl.DataFrame({
-        "metric": metric, "unit": unit, "region": np.repeat(regions, Q), "region_type": np.repeat(kinds, Q),
-        "quarter": np.tile(labels, R), "quantile": qname, "value": arr.reshape(-1).astype(np.float64)})
-        for qname, arr in stats.items()])
+    return pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "metric": metric,
+                    "unit": unit,
+                    "region": np.repeat(regions, Q),
+                    "region_type": np.repeat(kinds, Q),
+                    "quarter": np.tile(labels, R),
+                    "quantile": qname,
+                    "value": arr.reshape(-1).astype(np.float64),
+                }
+            )
+            for qname, arr in stats.items()
+        ]
+    )
 
 
 def old_summary(out, world, labels, draws, reg):
@@ -48,31 +65,62 @@ def old_summary(out, world, labels, draws, reg):
     compute = out.stock.sum(axis=3, dtype=np.float64)
     agg = old_aggregate(compute, members)
     rows.append(old_long("compute_h100e", "H100e", agg, regions, kinds, labels))
-    rows.append(old_long("compute_h100e_tpp", "H100e_tpp", old_aggregate(out.stock_tpp.astype(np.float64), members),
-                         regions, kinds, labels))
+    rows.append(
+        old_long(
+            "compute_h100e_tpp",
+            "H100e_tpp",
+            old_aggregate(out.stock_tpp.astype(np.float64), members),
+            regions,
+            kinds,
+            labels,
+        )
+    )
     world_total = np.maximum(agg[:, -1:, :], 1e-12)
     rows.append(old_long("share_of_world_compute", "fraction", agg / world_total, regions, kinds, labels))
     blocs = [i for i, k in enumerate(kinds) if k != "country"]
     for ch, name in enumerate(L.CHANNELS):
         x = old_aggregate(out.stock[..., ch].astype(np.float64), members)[:, blocs]
-        rows.append(old_long(f"compute_h100e_{name}", "H100e", x, [regions[i] for i in blocs],
-                             [kinds[i] for i in blocs], labels))
+        rows.append(
+            old_long(
+                f"compute_h100e_{name}", "H100e", x, [regions[i] for i in blocs], [kinds[i] for i in blocs], labels
+            )
+        )
     for fl, name in enumerate(L.FLOWS):
         unit = "H100e_tpp cumulative" if fl == L.FL_CAP_USED else "H100e/quarter"
         if fl == L.FL_PENDING:
             unit = "H100e outstanding"
-        rows.append(old_long(f"flow_{name}", unit, old_aggregate(out.flows[..., fl].astype(np.float64), members),
-                             regions, kinds, labels))
+        rows.append(
+            old_long(
+                f"flow_{name}",
+                unit,
+                old_aggregate(out.flows[..., fl].astype(np.float64), members),
+                regions,
+                kinds,
+                labels,
+            )
+        )
     C = len(world.iso3)
     rows.append(old_long("largest_firm_h100e", "H100e", out.largest.astype(np.float64), regions[:C], kinds[:C], labels))
     feas = feasible(out.largest.astype(np.float64), utilisation(draws), draws["training.max_days"])
     controlled, denial = weights_outcomes(out, reg, feas, draws)
-    for metric, x in (("p_feasible_1e26", feas), ("p_feasible_1e26_weights_controlled", controlled),
-                      ("p_feasible_1e26_weights_export_presumption_of_denial", denial)):
-        rows.append(pl.DataFrame({
-            "metric": metric, "unit": "probability", "region": np.repeat(regions[:C], len(labels)),
-            "region_type": "country", "quarter": np.tile(labels, C), "quantile": "probability",
-            "value": x.mean(axis=0).reshape(-1).astype(np.float64)}))
+    for metric, x in (
+        ("p_feasible_1e26", feas),
+        ("p_feasible_1e26_weights_controlled", controlled),
+        ("p_feasible_1e26_weights_export_presumption_of_denial", denial),
+    ):
+        rows.append(
+            pl.DataFrame(
+                {
+                    "metric": metric,
+                    "unit": "probability",
+                    "region": np.repeat(regions[:C], len(labels)),
+                    "region_type": "country",
+                    "quarter": np.tile(labels, C),
+                    "quantile": "probability",
+                    "value": x.mean(axis=0).reshape(-1).astype(np.float64),
+                }
+            )
+        )
     return pl.concat(rows)
 
 
@@ -81,13 +129,18 @@ def old_feasibility_table(out, world, labels, draws, reg):
     controlled, denial = weights_outcomes(out, reg, f, draws)
     feas = f.mean(axis=0)
     first = [next((labels[q] for q in range(len(labels)) if feas[c, q] > 0.5), None) for c in range(feas.shape[0])]
-    return pl.DataFrame({
-        "iso3": world.iso3, "name": world.countries["name"],
-        "p_first_quarter": feas[:, 0], "p_last_quarter": feas[:, -1], "first_quarter_p_over_half": first,
-        "p_weights_controlled_any_quarter": controlled.any(axis=2).mean(axis=0),
-        "p_weights_presumption_of_denial_any_quarter": denial.any(axis=2).mean(axis=0),
-        "largest_firm_h100e_p50_last": np.median(out.largest[:, :, -1], axis=0).astype(np.float64),
-    }).sort("p_last_quarter", descending=True)
+    return pl.DataFrame(
+        {
+            "iso3": world.iso3,
+            "name": world.countries["name"],
+            "p_first_quarter": feas[:, 0],
+            "p_last_quarter": feas[:, -1],
+            "first_quarter_p_over_half": first,
+            "p_weights_controlled_any_quarter": controlled.any(axis=2).mean(axis=0),
+            "p_weights_presumption_of_denial_any_quarter": denial.any(axis=2).mean(axis=0),
+            "largest_firm_h100e_p50_last": np.median(out.largest[:, :, -1], axis=0).astype(np.float64),
+        }
+    ).sort("p_last_quarter", descending=True)
 
 
 def old_trials_table(out, world, labels, draws):
@@ -109,6 +162,7 @@ def old_trials_table(out, world, labels, draws):
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+
 
 def assert_identical(new: pl.DataFrame, old: pl.DataFrame) -> None:
     """Same schema, rows and order, and every float the same bits (so also the same sign of zero)."""
@@ -134,6 +188,7 @@ def res():
 
 # --- the tables ----------------------------------------------------------------------------------------
 
+
 def test_summary_trials_and_feasibility_tables_equal_the_former_code(res):
     c, w, o = res.compiled, res.scenario.world, res.outputs
     assert_identical(res.summary, old_summary(o, w, c.labels, c.draws, c.regime))
@@ -155,6 +210,7 @@ def test_summary_of_some_metrics_is_the_full_summary_filtered(res):
 
 # --- the array kernels ---------------------------------------------------------------------------------
 
+
 def tricky(rng, T: int, N: int, dtype) -> np.ndarray:
     """[T, N]: lognormal columns, constant ones, zeros and -0.0, ties, a NaN column and an inf column."""
     x = rng.lognormal(0, 3, (T, N)).astype(dtype)
@@ -168,7 +224,7 @@ def tricky(rng, T: int, N: int, dtype) -> np.ndarray:
     return x
 
 
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")   # inf - inf, as numpy
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf - inf, as numpy
 @pytest.mark.parametrize("T", [1, 2, 7, 24, 101])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_stats_equal_numpy_percentile_and_mean(T, dtype, monkeypatch):
@@ -180,7 +236,7 @@ def test_stats_equal_numpy_percentile_and_mean(T, dtype, monkeypatch):
         for i, (_, q) in enumerate(QUANTILES):
             assert bits_equal(got[i], np.percentile(v, q, axis=0))
         assert bits_equal(got[-1], v.mean(axis=0))
-        summed = metrics._stats(x[:, None, :].reshape(T, 1, -1))          # as a sum over one territory
+        summed = metrics._stats(x[:, None, :].reshape(T, 1, -1))  # as a sum over one territory
         want = x[:, None, :].astype(np.float64)[:, [0], :].sum(axis=1)
         assert bits_equal(summed[:3, 0], np.percentile(want, [q for _, q in QUANTILES], axis=0))
 
@@ -188,7 +244,7 @@ def test_stats_equal_numpy_percentile_and_mean(T, dtype, monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_group_and_channel_sums_equal_numpy_sums(dtype, monkeypatch):
     rng = np.random.default_rng(1)
-    x = rng.lognormal(0, 4, (37, 50, 5, 3)).astype(dtype)   # float64: full mantissas, so the order shows
+    x = rng.lognormal(0, 4, (37, 50, 5, 3)).astype(dtype)  # float64: full mantissas, so the order shows
     x[:, ::7] = -0.0
     groups = [[0], [1, 5, 9], list(range(10, 50, 3)), [], list(range(50))]
     for workers in (1, 2):
@@ -202,6 +258,7 @@ def test_group_and_channel_sums_equal_numpy_sums(dtype, monkeypatch):
 
 # --- the figures ---------------------------------------------------------------------------------------
 
+
 def test_figure_data_equal_the_former_extraction(res):
     s, labels, countries = res.summary, res.compiled.labels, res.scenario.countries
     series = plots._series
@@ -211,15 +268,16 @@ def test_figure_data_equal_the_former_extraction(res):
     p = s.filter(pl.col("metric") == "p_feasible_1e26")
     last = p.filter(pl.col("quarter") == labels[-1]).sort("value", descending=True)
     shown = list(dict.fromkeys(countries + last.filter(pl.col("value") > 0.05)["region"].head(8).to_list()))
-    assert plots.feasibility_data(s, countries, labels) == {c: series(s, "p_feasible_1e26", c, "probability")
-                                                           for c in shown}
+    assert plots.feasibility_data(s, countries, labels) == {
+        c: series(s, "p_feasible_1e26", c, "probability") for c in shown
+    }
     ex = res.exhaustion.filter(pl.col("share_of_trials_exhausted") > 0).head(25)
     assert plots.exhaustion_rows(res.exhaustion) == list(ex.iter_rows(named=True)) and ex.height > 0
 
 
 def test_figures_drawn_in_a_forked_child_equal_those_drawn_here(res, tmp_path, monkeypatch):
     forked = plots.write_figures(res, tmp_path / "forked")
-    monkeypatch.setattr(plots, "_fork", lambda job: None)         # no child: everything drawn here
+    monkeypatch.setattr(plots, "_fork", lambda job: None)  # no child: everything drawn here
     here = plots.write_figures(res, tmp_path / "here")
     assert [p.name for p in forked] == [p.name for p in here] and len(here) == 6
     for a, b in zip(forked, here):

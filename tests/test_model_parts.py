@@ -3,6 +3,7 @@ diversion. Each is a scenario input; each test would fail if the part were missi
 
 import numpy as np
 import pytest
+from scripted import ROOT, scripted
 
 from sim.assumptions import load_assumptions
 from sim.inputs import compile_scenario, supply_cost
@@ -10,13 +11,11 @@ from sim.kernel import layout as L
 from sim.kernel.allocate import run_kernel
 from sim.scenario import load_scenario
 
-from scripted import ROOT, scripted
-
 
 def test_orders_beyond_vendor_supply_wait_one_quarter_then_lapse(tmp_path, world):
     comp, out, c = scripted(tmp_path, world, "no_controls", "DEU", "H100", 1_000.0, supply=600.0)
     fl = out.flows[0, c]
-    np.testing.assert_allclose(fl[:, L.FL_SHIPPED], 600.0, rtol=1e-6)           # capacity-bound
+    np.testing.assert_allclose(fl[:, L.FL_SHIPPED], 600.0, rtol=1e-6)  # capacity-bound
     # q0: 400 waits. q1: 1,400 asked, 600 served, the unserved 800 split pro rata: 400/1400 of it had waited
     np.testing.assert_allclose(fl[:2, L.FL_BACKLOG], [400.0, 800.0 * 1000 / 1400], rtol=1e-6)
     np.testing.assert_allclose(fl[:2, L.FL_LAPSED], [0.0, 800.0 * 400 / 1400], rtol=1e-6)
@@ -36,7 +35,7 @@ def test_grey_market_serves_denied_tier3_demand_up_to_its_capacity(tmp_path, wor
     fl = out.flows[0, c]
     np.testing.assert_allclose(fl[:, L.FL_GREY_IN], 3_000.0, rtol=1e-6)
     np.testing.assert_allclose(out.stock[0, c, :, L.CH_DIVERTED], 3_000.0 * np.arange(1, 5), rtol=1e-6)
-    h20 = comp.chips.filter(comp.chips["name"] == "H20")["h100e_flops"][0]     # the rest: H20 one for one
+    h20 = comp.chips.filter(comp.chips["name"] == "H20")["h100e_flops"][0]  # the rest: H20 one for one
     np.testing.assert_allclose(fl[:, L.FL_UNMET], 7_000.0 * (1 - h20), rtol=1e-6)
 
 
@@ -57,11 +56,12 @@ def test_chips_retire_after_their_service_life(tmp_path, world):
 
 def test_installed_base_at_start_retires_linearly(tmp_path, world):
     comp, out, c = scripted(tmp_path, world, "no_controls", "DEU", "H100", 1.0, life=4.0, installed=1e6)
-    shares = load_assumptions().structure["installed_base"]["shares"]["2025"]     # a 2025Q1 start
+    shares = load_assumptions().structure["installed_base"]["shares"]["2025"]  # a 2025Q1 start
     share = comp.inputs.c_init_share[c]
-    assert share == pytest.approx(1.0 - shares["USA"] - shares["CHN"])           # all but USA and CHN
-    np.testing.assert_allclose(out.stock[0, c, :, L.CH_INITIAL], 1e6 * share * np.array([0.75, 0.5, 0.25, 0.0]),
-                               rtol=1e-6)
+    assert share == pytest.approx(1.0 - shares["USA"] - shares["CHN"])  # all but USA and CHN
+    np.testing.assert_allclose(
+        out.stock[0, c, :, L.CH_INITIAL], 1e6 * share * np.array([0.75, 0.5, 0.25, 0.0]), rtol=1e-6
+    )
     usa = comp.iso3.index("USA")
     assert out.stock[0, usa, 0, L.CH_INITIAL] == pytest.approx(1e6 * shares["USA"] * 0.75, rel=1e-6)
 
@@ -73,24 +73,26 @@ def test_h20_costs_its_maker_a_full_h100_die(world):
     assert cost[names.index("H20")] == pytest.approx(1.0, rel=0.01)
     assert cost[names.index("B200")] == pytest.approx(2250 / 989.5)
     h100e = comp.chips["h100e_flops"].to_numpy()
-    for k, v in enumerate(comp.chips["vendor"]):            # Huawei's output path is in FLOP terms
+    for k, v in enumerate(comp.chips["vendor"]):  # Huawei's output path is in FLOP terms
         if v == "Huawei":
             assert cost[k] == h100e[k]
 
 
 def test_fallback_never_gives_more_compute_than_refused(tmp_path, world):
     """2.5 Ascend 910C (0.79 H100e each) per refused H100 would be ~2 H100e: capped at 1 H100e per H100."""
-    comp, out, c = scripted(tmp_path, world, "controls_2023", "CHN", "H100", 10_000.0, subst=2.5,
-                            supply={"NVIDIA": 0.0})
+    comp, out, c = scripted(
+        tmp_path, world, "controls_2023", "CHN", "H100", 10_000.0, subst=2.5, supply={"NVIDIA": 0.0}
+    )
     fl = out.flows[0, c]
-    np.testing.assert_allclose(fl[:, L.FL_SUBSTITUTE], 10_000.0, rtol=1e-6)      # all from Ascend, H100e for H100e
+    np.testing.assert_allclose(fl[:, L.FL_SUBSTITUTE], 10_000.0, rtol=1e-6)  # all from Ascend, H100e for H100e
     np.testing.assert_allclose(fl[:, L.FL_UNMET], 0.0, atol=1e-6)
 
 
 def test_ascend_is_no_fallback_outside_china(tmp_path, world):
     """A denied buyer in Russia cannot turn to Ascend when NVIDIA cannot supply H20."""
-    comp, out, c = scripted(tmp_path, world, "controls_2023", "RUS", "H100", 10_000.0, subst=2.5,
-                            supply={"NVIDIA": 0.0})
+    comp, out, c = scripted(
+        tmp_path, world, "controls_2023", "RUS", "H100", 10_000.0, subst=2.5, supply={"NVIDIA": 0.0}
+    )
     fl = out.flows[0, c]
     assert fl[:, L.FL_SUBSTITUTE].sum() == 0.0
     np.testing.assert_allclose(fl[:, L.FL_UNMET], 10_000.0, rtol=1e-6)
@@ -113,7 +115,8 @@ def test_ascend_counts_as_domestic_supply_only_for_chinese_buyers(default_small)
 
 def test_diversion_scales_with_the_multiplier(world):
     sc = load_scenario(ROOT / "scenarios" / "default.toml", world=world).replace(
-        trials=1, quarters=4, firms_total=200, orders_per_quarter=2)
+        trials=1, quarters=4, firms_total=200, orders_per_quarter=2
+    )
     comp = compile_scenario(sc)
     comp.inputs.params[:, L.P_DIVERSION] = 0.0
     none = run_kernel(comp.inputs).flows[..., L.FL_DIVERTED_OUT].sum()
@@ -129,7 +132,7 @@ def test_roadmap_chips_have_uncertain_16bit_rates_and_published_ones_do_not(worl
     rubin = h[:, names.index("Rubin")] * 989.5
     assert np.percentile(rubin, 5) == pytest.approx(6000, rel=0.1)
     assert np.percentile(rubin, 95) == pytest.approx(12_500, rel=0.1)
-    for chip in ("H100", "B300", "TPUv7", "Trainium3"):          # published rates: the same in every trial
+    for chip in ("H100", "B300", "TPUv7", "Trainium3"):  # published rates: the same in every trial
         assert np.ptp(h[:, names.index(chip)]) == 0.0
 
 

@@ -23,7 +23,7 @@ def test_validate_passes_and_would_fail_on_a_wrong_figure():
     cs = checks()
     assert len(cs) >= 10 and all(c.passed for c in cs), [c.name for c in cs if not c.passed]
     wrong = cs[0]
-    wrong.computed *= 1.1            # a 10 % error in the LPP conversion must fail
+    wrong.computed *= 1.1  # a 10 % error in the LPP conversion must fail
     assert not wrong.passed
 
 

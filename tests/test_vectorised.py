@@ -31,10 +31,21 @@ def _assert_same(a, b):
         np.testing.assert_array_equal(getattr(b, k), getattr(a, k), err_msg=k)
 
 
-@pytest.mark.parametrize("name", ["default", "history", "china_h200_2026", "gulf_deals_2025", "rescission_2025",
-                                  "controls_2022", "chip_security_act"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "default",
+        "history",
+        "china_h200_2026",
+        "gulf_deals_2025",
+        "rescission_2025",
+        "controls_2022",
+        "chip_security_act",
+    ],
+)
 def test_vectorised_equals_the_kernel_under_every_rule_path(world, name):
     from sim.kernel.vectorised import run_vectorised
+
     inp = _small(world, name)
     _assert_same(run_kernel(inp), run_vectorised(inp))
 
@@ -43,12 +54,14 @@ def test_vectorised_equals_the_kernel_when_supply_allocations_and_nveu_bind(worl
     """Vendors sold out (backlog, lapses), allocations and NVEU caps used up, UVEU shares, several trial
     blocks and chunks of slots."""
     from sim.kernel.vectorised import run_vectorised
+
     sc = load_scenario(ROOT / "scenarios" / "diffusion_2025.toml", world=world)
     sc = sc.replace(nveu=["ARE", "IND", "MYS", "SAU"], g2g={"ARE": 2.0})
-    inp = compile_scenario(sc.replace(trials=3, quarters=8, start="2025Q1", firms_total=150,
-                                      orders_per_quarter=2)).inputs
+    inp = compile_scenario(
+        sc.replace(trials=3, quarters=8, start="2025Q1", firms_total=150, orders_per_quarter=2)
+    ).inputs
     inp.quarterly[:, :, L.QT_GREY] = 2e4
-    inp.quarterly[:, :, L.QT_SUPPLY:] *= 0.2
+    inp.quarterly[:, :, L.QT_SUPPLY :] *= 0.2
     inp.nveu_cap[:] *= 0.003
     inp.alloc[:] *= 0.3
     inp.chip_h100e = inp.chip_h100e * np.random.default_rng(5).uniform(0.8, 1.25, inp.chip_h100e.shape)  # per trial
@@ -64,9 +77,10 @@ def test_vectorised_equals_the_kernel_when_supply_allocations_and_nveu_bind(worl
 
 def test_bare_loop_draws_the_kernels_orders_whatever_the_thread_count(world):
     from sim.kernel.bare_loop import run_bare
+
     inp = _small(world, "no_controls", trials=4, quarters=4)
     a = run_kernel(inp)
-    assert a.flows[..., L.FL_SUBSTITUTE].sum() == 0.0       # then "ordered" is the orders' own volume
+    assert a.flows[..., L.FL_SUBSTITUTE].sum() == 0.0  # then "ordered" is the orders' own volume
     before = numba.get_num_threads()
     try:
         outs = []
@@ -83,6 +97,7 @@ def test_bare_loop_draws_the_kernels_orders_whatever_the_thread_count(world):
 
 def test_the_benchmark_suite_runs(tmp_path):
     from benchmarks.suite import TINY, run_suite, table
+
     res = run_suite(TINY, out_dir=tmp_path, isolate=False, e2e=False, figure=False, log=lambda s: None)
     assert {r["impl"] for r in res["measurements"]} == {"A", "B", "C", "D"}
     assert res["summary"]["A_over_C"] > 0 and (tmp_path / "latest.json").exists()

@@ -35,7 +35,7 @@ def test_listed_territories_take_the_file_weights(world, table):
     listed = table["demand_weight"].sum()
     assert listed < 1
     for iso3, weight in table.select("iso3", "demand_weight").iter_rows():
-        assert got[iso3] == pytest.approx(weight, abs=1e-12)      # the tail takes 1 - listed, so no rescaling
+        assert got[iso3] == pytest.approx(weight, abs=1e-12)  # the tail takes 1 - listed, so no rescaling
     assert got["USA"] == pytest.approx(0.58)
 
 
@@ -70,8 +70,18 @@ def test_calibrated_diversion_priors_and_their_sources(world):
     named = ["USA", "MYS", "SGP", "THA", "TWN", "ARE", "VNM", "IDN", "IND", "SAU"]
     c = world.countries.filter(pl.col("iso3").is_in(named))
     got = dict(c.select("iso3", "diversion_risk").iter_rows())
-    assert got == {"USA": 0.002, "MYS": 0.10, "SGP": 0.05, "THA": 0.08, "TWN": 0.02, "ARE": 0.03,
-                   "VNM": 0.04, "IDN": 0.03, "IND": 0.01, "SAU": 0.01}
+    assert got == {
+        "USA": 0.002,
+        "MYS": 0.10,
+        "SGP": 0.05,
+        "THA": 0.08,
+        "TWN": 0.02,
+        "ARE": 0.03,
+        "VNM": 0.04,
+        "IDN": 0.03,
+        "IND": 0.01,
+        "SAU": 0.01,
+    }
     src = dict(c.select("iso3", "source_diversion_risk").iter_rows())
     for iso3 in ("USA", "MYS", "SGP", "THA", "ARE"):
         assert "https://" in src[iso3]
@@ -80,13 +90,23 @@ def test_calibrated_diversion_priors_and_their_sources(world):
 def test_us_hyperscaler_shares_follow_the_2025_purchase_mix(world):
     us = world.sites.filter(pl.col("site_iso3") == "USA")
     shares = dict(us.select("hyperscaler", "share_of_site_demand").iter_rows())
-    assert shares == pytest.approx({"Microsoft": 0.17, "Google": 0.30, "Amazon": 0.15, "Meta": 0.12,
-                                    "Oracle": 0.07, "xAI": 0.05, "CoreWeave": 0.055})
-    assert sum(shares.values()) < 0.95                     # a domestic remainder is left
+    assert shares == pytest.approx(
+        {
+            "Microsoft": 0.17,
+            "Google": 0.30,
+            "Amazon": 0.15,
+            "Meta": 0.12,
+            "Oracle": 0.07,
+            "xAI": 0.05,
+            "CoreWeave": 0.055,
+        }
+    )
+    assert sum(shares.values()) < 0.95  # a domestic remainder is left
     assert us.filter(pl.col("hyperscaler") == "CoreWeave")["hq_iso3"].to_list() == ["USA"]
 
 
 # --- bad files: one DataError naming the file and the field ---------------------------------------------------
+
 
 @pytest.fixture
 def world_copy(tmp_path):
@@ -102,19 +122,23 @@ def _edit(d, fn) -> None:
 
 def _set(iso3: str, col: str, value):
     return lambda t: t.with_columns(
-        pl.when(pl.col("iso3") == iso3).then(pl.lit(value)).otherwise(pl.col(col)).alias(col))
+        pl.when(pl.col("iso3") == iso3).then(pl.lit(value)).otherwise(pl.col(col)).alias(col)
+    )
 
 
-@pytest.mark.parametrize("edit, field, words", [
-    (_set("USA", "iso3", "XXX"), "iso3", "unknown country 'XXX'"),
-    (_set("JPN", "iso3", "USA"), "iso3", "duplicate territory 'USA'"),
-    (_set("JPN", "demand_weight", -0.01), "JPN.demand_weight", ">= 0"),
-    (_set("USA", "demand_weight", 0.68), "demand_weight", "sum to"),    # inside its interval, total 1.057
-    (_set("USA", "demand_weight", "lots"), "demand_weight", "must be numbers"),
-    (_set("USA", "ci90_high", 0.55), "USA.ci90_low", "interval"),
-    (_set("KOR", "source", ""), "KOR.source", "source"),
-    (lambda t: t.drop("ci90_high"), "ci90_high", "missing column"),
-])
+@pytest.mark.parametrize(
+    "edit, field, words",
+    [
+        (_set("USA", "iso3", "XXX"), "iso3", "unknown country 'XXX'"),
+        (_set("JPN", "iso3", "USA"), "iso3", "duplicate territory 'USA'"),
+        (_set("JPN", "demand_weight", -0.01), "JPN.demand_weight", ">= 0"),
+        (_set("USA", "demand_weight", 0.68), "demand_weight", "sum to"),  # inside its interval, total 1.057
+        (_set("USA", "demand_weight", "lots"), "demand_weight", "must be numbers"),
+        (_set("USA", "ci90_high", 0.55), "USA.ci90_low", "interval"),
+        (_set("KOR", "source", ""), "KOR.source", "source"),
+        (lambda t: t.drop("ci90_high"), "ci90_high", "missing column"),
+    ],
+)
 def test_bad_demand_weights_file_names_the_field(world_copy, edit, field, words):
     _edit(world_copy, edit)
     with pytest.raises(DataError) as e:

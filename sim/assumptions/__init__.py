@@ -17,11 +17,11 @@ STRUCTURE = ("installed_base", "buyers", "chip_mix", "fallback")
 
 @dataclass
 class Assumptions:
-    dists: dict[str, uncertainty.Dist]   # dotted name → distribution
-    meta: dict[str, dict]                # dotted name → description, unit, rationale, reference
-    structure: dict[str, dict]           # installed_base, buyers, chip_mix, fallback tables
+    dists: dict[str, uncertainty.Dist]  # dotted name → distribution
+    meta: dict[str, dict]  # dotted name → description, unit, rationale, reference
+    structure: dict[str, dict]  # installed_base, buyers, chip_mix, fallback tables
     path: Path
-    paths: dict[str, timepaths.PathSpec] = field(default_factory=dict)   # time paths by name (sim/paths.py)
+    paths: dict[str, timepaths.PathSpec] = field(default_factory=dict)  # time paths by name (sim/paths.py)
 
 
 def _walk(table: dict, prefix: str, path: Path, a: Assumptions) -> None:
@@ -42,12 +42,19 @@ def _walk(table: dict, prefix: str, path: Path, a: Assumptions) -> None:
             info = {k: v for k, v in val.items() if k != "path"}
             for comp, d in comps.items():
                 a.dists[comp] = d
-                part = comp[len(name) + 1:]
-                what = {"start": f"level in {spec.anchor}", "ar1.rho": "AR(1) quarter-to-quarter correlation",
-                        "ar1.sd": "AR(1) log-standard deviation"}.get(part, f"growth factor in {part[7:]}")
+                part = comp[len(name) + 1 :]
+                what = {
+                    "start": f"level in {spec.anchor}",
+                    "ar1.rho": "AR(1) quarter-to-quarter correlation",
+                    "ar1.sd": "AR(1) log-standard deviation",
+                }.get(part, f"growth factor in {part[7:]}")
                 unit = info.get("unit", "") if part == "start" else ("1" if part.startswith("ar1") else "x per year")
-                a.meta[comp] = {**info, "description": f"{info.get('description', name)}: {what}", "unit": unit,
-                                "path": name}
+                a.meta[comp] = {
+                    **info,
+                    "description": f"{info.get('description', name)}: {what}",
+                    "unit": unit,
+                    "path": name,
+                }
         elif kind == "distribution":
             a.dists[name] = uncertainty.parse(val["distribution"], path, f"{name}.distribution")
             a.meta[name] = {k: v for k, v in val.items() if k != "distribution"}
@@ -66,8 +73,9 @@ def load_assumptions(path: Path = DEFAULT) -> Assumptions:
     a = Assumptions({}, {}, {}, Path(path))
     for key in STRUCTURE:
         table = data.get(key, {})
-        a.structure[key] = {k: v for k, v in table.items()
-                            if not isinstance(v, dict) or not {"distribution", "path"} & set(v)}
+        a.structure[key] = {
+            k: v for k, v in table.items() if not isinstance(v, dict) or not {"distribution", "path"} & set(v)
+        }
     _walk(data, "", Path(path), a)
     for spec in a.paths.values():
         timepaths.check(spec, a.dists, path)

@@ -33,7 +33,6 @@ from numba import njit, prange
 from . import layout as L
 
 
-
 def _drop_stale_cache() -> None:
     """numba's on-disk cache is keyed on this file alone, but the constants of layout.py and the inlined
     functions of primitives.py are compiled in: drop the cached kernels when either has changed."""
@@ -53,19 +52,88 @@ def _drop_stale_cache() -> None:
 
 
 _drop_stale_cache()
-from .primitives import _GOLDEN, _U16, _book_site, _deliver, _domain, _firm_weights, _mix, _order_draw, _quarter_keys, _refuse, _shift, _size_table, _take, _ITPP  # noqa: E402
+from .primitives import (
+    _GOLDEN,
+    _ITPP,
+    _U16,
+    _book_site,
+    _deliver,
+    _domain,
+    _firm_weights,
+    _mix,
+    _order_draw,
+    _quarter_keys,
+    _refuse,
+    _shift,
+    _size_table,
+    _take,
+)  # noqa: E402
+
+
 @njit(cache=True)
-def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
-           firm_nveu, firm_mix, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group, hs_hq_us,
-           hs_uveu, chip_h100e, chip_tpp, chip_supply, chip_vendor, vendor_china_only, chip_class, chip_override, divertible,
-           policy, alloc, lpp, uveu_lim, nveu_cap, tier1, allow_tpp, share_ratio, share_chip, guidance_on, lv_on,
-           mix_prob, mix_alias, fallback, year_start, ztab, div_dest, us_index, m,
-           stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust):
+def _trial(
+    t,
+    trial0,
+    key,
+    params,
+    quarterly,
+    firm_country,
+    firm_parent,
+    firm_hs,
+    firm_rank,
+    firm_site_share,
+    firm_nveu,
+    firm_mix,
+    hs_sites,
+    hs_start,
+    cn_firms,
+    c_weight,
+    c_dom_share,
+    c_div,
+    c_init_share,
+    c_group,
+    hs_hq_us,
+    hs_uveu,
+    chip_h100e,
+    chip_tpp,
+    chip_supply,
+    chip_vendor,
+    vendor_china_only,
+    chip_class,
+    chip_override,
+    divertible,
+    policy,
+    alloc,
+    lpp,
+    uveu_lim,
+    nveu_cap,
+    tier1,
+    allow_tpp,
+    share_ratio,
+    share_chip,
+    guidance_on,
+    lv_on,
+    mix_prob,
+    mix_alias,
+    fallback,
+    year_start,
+    ztab,
+    div_dest,
+    us_index,
+    m,
+    stock,
+    stock_tpp,
+    largest,
+    largest_site,
+    flows,
+    exhaust,
+    nveu_exhaust,
+):
     F = firm_country.shape[0]
     C = c_weight.shape[0]
     Q = policy.shape[0]
     K = chip_h100e.shape[1]
-    ch = chip_h100e[t]                                        # this trial's H100e per chip
+    ch = chip_h100e[t]  # this trial's H100e per chip
     V = quarterly.shape[2] - L.QT_SUPPLY
     S = mix_prob.shape[0]
     H = hs_hq_us.shape[0]
@@ -80,20 +148,20 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     life = max(1, int(round(p[L.P_LIFE])))
     cut_g = p[L.P_CUT_GUIDANCE]
     cut_lv = p[L.P_CUT_LV]
-    sub_r = p[L.P_SUBST]                                      # fallback chips per refused chip
-    slip = min(max(int(round(p[L.P_SLIP])), 0), S - 1)    # roadmap delay: row of the chip-mix tables
-    etab = _size_table(sigma, ztab)                           # mean-one log-normal order-size factors
+    sub_r = p[L.P_SUBST]  # fallback chips per refused chip
+    slip = min(max(int(round(p[L.P_SLIP])), 0), S - 1)  # roadmap delay: row of the chip-mix tables
+    etab = _size_table(sigma, ztab)  # mean-one log-normal order-size factors
     mshift = _shift(m)
-    tk_k = chip_tpp * _ITPP                                   # per chip: H100e by TPP, and inverses
+    tk_k = chip_tpp * _ITPP  # per chip: H100e by TPP, and inverses
     itk_k = 1.0 / tk_k
     ihk_k = 1.0 / ch
     isk_k = 1.0 / chip_supply
-    fst = np.zeros((F, 4))    # per-firm state, one cache line: expected order size this quarter (H100e),
-                              # volume that waited a quarter (per order), backlog for next quarter, delivered now
-    pol_q = np.empty((K, C), np.int8)                         # effective policy this quarter [chip, territory]
-    dshare = np.empty(C)                                      # diversion share of divertible chips this quarter
-    tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))   # the stream of global trial trial0 + t
-    dom = _domain(N)                                          # arrival-order permutation domain
+    fst = np.zeros((F, 4))  # per-firm state, one cache line: expected order size this quarter (H100e),
+    # volume that waited a quarter (per order), backlog for next quarter, delivered now
+    pol_q = np.empty((K, C), np.int8)  # effective policy this quarter [chip, territory]
+    dshare = np.empty(C)  # diversion share of divertible chips this quarter
+    tkey = _mix(key ^ (np.uint64(trial0 + t + 1) * _GOLDEN))  # the stream of global trial trial0 + t
+    dom = _domain(N)  # arrival-order permutation domain
 
     # firm shares of world demand and of the initial installed base (taken as H100-class chips)
     wf = _firm_weights(firm_country, firm_rank, firm_site_share, c_dom_share, s_exp, C)
@@ -110,7 +178,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     for f in range(F):
         _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, firm_country[f], firm_init[f], us_index)
 
-    tf = np.zeros((Q, C, flows.shape[3]))      # flows in float64, copied to the float32 output at the end
+    tf = np.zeros((Q, C, flows.shape[3]))  # flows in float64, copied to the float32 output at the end
     firm_add = np.zeros((Q, F))
     c_add = np.zeros((Q, C, stock.shape[3]))
     c_tpp = np.zeros((Q, C))
@@ -121,10 +189,10 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
     cap_used = np.zeros(C)
     nveu_used = np.zeros(C)
     supply = np.zeros(V)
-    allow_used = np.zeros(C)                   # pre-approved TPP (H100e) used, cumulative
-    share_us = 0.0                             # cumulative US volume of 'licence_share' chips (H100e)
-    share_used = 0.0                           # cumulative volume licensed under 'licence_share' (H100e)
-    dv = np.zeros((Q, C))                      # diverted from territory c, arriving in quarter q (H100e)
+    allow_used = np.zeros(C)  # pre-approved TPP (H100e) used, cumulative
+    share_us = 0.0  # cumulative US volume of 'licence_share' chips (H100e)
+    share_used = 0.0  # cumulative volume licensed under 'licence_share' (H100e)
+    dv = np.zeros((Q, C))  # diverted from territory c, arriving in quarter q (H100e)
     dv_tpp = np.zeros((Q, C))
 
     for q in range(Q):
@@ -143,7 +211,7 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
         for f in range(F):
             fst[f, 1] = fst[f, 2] / m
             fst[f, 2] = 0.0
-        for k in range(K):                    # the quarter's rules per chip and territory, and diversion shares
+        for k in range(K):  # the quarter's rules per chip and territory, and diversion shares
             cls = chip_class[q, k]
             for c in range(C):
                 pol = chip_override[q, k, c]
@@ -151,7 +219,9 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
         for c in range(C):
             dshare[c] = 0.0
             if c_group[c] == L.GROUP_WORLD:
-                dshare[c] = min(1.0, c_div[c] * div_mult * (1.0 - cut_g * guidance_on[q, c]) * (1.0 - cut_lv * lv_on[q]))
+                dshare[c] = min(
+                    1.0, c_div[c] * div_mult * (1.0 - cut_g * guidance_on[q, c]) * (1.0 - cut_lv * lv_on[q])
+                )
         keys = _quarter_keys(tkey, q)
         qbase = np.uint64(q) * np.uint64(N)
 
@@ -161,15 +231,15 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
             c = firm_country[f]
             base = fst[f, 0] * etab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
             tf[q, c, L.FL_ORDERED] += base
-            old = fst[f, 1]                       # volume that already waited a quarter for supply
+            old = fst[f, 1]  # volume that already waited a quarter for supply
             vol = base + old
             grp = c_group[c]
-            g = firm_mix[f]                        # chip choice: alias method, column from bits 0-15
+            g = firm_mix[f]  # chip choice: alias method, column from bits 0-15
             k = np.int64(((u & np.uint64(0xFFFF)) * np.uint64(K)) >> np.uint64(16))
             if np.float64(u >> np.uint64(48)) * _U16 >= mix_prob[slip, g, q, k]:
                 k = mix_alias[slip, g, q, k]
             hk = ch[k]
-            tk = tk_k[k]                           # H100e by TPP per chip
+            tk = tk_k[k]  # H100e by TPP per chip
             itk = itk_k[k]
             sk = chip_supply[k]
             isk = isk_k[k]
@@ -178,17 +248,35 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
             cls = chip_class[q, k]
             pol = pol_q[k, c]
             u_lic = np.float64((u >> np.uint64(32)) & np.uint64(0xFFFF)) * _U16
-            d = dshare[c] if divertible[q, k] == 1 else 0.0   # share of the shipment diverted to Tier-3 buyers
+            d = dshare[c] if divertible[q, k] == 1 else 0.0  # share of the shipment diverted to Tier-3 buyers
             ch_free = L.CH_DOMESTIC if vendor_china_only[v] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
-            book = 1.0 if cls != 0 else 0.0        # controlled chips count toward UVEU shares
-            left = 0.0                             # chips the rules let through but the vendor cannot supply
+            book = 1.0 if cls != 0 else 0.0  # controlled chips count toward UVEU shares
+            left = 0.0  # chips the rules let through but the vendor cannot supply
             if cls != 0 and allow_tpp[q, c] > 0.0 and pol != L.PROHIBITED and pol != L.FREE:  # bilateral deals
                 na = min(n, max(allow_tpp[q, c] * _ITPP - allow_used[c], 0.0) * itk)
                 x = _take(supply, v, sk, isk, na)
                 if x > 0.0:
                     allow_used[c] += x * tk
-                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk,
-                             L.CH_LICENSED, d, Q)
+                    _deliver(
+                        tf,
+                        firm_add,
+                        fst,
+                        c_add,
+                        c_tpp,
+                        due,
+                        pend,
+                        dv,
+                        dv_tpp,
+                        f,
+                        c,
+                        q,
+                        q,
+                        x * hk,
+                        x * tk,
+                        L.CH_LICENSED,
+                        d,
+                        Q,
+                    )
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += na - x
                 n -= na
@@ -196,40 +284,131 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                 pass
             elif pol == L.FREE:
                 x = _take(supply, v, sk, isk, n)
-                _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, ch_free, d,
-                         Q)
+                _deliver(
+                    tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, ch_free, d, Q
+                )
                 _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
                 if c == us_index and share_chip[q, k] == 1:
                     share_us += x * hk
                 left += n - x
             elif (pol == L.LICENCE and u_lic < p_app) or (pol == L.DENY and u_lic < p_app_den):
                 x = _take(supply, v, sk, isk, n)
-                _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
-                         L.CH_LICENSED, d, Q)
+                _deliver(
+                    tf,
+                    firm_add,
+                    fst,
+                    c_add,
+                    c_tpp,
+                    due,
+                    pend,
+                    dv,
+                    dv_tpp,
+                    f,
+                    c,
+                    q,
+                    q + delay,
+                    x * hk,
+                    x * tk,
+                    L.CH_LICENSED,
+                    d,
+                    Q,
+                )
                 _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
                 left += n - x
             elif pol == L.LICENCE or pol == L.PROHIBITED:
                 tf[q, c, L.FL_DENIED] += n * hk
                 tf[q, c, L.FL_UNMET] += n * hk
-            elif pol == L.LICENCE_SHARE:           # case by case, within a share of US customers' volume
+            elif pol == L.LICENCE_SHARE:  # case by case, within a share of US customers' volume
                 ns = min(n, max(share_ratio[q] * share_us - share_used, 0.0) / hk)
                 if u_lic >= p_app:
-                    ns = 0.0                           # the licence is refused
+                    ns = 0.0  # the licence is refused
                 if ns > 0.0:
                     x = _take(supply, v, sk, isk, ns)
                     share_used += x * hk
-                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
-                             L.CH_LICENSED, d, Q)
+                    _deliver(
+                        tf,
+                        firm_add,
+                        fst,
+                        c_add,
+                        c_tpp,
+                        due,
+                        pend,
+                        dv,
+                        dv_tpp,
+                        f,
+                        c,
+                        q,
+                        q + delay,
+                        x * hk,
+                        x * tk,
+                        L.CH_LICENSED,
+                        d,
+                        Q,
+                    )
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, book * x * tk * (1.0 - d), us_index)
                     left += ns - x
-                if n - ns > 0.0:                       # refused: the grey market, then substitutes
-                    grey = _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n - ns,
-                                   hk, tk, sk, v, grp, fallback, chip_vendor, pol_q, chip_supply, ch,
-                                   chip_tpp, vendor_china_only, sub_r)
+                if n - ns > 0.0:  # refused: the grey market, then substitutes
+                    grey = _refuse(
+                        tf,
+                        firm_add,
+                        fst,
+                        c_add,
+                        c_tpp,
+                        due,
+                        pend,
+                        dv,
+                        dv_tpp,
+                        supply,
+                        grey,
+                        f,
+                        c,
+                        q,
+                        n - ns,
+                        hk,
+                        tk,
+                        sk,
+                        v,
+                        grp,
+                        fallback,
+                        chip_vendor,
+                        pol_q,
+                        chip_supply,
+                        ch,
+                        chip_tpp,
+                        vendor_china_only,
+                        sub_r,
+                    )
             elif pol == L.DENY:
-                grey = _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk,
-                               v, grp, fallback, chip_vendor, pol_q, chip_supply, ch, chip_tpp,
-                               vendor_china_only, sub_r)
+                grey = _refuse(
+                    tf,
+                    firm_add,
+                    fst,
+                    c_add,
+                    c_tpp,
+                    due,
+                    pend,
+                    dv,
+                    dv_tpp,
+                    supply,
+                    grey,
+                    f,
+                    c,
+                    q,
+                    n,
+                    hk,
+                    tk,
+                    sk,
+                    v,
+                    grp,
+                    fallback,
+                    chip_vendor,
+                    pol_q,
+                    chip_supply,
+                    ch,
+                    chip_tpp,
+                    vendor_china_only,
+                    sub_r,
+                )
             else:  # CAPPED: UVEU, then NVEU, then LPP, then licences against the national allocation
                 nu = 0.0
                 h = firm_hs[f]
@@ -254,46 +433,118 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
                     nl = min(n - nu - nn, max(lpp[q] * _ITPP - lpp_used[firm_parent[f]], 0.0) * itk)
                 nc = min(n - nu - nn - nl, max(alloc[q, c] * _ITPP - cap_used[c], 0.0) * itk)
                 over = n - nu - nn - nl - nc
-                if over > 0.0:                         # policy of denial beyond the allocation
+                if over > 0.0:  # policy of denial beyond the allocation
                     tf[q, c, L.FL_DENIED] += over * hk
                     tf[q, c, L.FL_UNMET] += over * hk
                     if exhaust[t, c] < 0:
                         exhaust[t, c] = q
-                if nc > 0.0 and u_lic >= p_app:        # licence refused under a presumption of approval
+                if nc > 0.0 and u_lic >= p_app:  # licence refused under a presumption of approval
                     tf[q, c, L.FL_DENIED] += nc * hk
                     tf[q, c, L.FL_UNMET] += nc * hk
                     nc = 0.0
                 x = _take(supply, v, sk, isk, nu)
                 if x > 0.0:
-                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_VEU, d,
-                             Q)
+                    _deliver(
+                        tf,
+                        firm_add,
+                        fst,
+                        c_add,
+                        c_tpp,
+                        due,
+                        pend,
+                        dv,
+                        dv_tpp,
+                        f,
+                        c,
+                        q,
+                        q,
+                        x * hk,
+                        x * tk,
+                        L.CH_VEU,
+                        d,
+                        Q,
+                    )
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nu - x
                 x = _take(supply, v, sk, isk, nn)
                 if x > 0.0:
                     nveu_used[c] += x * tk
-                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_VEU, d,
-                             Q)
+                    _deliver(
+                        tf,
+                        firm_add,
+                        fst,
+                        c_add,
+                        c_tpp,
+                        due,
+                        pend,
+                        dv,
+                        dv_tpp,
+                        f,
+                        c,
+                        q,
+                        q,
+                        x * hk,
+                        x * tk,
+                        L.CH_VEU,
+                        d,
+                        Q,
+                    )
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nn - x
                 x = _take(supply, v, sk, isk, nl)
                 if x > 0.0:
                     lpp_used[firm_parent[f]] += x * tk
                     tf[q, c, L.FL_LPP] += x * hk
-                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, x * hk, x * tk, L.CH_FREE, d,
-                             Q)
+                    _deliver(
+                        tf,
+                        firm_add,
+                        fst,
+                        c_add,
+                        c_tpp,
+                        due,
+                        pend,
+                        dv,
+                        dv_tpp,
+                        f,
+                        c,
+                        q,
+                        q,
+                        x * hk,
+                        x * tk,
+                        L.CH_FREE,
+                        d,
+                        Q,
+                    )
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nl - x
                 x = _take(supply, v, sk, isk, nc)
                 if x > 0.0:
                     cap_used[c] += x * tk
-                    _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q + delay, x * hk, x * tk,
-                             L.CH_LICENSED, d, Q)
+                    _deliver(
+                        tf,
+                        firm_add,
+                        fst,
+                        c_add,
+                        c_tpp,
+                        due,
+                        pend,
+                        dv,
+                        dv_tpp,
+                        f,
+                        c,
+                        q,
+                        q + delay,
+                        x * hk,
+                        x * tk,
+                        L.CH_LICENSED,
+                        d,
+                        Q,
+                    )
                     _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x * tk * (1.0 - d), us_index)
                 left += nc - x
-            if left > 0.0:                             # the vendor is sold out: the rest waits a quarter
+            if left > 0.0:  # the vendor is sold out: the rest waits a quarter
                 lv = left * hk
-                lapsed = lv * (old / vol)              # what already waited a quarter lapses
+                lapsed = lv * (old / vol)  # what already waited a quarter lapses
                 tf[q, c, L.FL_LAPSED] += lapsed
                 fst[f, 2] += lv - lapsed
                 carry_c[c] += lv - lapsed
@@ -356,41 +607,156 @@ def _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs
 
 
 @njit(parallel=True, cache=True)
-def _allocate(trial0, key, params, quarterly, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
-              firm_nveu, firm_mix, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group,
-              hs_hq_us, hs_uveu, chip_h100e, chip_tpp, chip_supply, chip_vendor, vendor_china_only, chip_class,
-              chip_override, divertible, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, allow_tpp, share_ratio,
-              share_chip, guidance_on, lv_on, mix_prob, mix_alias, fallback, year_start, ztab, div_dest, us_index, m,
-              stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust):
+def _allocate(
+    trial0,
+    key,
+    params,
+    quarterly,
+    firm_country,
+    firm_parent,
+    firm_hs,
+    firm_rank,
+    firm_site_share,
+    firm_nveu,
+    firm_mix,
+    hs_sites,
+    hs_start,
+    cn_firms,
+    c_weight,
+    c_dom_share,
+    c_div,
+    c_init_share,
+    c_group,
+    hs_hq_us,
+    hs_uveu,
+    chip_h100e,
+    chip_tpp,
+    chip_supply,
+    chip_vendor,
+    vendor_china_only,
+    chip_class,
+    chip_override,
+    divertible,
+    policy,
+    alloc,
+    lpp,
+    uveu_lim,
+    nveu_cap,
+    tier1,
+    allow_tpp,
+    share_ratio,
+    share_chip,
+    guidance_on,
+    lv_on,
+    mix_prob,
+    mix_alias,
+    fallback,
+    year_start,
+    ztab,
+    div_dest,
+    us_index,
+    m,
+    stock,
+    stock_tpp,
+    largest,
+    largest_site,
+    flows,
+    exhaust,
+    nveu_exhaust,
+):
     for t in prange(params.shape[0]):
-        _trial(t, trial0, key, params, quarterly, firm_country, firm_parent, firm_hs, firm_rank, firm_site_share,
-               firm_nveu, firm_mix, hs_sites, hs_start, cn_firms, c_weight, c_dom_share, c_div, c_init_share, c_group,
-               hs_hq_us, hs_uveu, chip_h100e, chip_tpp, chip_supply, chip_vendor, vendor_china_only, chip_class,
-               chip_override, divertible, policy, alloc, lpp, uveu_lim, nveu_cap, tier1, allow_tpp, share_ratio,
-               share_chip, guidance_on, lv_on, mix_prob, mix_alias, fallback, year_start, ztab, div_dest, us_index, m,
-               stock, stock_tpp, largest, largest_site, flows, exhaust, nveu_exhaust)
+        _trial(
+            t,
+            trial0,
+            key,
+            params,
+            quarterly,
+            firm_country,
+            firm_parent,
+            firm_hs,
+            firm_rank,
+            firm_site_share,
+            firm_nveu,
+            firm_mix,
+            hs_sites,
+            hs_start,
+            cn_firms,
+            c_weight,
+            c_dom_share,
+            c_div,
+            c_init_share,
+            c_group,
+            hs_hq_us,
+            hs_uveu,
+            chip_h100e,
+            chip_tpp,
+            chip_supply,
+            chip_vendor,
+            vendor_china_only,
+            chip_class,
+            chip_override,
+            divertible,
+            policy,
+            alloc,
+            lpp,
+            uveu_lim,
+            nveu_cap,
+            tier1,
+            allow_tpp,
+            share_ratio,
+            share_chip,
+            guidance_on,
+            lv_on,
+            mix_prob,
+            mix_alias,
+            fallback,
+            year_start,
+            ztab,
+            div_dest,
+            us_index,
+            m,
+            stock,
+            stock_tpp,
+            largest,
+            largest_site,
+            flows,
+            exhaust,
+            nveu_exhaust,
+        )
 
 
 @dataclass
 class Outputs:
-    stock: np.ndarray        # float32 [T, C, Q, channel], H100e (FLOP/s)
-    stock_tpp: np.ndarray    # float32 [T, C, Q], H100e (TPP)
-    largest: np.ndarray      # float32 [T, C, Q], H100e (FLOP/s) of the largest firm located in c
+    stock: np.ndarray  # float32 [T, C, Q, channel], H100e (FLOP/s)
+    stock_tpp: np.ndarray  # float32 [T, C, Q], H100e (TPP)
+    largest: np.ndarray  # float32 [T, C, Q], H100e (FLOP/s) of the largest firm located in c
     largest_site: np.ndarray  # uint8 [T, C, Q]: that firm is a hyperscaler site (headquartered in the US)
-    flows: np.ndarray        # float32 [T, C, Q, flow]
-    exhaust: np.ndarray      # int16 [T, C]
+    flows: np.ndarray  # float32 [T, C, Q, flow]
+    exhaust: np.ndarray  # int16 [T, C]
     nveu_exhaust: np.ndarray  # int16 [T, C]
 
     @classmethod
-    def empty(cls, T: int, C: int, Q: int) -> "Outputs":
-        return cls(np.zeros((T, C, Q, len(L.CHANNELS)), np.float32), np.zeros((T, C, Q), np.float32),
-                   np.zeros((T, C, Q), np.float32), np.zeros((T, C, Q), np.uint8),
-                   np.zeros((T, C, Q, len(L.FLOWS)), np.float32),
-                   np.full((T, C), -1, np.int16), np.full((T, C), -1, np.int16))
+    def empty(cls, T: int, C: int, Q: int) -> Outputs:
+        return cls(
+            np.zeros((T, C, Q, len(L.CHANNELS)), np.float32),
+            np.zeros((T, C, Q), np.float32),
+            np.zeros((T, C, Q), np.float32),
+            np.zeros((T, C, Q), np.uint8),
+            np.zeros((T, C, Q, len(L.FLOWS)), np.float32),
+            np.full((T, C), -1, np.int16),
+            np.full((T, C), -1, np.int16),
+        )
 
     def arrays(self) -> tuple:
-        return (self.stock, self.stock_tpp, self.largest, self.largest_site, self.flows, self.exhaust,
-                self.nveu_exhaust)
+        return (
+            self.stock,
+            self.stock_tpp,
+            self.largest,
+            self.largest_site,
+            self.flows,
+            self.exhaust,
+            self.nveu_exhaust,
+        )
 
 
 def run_kernel(inputs, out: Outputs | None = None, start: int = 0, stop: int | None = None) -> Outputs:

@@ -12,7 +12,6 @@ rules: the chip choice, the policy lookups, supply, allocations, allowances, div
 
 from __future__ import annotations
 
-
 import numpy as np
 from numba import njit, prange
 
@@ -24,14 +23,31 @@ from .primitives import _GOLDEN, _domain, _firm_weights, _mix, _order_draw, _qua
 
 
 @njit(parallel=True, cache=True)
-def _bare(trial0, key, params, quarterly, firm_country, firm_rank, firm_site_share, c_weight, c_dom_share, alloc, ztab, m,
-          stock, stock_tpp, largest, flows, hits):
+def _bare(
+    trial0,
+    key,
+    params,
+    quarterly,
+    firm_country,
+    firm_rank,
+    firm_site_share,
+    c_weight,
+    c_dom_share,
+    alloc,
+    ztab,
+    m,
+    stock,
+    stock_tpp,
+    largest,
+    flows,
+    hits,
+):
     T = params.shape[0]
     F = firm_country.shape[0]
     C = c_weight.shape[0]
     Q = alloc.shape[0]
     N = F * m
-    dom = _domain(N)                                           # arrival-order permutation domain
+    dom = _domain(N)  # arrival-order permutation domain
     for t in prange(T):
         p = params[t]
         s_exp = p[L.P_SIZE_EXP]
@@ -43,10 +59,10 @@ def _bare(trial0, key, params, quarterly, firm_country, firm_rank, firm_site_sha
         fshare = np.empty(F)
         for f in range(F):
             fshare[f] = c_weight[firm_country[f]] * wf[f]
-        tf = np.zeros((Q, C, 2))               # ordered, shipped: the flows every order touches
-        c_add = np.zeros((Q, C, 2))            # stock added (licence-free channel), in H100e and H100e by TPP
+        tf = np.zeros((Q, C, 2))  # ordered, shipped: the flows every order touches
+        c_add = np.zeros((Q, C, 2))  # stock added (licence-free channel), in H100e and H100e by TPP
         firm_add = np.zeros((Q, F))
-        fst = np.zeros(F)                      # the firm's deliveries this quarter
+        fst = np.zeros(F)  # the firm's deliveries this quarter
         n_hit = 0
         for q in range(Q):
             dq = quarterly[t, q, L.QT_DEMAND]
@@ -58,16 +74,16 @@ def _bare(trial0, key, params, quarterly, firm_country, firm_rank, firm_site_sha
                 c = firm_country[f]
                 base = dq * fshare[f] / m * etab[np.int64((u >> np.uint64(16)) & np.uint64(4095))]
                 tf[q, c, 0] += base
-                if c_add[q, c, 1] * L.H100_TPP > alloc[q, c]:     # one cap check per order
+                if c_add[q, c, 1] * L.H100_TPP > alloc[q, c]:  # one cap check per order
                     n_hit += 1
-                tf[q, c, 1] += base                # shipped as if licence-free, one H100e per H100e
+                tf[q, c, 1] += base  # shipped as if licence-free, one H100e per H100e
                 c_add[q, c, 0] += base
                 c_add[q, c, 1] += base
                 fst[f] += base
             for f in range(F):
                 firm_add[q, f] = fst[f]
                 fst[f] = 0.0
-        for c in range(C):                     # the same output cells as the kernel: flows, stocks, largest firm
+        for c in range(C):  # the same output cells as the kernel: flows, stocks, largest firm
             run = 0.0
             run_t = 0.0
             for q in range(Q):
@@ -95,8 +111,23 @@ def run_bare(inputs, out: Outputs | None = None, start: int = 0, stop: int | Non
     stop = T if stop is None else stop
     out = Outputs.empty(T, C, Q) if out is None else out
     hits = np.zeros(T, np.int64)
-    _bare(start, inputs.key, inputs.params[start:stop], inputs.quarterly[start:stop], inputs.firm_country, inputs.firm_rank,
-          inputs.firm_site_share, inputs.c_weight, inputs.c_dom_share, inputs.alloc, inputs.ztab, inputs.m,
-          out.stock[start:stop], out.stock_tpp[start:stop], out.largest[start:stop], out.flows[start:stop],
-          hits[start:stop])
+    _bare(
+        start,
+        inputs.key,
+        inputs.params[start:stop],
+        inputs.quarterly[start:stop],
+        inputs.firm_country,
+        inputs.firm_rank,
+        inputs.firm_site_share,
+        inputs.c_weight,
+        inputs.c_dom_share,
+        inputs.alloc,
+        inputs.ztab,
+        inputs.m,
+        out.stock[start:stop],
+        out.stock_tpp[start:stop],
+        out.largest[start:stop],
+        out.flows[start:stop],
+        hits[start:stop],
+    )
     return out, hits

@@ -4,8 +4,14 @@
 # licence_share: case-by-case licences while the destination's cumulative volume stays within a share of
 # US customers' volume of the same chips; prohibited: no licence, no grey market, no substitute
 FREE, LICENCE, CAPPED, DENY, LICENCE_SHARE, PROHIBITED = 0, 1, 2, 3, 4, 5
-POLICY_CODES = {"free": FREE, "licence": LICENCE, "capped": CAPPED, "deny": DENY,
-                "licence_share": LICENCE_SHARE, "prohibited": PROHIBITED}
+POLICY_CODES = {
+    "free": FREE,
+    "licence": LICENCE,
+    "capped": CAPPED,
+    "deny": DENY,
+    "licence_share": LICENCE_SHARE,
+    "prohibited": PROHIBITED,
+}
 
 # stock channels: how the chips in a country's stock got there
 CH_INITIAL, CH_FREE, CH_LICENSED, CH_VEU, CH_DIVERTED, CH_DOMESTIC = range(6)
@@ -14,10 +20,36 @@ CHANNELS = ("initial", "licence_free", "licensed", "veu", "diverted", "domestic"
 # flows per country and quarter, in H100e (dense 16-bit FLOP/s) unless noted. Conservation, cumulated
 # over quarters: ordered = shipped + denied + lapsed + pending + backlog (pending and backlog are stocks
 # at quarter end). "ordered" includes substitute purchases (also reported as "substitute").
-(FL_ORDERED, FL_SHIPPED, FL_DENIED, FL_PENDING, FL_BACKLOG, FL_LAPSED, FL_UNMET, FL_GREY_IN, FL_SUBSTITUTE,
- FL_DIVERTED_OUT, FL_DIVERTED_IN, FL_CAP_USED, FL_LPP) = range(13)
-FLOWS = ("ordered", "shipped", "denied", "pending", "backlog", "lapsed", "unmet", "grey_market_in",
-         "substitute", "diverted_out", "diverted_in", "allocation_used_h100e_tpp", "lpp_shipped")
+(
+    FL_ORDERED,
+    FL_SHIPPED,
+    FL_DENIED,
+    FL_PENDING,
+    FL_BACKLOG,
+    FL_LAPSED,
+    FL_UNMET,
+    FL_GREY_IN,
+    FL_SUBSTITUTE,
+    FL_DIVERTED_OUT,
+    FL_DIVERTED_IN,
+    FL_CAP_USED,
+    FL_LPP,
+) = range(13)
+FLOWS = (
+    "ordered",
+    "shipped",
+    "denied",
+    "pending",
+    "backlog",
+    "lapsed",
+    "unmet",
+    "grey_market_in",
+    "substitute",
+    "diverted_out",
+    "diverted_in",
+    "allocation_used_h100e_tpp",
+    "lpp_shipped",
+)
 FLOW_NOTES = {
     "ordered": "new demand placed in the quarter, plus substitute purchases",
     "shipped": "delivered to the territory in the quarter (including what is then diverted)",
@@ -49,12 +81,24 @@ PARAMS = (
     ("roadmap.slip_quarters", "P_SLIP"),
     ("substitution.chips_per_refused_chip", "P_SUBST"),
 )
-(P_INSTALLED, P_SIZE_EXP, P_ORDER_SIGMA, P_APPROVE, P_APPROVE_DENIAL, P_DELAY, P_DIVERSION, P_LIFE,
- P_CUT_GUIDANCE, P_CUT_LV, P_SLIP, P_SUBST) = range(len(PARAMS))
+(
+    P_INSTALLED,
+    P_SIZE_EXP,
+    P_ORDER_SIGMA,
+    P_APPROVE,
+    P_APPROVE_DENIAL,
+    P_DELAY,
+    P_DIVERSION,
+    P_LIFE,
+    P_CUT_GUIDANCE,
+    P_CUT_LV,
+    P_SLIP,
+    P_SUBST,
+) = range(len(PARAMS))
 
 VENDORS = ("NVIDIA", "AMD", "Intel", "Huawei", "Google", "Amazon")
 SUPPLY_PATHS = tuple(f"supply.{v.lower()}_h100e_per_quarter" for v in VENDORS)
-CHINA_ONLY_VENDORS = ("Huawei",)   # Ascend output is sold only to Chinese buyers
+CHINA_ONLY_VENDORS = ("Huawei",)  # Ascend output is sold only to Chinese buyers
 # vendors whose output path is in dense 16-bit H100e (Epoch's Huawei series; the 950/960 die areas are
 # unknown); the others' paths are in capacity units, where a chip costs max(FLOP/s, die area) in H100 terms
 FLOP_COSTED_VENDORS = ("Huawei",)
@@ -65,5 +109,5 @@ FLOP_COSTED_VENDORS = ("Huawei",)
 QT_DEMAND, QT_GREY, QT_SUPPLY = 0, 1, 2
 
 GROUP_WORLD, GROUP_CHINA = 0, 1
-ZTAB_BITS = 12                      # order-size noise: standard-normal quantile table of 4096 entries
+ZTAB_BITS = 12  # order-size noise: standard-normal quantile table of 4096 entries
 H100_TPP = 15_832.0

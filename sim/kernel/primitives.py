@@ -14,7 +14,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _U16 = 1.0 / 65536.0
-_ITPP = 1.0 / L.H100_TPP   # H100e per TPP
+_ITPP = 1.0 / L.H100_TPP  # H100e per TPP
 
 
 @njit(inline="always")
@@ -33,8 +33,11 @@ def _domain(n):
     while (1 << bits) < n:
         bits += 1
     half = bits // 2
-    return (np.uint64(half), (np.uint64(1) << np.uint64(half)) - np.uint64(1),
-            (np.uint64(1) << np.uint64(bits - half)) - np.uint64(1))
+    return (
+        np.uint64(half),
+        (np.uint64(1) << np.uint64(half)) - np.uint64(1),
+        (np.uint64(1) << np.uint64(bits - half)) - np.uint64(1),
+    )
 
 
 @njit(inline="always")
@@ -71,7 +74,7 @@ def _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd
     in qd (pending until then); a share ``d`` is diverted (collected in dv, dv_tpp [qd, c] and booked
     to the diversion destination after the last quarter). The firm's deliveries of the current quarter
     go to fst[f, 3] (next to the rest of its state), later ones to firm_add[qd, f]."""
-    if qd >= nq:            # decided but not delivered within the horizon: stays pending
+    if qd >= nq:  # decided but not delivered within the horizon: stays pending
         pend[c] += vol
         return
     if qd > q:
@@ -81,7 +84,7 @@ def _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd
         tf[q, c, L.FL_SHIPPED] += vol
     keep = 1.0 - d
     if qd == q:
-        fst[f, 3] += vol * keep     # this quarter's deliveries sit with the firm's state
+        fst[f, 3] += vol * keep  # this quarter's deliveries sit with the firm's state
     else:
         firm_add[qd, f] += vol * keep
     c_add[qd, c, ch] += vol * keep
@@ -92,8 +95,36 @@ def _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd
 
 
 @njit(inline="always")
-def _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey, f, c, q, n, hk, tk, sk, v, grp,
-            fallback, chip_vendor, pol_q, chip_supply, chip_h100e, chip_tpp, vendor_china_only, sub_r):
+def _refuse(
+    tf,
+    firm_add,
+    fst,
+    c_add,
+    c_tpp,
+    due,
+    pend,
+    dv,
+    dv_tpp,
+    supply,
+    grey,
+    f,
+    c,
+    q,
+    n,
+    hk,
+    tk,
+    sk,
+    v,
+    grp,
+    fallback,
+    chip_vendor,
+    pol_q,
+    chip_supply,
+    chip_h100e,
+    chip_tpp,
+    vendor_china_only,
+    sub_r,
+):
     """A refused order of ``n`` chips: denied; then the grey market (bounded capacity ``grey`` H100e a
     quarter) and the first fallback chips the rules let through (Ascend only to Chinese buyers), ``sub_r``
     of them per refused chip (the order's budget spent on a cheaper part), but never more H100e than
@@ -110,7 +141,7 @@ def _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey
         fst[f, 3] += gm * hk
         c_add[q, c, L.CH_DIVERTED] += gm * hk
         c_tpp[q, c] += gm * tk
-    got = 0.0   # H100e obtained from fallback chips
+    got = 0.0  # H100e obtained from fallback chips
     took = 0.0  # refused chips replaced by fallback chips
     for j in range(fallback.shape[1]):
         kk = fallback[q, j]
@@ -119,7 +150,7 @@ def _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey
         vk = chip_vendor[kk]
         if pol_q[kk, c] != L.FREE or (vendor_china_only[vk] == 1 and grp != L.GROUP_CHINA):
             continue
-        r = min(sub_r, hk / chip_h100e[kk])    # never more compute than the refused chips
+        r = min(sub_r, hk / chip_h100e[kk])  # never more compute than the refused chips
         take = _take(supply, vk, chip_supply[kk], 1.0 / chip_supply[kk], n * r)
         if take <= 0.0:
             continue
@@ -130,8 +161,26 @@ def _refuse(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, supply, grey
         tf[q, c, L.FL_ORDERED] += fl_vol
         tf[q, c, L.FL_SUBSTITUTE] += fl_vol
         chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
-        _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, q, fl_vol,
-                 take * chip_tpp[kk] / L.H100_TPP, chk, 0.0, nq)
+        _deliver(
+            tf,
+            firm_add,
+            fst,
+            c_add,
+            c_tpp,
+            due,
+            pend,
+            dv,
+            dv_tpp,
+            f,
+            c,
+            q,
+            q,
+            fl_vol,
+            take * chip_tpp[kk] / L.H100_TPP,
+            chk,
+            0.0,
+            nq,
+        )
     # unmet: what the refused order wanted, less what the grey market and fallbacks gave
     tf[q, c, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
     return grey
@@ -186,8 +235,7 @@ def _size_table(sigma, ztab):
 def _quarter_keys(tkey, q):
     """The four Feistel round keys of quarter ``q`` of the trial stream ``tkey``."""
     qkey = _mix(tkey ^ (np.uint64(q + 1) * _M1))
-    return (_mix(qkey + np.uint64(1)), _mix(qkey + np.uint64(2)), _mix(qkey + np.uint64(3)),
-            _mix(qkey + np.uint64(4)))
+    return (_mix(qkey + np.uint64(1)), _mix(qkey + np.uint64(2)), _mix(qkey + np.uint64(3)), _mix(qkey + np.uint64(4)))
 
 
 @njit(inline="always")

@@ -63,7 +63,7 @@ def simulate_trial(inp, t: int) -> dict:
     s_exp = pr[L.P_SIZE_EXP]
     slip = min(max(int(round(pr[L.P_SLIP])), 0), inp.mix_prob.shape[0] - 1)
     sub_r = pr[L.P_SUBST]
-    hrow = inp.chip_h100e[t]                 # this trial's H100e per chip
+    hrow = inp.chip_h100e[t]  # this trial's H100e per chip
     tkey = mix(int(inp.key) ^ (((t + 1) * GOLDEN) & MASK))
 
     # firm demand shares and initial stock (taken as H100-class chips)
@@ -74,12 +74,15 @@ def simulate_trial(inp, t: int) -> dict:
     share, init = [0.0] * F, [0.0] * F
     for f in range(F):
         c = inp.firm_country[f]
-        w = (inp.c_dom_share[c] * float(inp.firm_rank[f]) ** -s_exp / norm[c]) if inp.firm_rank[f] > 0 \
+        w = (
+            (inp.c_dom_share[c] * float(inp.firm_rank[f]) ** -s_exp / norm[c])
+            if inp.firm_rank[f] > 0
             else inp.firm_site_share[f]
+        )
         share[f] = inp.c_weight[c] * w
         init[f] = pr[L.P_INSTALLED] * inp.c_init_share[c] * w
     # UVEU bookkeeping per hyperscaler (H100e by TPP of controlled chips): installed per site
-    sites: dict[int, dict[int, float]] = {}      # hyperscaler → {site firm → installed}
+    sites: dict[int, dict[int, float]] = {}  # hyperscaler → {site firm → installed}
     for f in range(F):
         if inp.firm_hs[f] >= 0:
             sites.setdefault(int(inp.firm_hs[f]), {})[f] = init[f]
@@ -93,13 +96,13 @@ def simulate_trial(inp, t: int) -> dict:
     carry = [0.0] * F
     lpp_used: dict[int, float] = {}
     allow_used = [0.0] * C
-    quota = {"us": 0.0, "used": 0.0}     # licence_share: US volume and volume licensed, cumulative
+    quota = {"us": 0.0, "used": 0.0}  # licence_share: US volume and volume licensed, cumulative
     cap_used = [0.0] * C
     nveu_used = [0.0] * C
     exhaust = [-1] * C
     nveu_exhaust = [-1] * C
 
-    diverted = [0.0] * Q      # H100e diverted to the diversion destination, by quarter of arrival
+    diverted = [0.0] * Q  # H100e diverted to the diversion destination, by quarter of arrival
 
     def deliver(f, c, q, qd, vol, tpp_h, ch, d=0.0):
         if qd >= Q:
@@ -138,7 +141,7 @@ def simulate_trial(inp, t: int) -> dict:
         for c in range(C):
             flows[c, q, L.FL_SHIPPED] += due[c, q]
             pend[c] -= due[c, q]
-        supply = [float(x) for x in inp.quarterly[t, q, L.QT_SUPPLY:]]
+        supply = [float(x) for x in inp.quarterly[t, q, L.QT_SUPPLY :]]
         grey = float(inp.quarterly[t, q, L.QT_GREY])
         dq = float(inp.quarterly[t, q, L.QT_DEMAND])
         waited = [x / m for x in carry]
@@ -168,8 +171,8 @@ def simulate_trial(inp, t: int) -> dict:
                 if effective_policy(q, kk, c) != L.FREE:
                     continue
                 if inp.vendor_china_only[vk] and grp != L.GROUP_CHINA:
-                    continue                                     # Ascend is sold only to Chinese buyers
-                r = min(sub_r, hk / hrow[kk])          # fallback chips per refused chip, at most equal H100e
+                    continue  # Ascend is sold only to Chinese buyers
+                r = min(sub_r, hk / hrow[kk])  # fallback chips per refused chip, at most equal H100e
                 x = take(vk, inp.chip_supply[kk], n * r)
                 if x <= 0.0:
                     continue
@@ -178,8 +181,15 @@ def simulate_trial(inp, t: int) -> dict:
                 got += flops
                 flows[c, q, L.FL_ORDERED] += flops
                 flows[c, q, L.FL_SUBSTITUTE] += flops
-                deliver(f, c, q, q, flops, x * inp.chip_tpp[kk] / L.H100_TPP,
-                        L.CH_DOMESTIC if inp.vendor_china_only[vk] and grp == L.GROUP_CHINA else L.CH_FREE)
+                deliver(
+                    f,
+                    c,
+                    q,
+                    q,
+                    flops,
+                    x * inp.chip_tpp[kk] / L.H100_TPP,
+                    L.CH_DOMESTIC if inp.vendor_china_only[vk] and grp == L.GROUP_CHINA else L.CH_FREE,
+                )
             flows[c, q, L.FL_UNMET] += max(0.0, (wanted - gm if gm > 0.0 else wanted) * hk - got)
 
         def take(v, sk, x):
@@ -197,7 +207,7 @@ def simulate_trial(inp, t: int) -> dict:
             flows[c, q, L.FL_ORDERED] += base
             vol = base + waited[f]
             grp = inp.c_group[c]
-            g = inp.firm_mix[f]                  # the chip: alias method (column from bits 0-15, threshold 48-63)
+            g = inp.firm_mix[f]  # the chip: alias method (column from bits 0-15, threshold 48-63)
             k = ((u & 0xFFFF) * K) >> 16
             if (u >> 48) / 65536.0 >= inp.mix_prob[slip, g, q, k]:
                 k = int(inp.mix_alias[slip, g, q, k])
@@ -209,8 +219,13 @@ def simulate_trial(inp, t: int) -> dict:
             u_lic = ((u >> 32) & 0xFFFF) / 65536.0
             d = 0.0
             if inp.divertible[q, k] and grp == L.GROUP_WORLD:
-                d = min(1.0, inp.c_div[c] * pr[L.P_DIVERSION] * (1.0 - pr[L.P_CUT_GUIDANCE] * inp.guidance_on[q, c])
-                        * (1.0 - pr[L.P_CUT_LV] * inp.lv_on[q]))
+                d = min(
+                    1.0,
+                    inp.c_div[c]
+                    * pr[L.P_DIVERSION]
+                    * (1.0 - pr[L.P_CUT_GUIDANCE] * inp.guidance_on[q, c])
+                    * (1.0 - pr[L.P_CUT_LV] * inp.lv_on[q]),
+                )
             controlled = cls != 0
             domestic = bool(inp.vendor_china_only[v]) and grp == L.GROUP_CHINA
             left = 0.0
@@ -276,7 +291,9 @@ def simulate_trial(inp, t: int) -> dict:
                     if n - nu - nn > 0.0 and nveu_exhaust[c] < 0:
                         nveu_exhaust[c] = q
                 if inp.lpp[q] > 0.0:
-                    nl = min(n - nu - nn, max(inp.lpp[q] / L.H100_TPP - lpp_used.get(inp.firm_parent[f], 0.0), 0.0) / tk)
+                    nl = min(
+                        n - nu - nn, max(inp.lpp[q] / L.H100_TPP - lpp_used.get(inp.firm_parent[f], 0.0), 0.0) / tk
+                    )
                 nc = min(n - nu - nn - nl, max(inp.alloc[q, c] / L.H100_TPP - cap_used[c], 0.0) / tk)
                 if n - nu - nn - nl - nc > 0.0:
                     flows[c, q, L.FL_DENIED] += (n - nu - nn - nl - nc) * hk
@@ -314,7 +331,7 @@ def simulate_trial(inp, t: int) -> dict:
             flows[c, q, L.FL_CAP_USED] = cap_used[c]
 
     def window(adds: np.ndarray, q: int) -> float:
-        return float(sum(adds[max(0, q - life + 1): q + 1]))
+        return float(sum(adds[max(0, q - life + 1) : q + 1]))
 
     left_init = [max(0.0, 1.0 - (q + 1.0) / life) for q in range(Q)]
     stock = np.zeros((C, Q, len(L.CHANNELS)))
@@ -327,7 +344,7 @@ def simulate_trial(inp, t: int) -> dict:
                 stock[c, q, ch] = window(c_add[c, :, ch], q)
             stock[c, q, L.CH_INITIAL] = pr[L.P_INSTALLED] * inp.c_init_share[c] * left_init[q]
             stock_tpp[c, q] = window(c_tpp[c], q) + pr[L.P_INSTALLED] * inp.c_init_share[c] * left_init[q]
-    cn = [int(f) for f in inp.cn_firms]          # diverted chips join these firms pro rata to demand
+    cn = [int(f) for f in inp.cn_firms]  # diverted chips join these firms pro rata to demand
     total = sum(share[f] for f in cn)
     for f in cn:
         for q in range(Q):
@@ -338,5 +355,12 @@ def simulate_trial(inp, t: int) -> dict:
             x = window(firm_add[f], q) + init[f] * left_init[q]
             if x > largest[c, q]:
                 largest[c, q], largest_site[c, q] = x, inp.firm_hs[f] >= 0
-    return {"stock": stock, "stock_tpp": stock_tpp, "largest": largest, "largest_site": largest_site, "flows": flows,
-            "exhaust": np.array(exhaust), "nveu_exhaust": np.array(nveu_exhaust)}
+    return {
+        "stock": stock,
+        "stock_tpp": stock_tpp,
+        "largest": largest,
+        "largest_site": largest_site,
+        "flows": flows,
+        "exhaust": np.array(exhaust),
+        "nveu_exhaust": np.array(nveu_exhaust),
+    }

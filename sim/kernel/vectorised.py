@@ -72,7 +72,7 @@ def _permute(s0: int, s1: int, n: int, dom, keys) -> np.ndarray:
         x = np.broadcast_to(x, (s1 - s0, T)).copy()
     xf = x.reshape(-1)
     bad = np.flatnonzero(xf >= _U(n))
-    while bad.size:                     # cycle walking, only where needed
+    while bad.size:  # cycle walking, only where needed
         col = bad % T
         y = _rounds(xf[bad], *dom, [k[col] for k in keys])
         xf[bad] = y
@@ -84,8 +84,9 @@ def _pyround(a) -> np.ndarray:
     return np.array([int(round(float(x))) for x in a], np.int64)
 
 
-def run_vectorised(inputs, out: Outputs | None = None, start: int = 0, stop: int | None = None,
-                   block: int = 512, chunk: int = 1 << 19) -> Outputs:
+def run_vectorised(
+    inputs, out: Outputs | None = None, start: int = 0, stop: int | None = None, block: int = 512, chunk: int = 1 << 19
+) -> Outputs:
     """Trials [start, stop) of ``inputs`` (a KernelInputs), in blocks of ``block`` trials vectorised
     together, ``chunk`` orders per precomputed chunk. Same outputs as ``allocate.run_kernel``."""
     T, C, Q = inputs.params.shape[0], inputs.c_weight.shape[0], inputs.policy.shape[0]
@@ -104,14 +105,14 @@ class _Block:
         self.T = T = t1 - t0
         self.F = F = len(inp.firm_country)
         self.C = C = len(inp.c_weight)
-        self.Q = Q = inp.policy.shape[0]
+        self.Q = inp.policy.shape[0]
         self.K = inp.chip_h100e.shape[1]
-        self.hk_tk = inp.chip_h100e[t0:t1]                      # [T, K]: H100e per chip and trial
+        self.hk_tk = inp.chip_h100e[t0:t1]  # [T, K]: H100e per chip and trial
         self.V = inp.quarterly.shape[2] - L.QT_SUPPLY
         self.H = len(inp.hs_hq_us)
         self.m = m = int(inp.m)
         self.N = N = F * m
-        self.S = max(1, min(N, chunk // T))                     # slots per chunk
+        self.S = max(1, min(N, chunk // T))  # slots per chunk
         bits = 1
         while (1 << bits) < N:
             bits += 1
@@ -124,7 +125,7 @@ class _Block:
         self.P = P
         self.sigma = P[:, L.P_ORDER_SIGMA]
         self.slip = np.clip(_pyround(P[:, L.P_SLIP]), 0, inp.mix_prob.shape[0] - 1)
-        self.sub_r = P[:, L.P_SUBST].copy()                       # fallback chips per refused chip
+        self.sub_r = P[:, L.P_SUBST].copy()  # fallback chips per refused chip
         self.size_fix = np.array([math.exp(-0.5 * s * s) for s in self.sigma])
         self.p_app = P[:, L.P_APPROVE]
         self.p_app_den = P[:, L.P_APPROVE_DENIAL]
@@ -151,11 +152,12 @@ class _Block:
         pw = np.zeros((T, F))
         for t in range(T):
             s = -float(P[t, L.P_SIZE_EXP])
-            tab = np.array([0.0] + [r ** s for r in range(1, R + 1)])
+            tab = np.array([0.0] + [r**s for r in range(1, R + 1)])
             pw[t] = tab[rank]
         fcd = self.fc[dom]
-        norm = np.bincount((self.tt[:, None] * C + fcd[None, :]).ravel(), weights=pw[:, dom].ravel(),
-                           minlength=T * C).reshape(T, C)
+        norm = np.bincount(
+            (self.tt[:, None] * C + fcd[None, :]).ravel(), weights=pw[:, dom].ravel(), minlength=T * C
+        ).reshape(T, C)
         w = np.empty((T, F))
         w[:, dom] = inp.c_dom_share[fcd] * pw[:, dom] / norm[:, fcd]
         w[:, ~dom] = inp.firm_site_share[~dom]
@@ -176,9 +178,9 @@ class _Block:
         self.o_ous = self.o_tot + T * H
         self.o_dummy = self.o_ous + T * H
         self.us = np.zeros(self.o_dummy + 1)
-        sc = self.us[:T * NS1].reshape(T, NS1)
-        tot = self.us[self.o_tot:self.o_ous].reshape(T, H)
-        ous = self.us[self.o_ous:self.o_dummy].reshape(T, H)
+        sc = self.us[: T * NS1].reshape(T, NS1)
+        tot = self.us[self.o_tot : self.o_ous].reshape(T, H)
+        ous = self.us[self.o_ous : self.o_dummy].reshape(T, H)
         sc[:, :NS] = self.firm_init[:, self.sites]
         for f in self.sites:
             h = hs[f]
@@ -225,7 +227,7 @@ class _Block:
         # retirement window will subtract again
         self.R = int(self.delay.max()) + 1
         self.fut = np.zeros((self.R, T, F))
-        self.buf_now = np.empty(T * self.N)                    # per order of the quarter: firm additions
+        self.buf_now = np.empty(T * self.N)  # per order of the quarter: firm additions
         self.buf_del = np.empty(T * self.N)
         self.keep_hist = max(0, Q - int(self.life.min()))
         self.hist = np.zeros((self.keep_hist, T, F))
@@ -234,7 +236,7 @@ class _Block:
         fcs = self.fc[self.by_c]
         self.c_start = np.flatnonzero(np.r_[True, fcs[1:] != fcs[:-1]])
         self.c_of_seg = fcs[self.c_start]
-        self.is_site_sorted = (inp.firm_hs[self.by_c] >= 0)
+        self.is_site_sorted = inp.firm_hs[self.by_c] >= 0
         cn = inp.cn_firms.astype(np.int64)
         self.cn = cn
         cn_tot = np.zeros(T)
@@ -245,7 +247,8 @@ class _Block:
         uv = inp.uveu_lim[:, 0] > 0
         self.uveu_from = np.flip(np.cumsum(np.flip(uv))) > 0
         self.share_any = bool((inp.share_ratio > 0).any()) or bool(
-            (inp.policy == L.LICENCE_SHARE).any() or (inp.chip_override == L.LICENCE_SHARE).any())
+            (inp.policy == L.LICENCE_SHARE).any() or (inp.chip_override == L.LICENCE_SHARE).any()
+        )
 
         for q in range(Q):
             self._quarter(q)
@@ -253,16 +256,16 @@ class _Block:
 
     # ------------------------------------------------------------------------------------------------
     def _quarter(self, q: int) -> None:
-        inp, T, F, C, Q, V, N, m = self.inp, self.T, self.F, self.C, self.Q, self.V, self.N, self.m
-        P = self.P
+        inp, T, F, C, N, m = self.inp, self.T, self.F, self.C, self.N, self.m
+
         if inp.year_start[q] == 1:
             self.lpp_used[:] = 0.0
         self.tfq = np.zeros((T * C, len(L.FLOWS)))
         self.tfq[:, L.FL_SHIPPED] = self.due[:, :, q].reshape(-1)
         self.pend -= self.due[:, :, q]
         self.carry_c = np.zeros(T * C)
-        qt = inp.quarterly[self.t0:self.t1, q]
-        self.supply[:] = qt[:, L.QT_SUPPLY:]
+        qt = inp.quarterly[self.t0 : self.t1, q]
+        self.supply[:] = qt[:, L.QT_SUPPLY :]
         self.grey[:] = qt[:, L.QT_GREY]
         self.dq = qt[:, L.QT_DEMAND].copy()
         self.carry_q = self.carry / m
@@ -272,11 +275,12 @@ class _Block:
         self.qbase = _U(q) * _U(N)
         # per-quarter tables
         cls_q = inp.chip_class[q].astype(np.int64)
-        pol = np.where(cls_q[:, None] == 0, L.FREE,
-                       inp.policy[q][np.arange(C)[None, :], np.maximum(cls_q - 1, 0)[:, None]])
+        pol = np.where(
+            cls_q[:, None] == 0, L.FREE, inp.policy[q][np.arange(C)[None, :], np.maximum(cls_q - 1, 0)[:, None]]
+        )
         ov = inp.chip_override[q]
-        self.pol_q = np.where(ov >= 0, ov, pol).astype(np.int64).reshape(-1)        # [K * C]
-        self.mix_p = inp.mix_prob[:, :, q]                  # [slip, group, K]: alias tables
+        self.pol_q = np.where(ov >= 0, ov, pol).astype(np.int64).reshape(-1)  # [K * C]
+        self.mix_p = inp.mix_prob[:, :, q]  # [slip, group, K]: alias tables
         self.mix_a = inp.mix_alias[:, :, q].astype(np.int64)
         self.fb = [int(k) for k in inp.fallback[q] if k >= 0]
         self.fb_col = [int(inp.chip_vendor[kk]) for kk in self.fb]
@@ -292,8 +296,10 @@ class _Block:
         self.tier1_q = inp.tier1[q]
         self.share_chip_q = inp.share_chip[q]
         if inp.uveu_lim[q, 0] > 0.0:
-            nt1 = [[self.site_of[f] for f in self.sites if self.firm_hs[f] == h and inp.tier1[q, inp.firm_country[f]] == 0]
-                   for h in range(self.H)]
+            nt1 = [
+                [self.site_of[f] for f in self.sites if self.firm_hs[f] == h and inp.tier1[q, inp.firm_country[f]] == 0]
+                for h in range(self.H)
+            ]
             width = max(1, max(len(x) for x in nt1))
             self.nt1_sites[q] = np.array([x + [len(self.sites)] * (width - len(x)) for x in nt1], np.int64)
         # delayed deliveries of this quarter, per trial and territory, booked at quarter end
@@ -322,8 +328,8 @@ class _Block:
         u = _mix(self.tkey + (self.qbase + po.view(np.uint64) + _U(1)) * _GOLDEN)
         c = self.fc[f]
         tF = tt * F
-        fi = f + tF                                        # flat (trial, firm)
-        ci = c + tt * C                                    # flat (trial, territory)
+        fi = f + tF  # flat (trial, firm)
+        ci = c + tt * C  # flat (trial, territory)
         z = ((u >> _U(16)) & _U(self.zbits)).view(np.int64) + self.tz
         base = self.dq * self.fshare_flat[fi] / self.m * self.etab[z] * self.size_fix
         old = self.carry_q[fi]
@@ -391,12 +397,12 @@ class _Block:
                 nv_r, nv_t = np.nonzero(nveu_on)
                 nv_ptr = np.searchsorted(nv_r, np.arange(S + 1)).tolist()
         fb = self.fb
-        fbok, fb_any = [], []                              # fallback chip j is free to the territory
+        fbok, fb_any = [], []  # fallback chip j is free to the territory
         grp_cn = grp == L.GROUP_CHINA
         for kk in fb:
             okk = (self.pol_q[kk * C + c] == L.FREE) & is_ref
             if self.china_v[inp.chip_vendor[kk]]:
-                okk &= grp_cn                              # Ascend is sold only to Chinese buyers
+                okk &= grp_cn  # Ascend is sold only to Chinese buyers
             fbok.append(okk.astype(np.float64))
             fb_any.append(okk.any(axis=1).tolist())
         share_on = self.share_any
@@ -412,16 +418,24 @@ class _Block:
             self._uveu_orders(q, uveu_on, f, c)
 
         # ---- serve the orders slot by slot, every trial at once ----
-        x1 = np.empty((S, T))                              # first take: main path, LPP, or licence_share
-        x2 = np.empty((S, T))                              # second take: allocation, or the grey market
-        nl = zeros((S, T)); nc = zeros((S, T)); over = zeros((S, T)); nck = zeros((S, T)); ns = zeros((S, T))
+        x1 = np.empty((S, T))  # first take: main path, LPP, or licence_share
+        x2 = np.empty((S, T))  # second take: allocation, or the grey market
+        nl = zeros((S, T))
+        nc = zeros((S, T))
+        over = zeros((S, T))
+        nck = zeros((S, T))
+        ns = zeros((S, T))
         nrem = zeros((S, T))
         rare = any(any_allow) or any(any_uveu) or any(any_nveu)
-        na = zeros((S, T)); xa = zeros((S, T)); nu = zeros((S, T)); xu = zeros((S, T)); nn = zeros((S, T))
+        na = zeros((S, T))
+        xa = zeros((S, T))
+        nu = zeros((S, T))
+        xu = zeros((S, T))
+        nn = zeros((S, T))
         xn = zeros((S, T))
         self._rec = (x1, x2, xa, xu, xn)
         xfb = [zeros((S, T)) for _ in fb]
-        took_fb = [zeros((S, T)) for _ in fb]              # refused chips each fallback replaced
+        took_fb = [zeros((S, T)) for _ in fb]  # refused chips each fallback replaced
         n_after = n.copy() if any(any_allow) else n
         sup, supply, grey = self.sup_flat, self.supply, self.grey
         lpp_used, cap_used = self.lpp_used, self.cap_used
@@ -517,7 +531,7 @@ class _Block:
                         if not left.any():
                             break
                         col = supply[:, self.fb_col[jj]]
-                        r = np.minimum(self.sub_r, hk[j] / self.fb_h[jj])    # at most the refused H100e
+                        r = np.minimum(self.sub_r, hk[j] / self.fb_h[jj])  # at most the refused H100e
                         x = maximum(minimum(left * r * fbok[jj][j], col / self.fb_sk[jj]), 0.0)
                         col -= x * self.fb_sk[jj]
                         left = left - np.divide(x, r, out=np.zeros_like(x), where=r > 0.0)
@@ -544,7 +558,7 @@ class _Block:
         sub = None
         took = None
         fbv = []
-        for jj, kk in enumerate(fb):
+        for jj, _ in enumerate(fb):
             if not any(fb_any[jj]):
                 fbv.append(None)
                 continue
@@ -609,7 +623,7 @@ class _Block:
         if sub is not None:
             shipped = shipped + sub
             now_f = now_f + sub
-            for jj, kk in enumerate(fb):
+            for jj, _ in enumerate(fb):
                 if fbv[jj] is None:
                     continue
                 tpp_now = tpp_now + xfb[jj] * self.fb_tpp[jj]
@@ -703,7 +717,7 @@ class _Block:
         np.add.at(self.us, self._site_tgt[lo:hi].reshape(-1), np.repeat(bk, 3))
 
     def _uveu_orders(self, q, uveu_on, f, c) -> None:
-        inp, T, H, NS1 = self.inp, self.T, self.H, len(self.sites) + 1
+        inp, H, NS1 = self.inp, self.H, len(self.sites) + 1
         r, t = np.nonzero(uveu_on)
         S = uveu_on.shape[0]
         self._uv_ptr = np.searchsorted(r, np.arange(S + 1)).tolist()
@@ -736,7 +750,7 @@ class _Block:
 
     # ------------------------------------------------------------------------------------------------
     def _end_quarter(self, q: int) -> None:
-        inp, T, C, Q, F = self.inp, self.T, self.C, self.Q, self.F
+        T, C, Q, F = self.T, self.C, self.Q, self.F
         tf = self.tfq
         # delayed deliveries of this quarter: pending, then shipped and stocked in q + delay
         qd = q + self.delay
@@ -773,7 +787,7 @@ class _Block:
         tf[:, L.FL_PENDING] = pend.reshape(-1)
         tf[:, L.FL_BACKLOG] = self.carry_c
         tf[:, L.FL_CAP_USED] = self.cap_used
-        self.out.flows[self.t0:self.t1, :, q, :] = tf.reshape(T, C, -1)
+        self.out.flows[self.t0 : self.t1, :, q, :] = tf.reshape(T, C, -1)
         # the largest firm per territory: its additions of quarter q are now final
         R = self.R
         m = self.m
@@ -801,15 +815,15 @@ class _Block:
         pos = np.minimum.reduceat(first, self.c_start, axis=1)
         site = self.is_site_sorted[pos] & (mx > 0.0)
         lg = np.where(mx > 0.0, mx, 0.0)
-        self.out.largest[self.t0:self.t1, self.c_of_seg, q] = lg
-        self.out.largest_site[self.t0:self.t1, self.c_of_seg, q] = site
+        self.out.largest[self.t0 : self.t1, self.c_of_seg, q] = lg
+        self.out.largest_site[self.t0 : self.t1, self.c_of_seg, q] = site
         a[:] = 0.0
 
     def _finish(self) -> None:
         inp, T, C, Q = self.inp, self.T, self.C, self.Q
         out, t0, t1 = self.out, self.t0, self.t1
         dd = inp.div_dest
-        div_q = self.dv.sum(axis=1)                         # [T, Q]
+        div_q = self.dv.sum(axis=1)  # [T, Q]
         out.flows[t0:t1, :, :, L.FL_DIVERTED_OUT] = self.dv
         out.flows[t0:t1, dd, :, L.FL_DIVERTED_IN] = div_q
         self.c_tpp[:, dd, :] += self.dv_tpp.sum(axis=1)

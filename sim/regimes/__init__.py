@@ -51,14 +51,14 @@ class Regime:
     params: dict[str, Param]
     horizon_end: dt.date | None = None
     horizon_note: str = ""
-    base: "Regime | None" = None       # the regime this one derives from (``base = "..."``)
+    base: Regime | None = None  # the regime this one derives from (``base = "..."``)
 
     def at(self, name: str, date: dt.date, default: object = None) -> object:
         p = self.params.get(name)
         v = None if p is None else p.at(date)
         return default if v is None else v
 
-    def with_overrides(self, overrides: dict[str, object], source: object) -> "Regime":
+    def with_overrides(self, overrides: dict[str, object], source: object) -> Regime:
         """A deep copy with ``overrides`` applied. ``{name: value}`` replaces the parameter's whole series
         (from its first date); ``{name: {date: value}}`` adds or replaces dated values."""
         for name in overrides:
@@ -93,8 +93,13 @@ def _check_value(name: str, values: list, path: object, fld: str) -> None:
     for d, v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
             raise DataError(path, fld, f"negative value {v} on {d}")
-        allowed = DESTINATION_POLICIES if name.endswith(("policy_a", "policy_b")) else \
-            CHIP_RULE_POLICIES if name.endswith(".policy") else None
+        allowed = (
+            DESTINATION_POLICIES
+            if name.endswith(("policy_a", "policy_b"))
+            else CHIP_RULE_POLICIES
+            if name.endswith(".policy")
+            else None
+        )
         if allowed and v not in allowed:
             raise DataError(path, fld, f"policy {v!r} on {d} is not one of {', '.join(allowed)}")
 
@@ -144,6 +149,12 @@ def load_regime(name_or_path: str | Path) -> Regime:
             p.values = [(d, v) for d, v in params[name].values if d < first] + p.values
         params[name] = p
     horizon = top.get("horizon_end", base.horizon_end if base else None)
-    return Regime(top.get("name", path.stem), top.get("title", ""), path, params,
-                  to_date(horizon) if horizon else None,
-                  top.get("horizon_note", base.horizon_note if base else ""), base)
+    return Regime(
+        top.get("name", path.stem),
+        top.get("title", ""),
+        path,
+        params,
+        to_date(horizon) if horizon else None,
+        top.get("horizon_note", base.horizon_note if base else ""),
+        base,
+    )

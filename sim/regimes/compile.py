@@ -21,8 +21,12 @@ from ..world import World
 from . import Regime
 
 _THRESHOLD_PARAMS = {
-    "a_tpp": "eccn.a_tpp", "a_tpp_with_pd": "eccn.a_tpp_with_pd", "a_pd": "eccn.a_pd",
-    "b_tpp_low": "eccn.b_tpp_low", "b_pd_low": "eccn.b_pd_low", "b_pd_mid": "eccn.b_pd_mid",
+    "a_tpp": "eccn.a_tpp",
+    "a_tpp_with_pd": "eccn.a_tpp_with_pd",
+    "a_pd": "eccn.a_pd",
+    "b_tpp_low": "eccn.b_tpp_low",
+    "b_pd_low": "eccn.b_pd_low",
+    "b_pd_mid": "eccn.b_pd_mid",
     "interconnect_gbps": "eccn.interconnect_gbps",
 }
 
@@ -31,22 +35,22 @@ _THRESHOLD_PARAMS = {
 class RegimeArrays:
     """Rules per quarter. Shapes: Q quarters, C territories, K chips. TPP units for caps."""
 
-    policy: np.ndarray          # int8 [Q, C, 2]: policy for 3A090.a and 3A090.b chips
-    chip_class: np.ndarray      # int8 [Q, K]: 0 uncontrolled (or outside US jurisdiction), 1 .a, 2 .b
-    chip_override: np.ndarray   # int8 [Q, K, C]: a chip-specific rule's policy, -1 where none applies
-    alloc: np.ndarray           # float64 [Q, C]: national allocation (TPP, G2G multiplier applied); inf = none
-    lpp: np.ndarray             # float64 [Q]: LPP allowance per consignee per calendar year (TPP); 0 = none
-    uveu_lim: np.ndarray        # float64 [Q, 3]: outside Tier 1, single country, outside US (shares); 0 = no UVEU
-    nveu_cap: np.ndarray        # float64 [Q]: cumulative TPP per NVEU per country; 0 = no NVEU
-    tier1: np.ndarray           # uint8 [Q, C]: destination in Tier 1 (the class named tier1)
-    allow_tpp: np.ndarray       # float64 [Q, C]: cumulative pre-approved TPP (bilateral deals); 0 = none
-    share_ratio: np.ndarray     # float64 [Q]: 'licence_share' volume limit as a share of US volume
-    share_chip: np.ndarray      # uint8 [Q, K]: chip counts toward the 'licence_share' volumes
-    guidance_on: np.ndarray     # uint8 [Q, C]: diversion enforcement guidance applies to the territory
-    lv_on: np.ndarray           # uint8 [Q]: location verification in force on controlled chips
+    policy: np.ndarray  # int8 [Q, C, 2]: policy for 3A090.a and 3A090.b chips
+    chip_class: np.ndarray  # int8 [Q, K]: 0 uncontrolled (or outside US jurisdiction), 1 .a, 2 .b
+    chip_override: np.ndarray  # int8 [Q, K, C]: a chip-specific rule's policy, -1 where none applies
+    alloc: np.ndarray  # float64 [Q, C]: national allocation (TPP, G2G multiplier applied); inf = none
+    lpp: np.ndarray  # float64 [Q]: LPP allowance per consignee per calendar year (TPP); 0 = none
+    uveu_lim: np.ndarray  # float64 [Q, 3]: outside Tier 1, single country, outside US (shares); 0 = no UVEU
+    nveu_cap: np.ndarray  # float64 [Q]: cumulative TPP per NVEU per country; 0 = no NVEU
+    tier1: np.ndarray  # uint8 [Q, C]: destination in Tier 1 (the class named tier1)
+    allow_tpp: np.ndarray  # float64 [Q, C]: cumulative pre-approved TPP (bilateral deals); 0 = none
+    share_ratio: np.ndarray  # float64 [Q]: 'licence_share' volume limit as a share of US volume
+    share_chip: np.ndarray  # uint8 [Q, K]: chip counts toward the 'licence_share' volumes
+    guidance_on: np.ndarray  # uint8 [Q, C]: diversion enforcement guidance applies to the territory
+    lv_on: np.ndarray  # uint8 [Q]: location verification in force on controlled chips
     weights_threshold: np.ndarray  # float64 [Q]: training operations from which closed weights are controlled; 0 = none
     dest_class: list[list[str]]  # [Q][C] name of the destination class
-    regime_name: list[str]      # [Q] regime in force
+    regime_name: list[str]  # [Q] regime in force
     held_after_horizon: np.ndarray  # bool [Q]: quarter lies beyond its regime's horizon
     us_index: int = 0
 
@@ -79,7 +83,7 @@ def _rule_names(regime: Regime, prefix: str) -> list[str]:
     out = []
     for name in regime.params:
         if name.startswith(prefix + "."):
-            rule = name[len(prefix) + 1:].split(".")[0]
+            rule = name[len(prefix) + 1 :].split(".")[0]
             if rule not in out:
                 out.append(rule)
     return out
@@ -114,8 +118,14 @@ def _select_chips(regime: Regime, rule: str, date, chips: pl.DataFrame, classes:
     return sel
 
 
-def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFrame, labels: list[str],
-                   g2g: dict[str, float], nveu: list[str]) -> RegimeArrays:
+def compile_regime(
+    timeline: Timeline | Regime,
+    world: World,
+    chips: pl.DataFrame,
+    labels: list[str],
+    g2g: dict[str, float],
+    nveu: list[str],
+) -> RegimeArrays:
     if isinstance(timeline, Regime):
         timeline = [(None, timeline)]
     Q, C, K = len(labels), len(world.iso3), chips.height
@@ -143,8 +153,13 @@ def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFram
         held[q] = regime.horizon_end is not None and mid > regime.horizon_end
         date = regime.horizon_end if held[q] else mid
         th = thresholds_at(regime, date)
-        raw_class = np.array([classify(t, pd or 0.0, ic or 0.0, th) for t, pd, ic in
-                              chips.select("tpp", "pd", "interconnect_gbps").iter_rows()], np.int8)
+        raw_class = np.array(
+            [
+                classify(t, pd or 0.0, ic or 0.0, th)
+                for t, pd, ic in chips.select("tpp", "pd", "interconnect_gbps").iter_rows()
+            ],
+            np.int8,
+        )
         chip_class[q] = np.where(us, raw_class, 0)
         order = regime.at("destinations.order", date)
         if order is None:
@@ -175,8 +190,10 @@ def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFram
                 alloc[q, idx[iso]] = float(cap) * factor
         lpp[q] = float(regime.at("lpp.allowance_tpp_per_year", date, 0.0))
         nveu_cap[q] = float(regime.at("nveu.installed_base_tpp", date, 0.0))
-        uveu_lim[q] = [float(regime.at(f"uveu.{k}", date, 0.0)) for k in
-                       ("max_share_outside_tier1", "max_share_single_country", "max_share_outside_us")]
+        uveu_lim[q] = [
+            float(regime.at(f"uveu.{k}", date, 0.0))
+            for k in ("max_share_outside_tier1", "max_share_single_country", "max_share_outside_us")
+        ]
         # chip-specific rules (later rules in the file win where two apply)
         for rule in _rule_names(regime, "chip_rules"):
             pol = regime.at(f"chip_rules.{rule}.policy", date, "none")
@@ -190,8 +207,11 @@ def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFram
                 chip_override[q, k, cols] = POLICY_CODES[pol]
             if pol == "licence_share":
                 if share_ratio[q] > 0:
-                    raise DataError(regime.path, f"chip_rules.{rule}.policy",
-                                    "only one 'licence_share' rule may be in force at a time")
+                    raise DataError(
+                        regime.path,
+                        f"chip_rules.{rule}.policy",
+                        "only one 'licence_share' rule may be in force at a time",
+                    )
                 share_ratio[q] = float(regime.at(f"chip_rules.{rule}.us_volume_share", date, 0.0))
                 share_chip[q, sel] = 1
         for rule in _rule_names(regime, "allowances"):
@@ -199,7 +219,7 @@ def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFram
             qty = float(regime.at(f"allowances.{rule}.quantity", date, 0.0))
             chip = regime.at(f"allowances.{rule}.chip", date)
             if qty == 0.0:
-                continue                       # not in force yet, or zero
+                continue  # not in force yet, or zero
             if country is None or chip is None:
                 raise DataError(regime.path, f"allowances.{rule}", "needs country, chip and quantity")
             if country not in idx or chip not in names:
@@ -212,8 +232,26 @@ def compile_regime(timeline: Timeline | Regime, world: World, chips: pl.DataFram
         lv_on[q] = bool(regime.at("enforcement.location_verification", date, False))
         weights_threshold[q] = float(regime.at("weights.threshold_operations", date, 0.0))
     if np.any((policy == POLICY_CODES["capped"]).any(axis=2) & np.isinf(alloc)):
-        raise DataError(timeline[-1][1].path, "caps.country_allocation_tpp",
-                        "a 'capped' policy is in force without an allocation")
-    return RegimeArrays(policy, chip_class, chip_override, alloc, lpp, uveu_lim, nveu_cap, tier1, allow_tpp,
-                        share_ratio, share_chip, guidance_on, lv_on, weights_threshold, dest_class, regime_name, held,
-                        idx["USA"])
+        raise DataError(
+            timeline[-1][1].path, "caps.country_allocation_tpp", "a 'capped' policy is in force without an allocation"
+        )
+    return RegimeArrays(
+        policy,
+        chip_class,
+        chip_override,
+        alloc,
+        lpp,
+        uveu_lim,
+        nveu_cap,
+        tier1,
+        allow_tpp,
+        share_ratio,
+        share_chip,
+        guidance_on,
+        lv_on,
+        weights_threshold,
+        dest_class,
+        regime_name,
+        held,
+        idx["USA"],
+    )

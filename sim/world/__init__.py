@@ -20,9 +20,9 @@ GROUPS = ("A:5", "A:6", "D:1", "D:3", "D:4", "D:5", "E:1", "E:2")
 
 @dataclass
 class World:
-    countries: pl.DataFrame      # one row per territory, in iso3 order of ``iso3``; demand_weight sums to 1
-    groups: pl.DataFrame         # iso3, group, start, end (end null = in force)
-    sites: pl.DataFrame          # hyperscaler, hq_iso3, site_iso3, share_of_site_demand
+    countries: pl.DataFrame  # one row per territory, in iso3 order of ``iso3``; demand_weight sums to 1
+    groups: pl.DataFrame  # iso3, group, start, end (end null = in force)
+    sites: pl.DataFrame  # hyperscaler, hq_iso3, site_iso3, share_of_site_demand
 
     @property
     def iso3(self) -> list[str]:
@@ -53,7 +53,7 @@ class World:
                 out |= known
             elif it.startswith("group:"):
                 groups = groups or self.groups_at(date)
-                g = it[len("group:"):]
+                g = it[len("group:") :]
                 if g not in groups:
                     raise DataError(path, fld, f"unknown country group {g!r}")
                 out |= groups[g]

@@ -85,16 +85,28 @@ COUNTRIES_CSV = WORLD_DIR / "countries.csv"
 GROUPS_CSV = WORLD_DIR / "country_groups.csv"
 
 COUNTRY_COLUMNS = [
-    "iso3", "iso2", "name", "region", "gdp_usd", "gdp_year", "population",
-    "population_year", "demand_weight", "diversion_risk", "source_gdp",
-    "source_population", "source_demand_weight", "source_diversion_risk",
+    "iso3",
+    "iso2",
+    "name",
+    "region",
+    "gdp_usd",
+    "gdp_year",
+    "population",
+    "population_year",
+    "demand_weight",
+    "diversion_risk",
+    "source_gdp",
+    "source_population",
+    "source_demand_weight",
+    "source_diversion_risk",
 ]
 GROUP_COLUMNS = ["iso3", "group", "start", "end", "source"]
 
-SRC_NE = ("Natural Earth v5 ne_110m_admin_0_countries gdp_md_est x 1e6 "
-          "(World Bank 2019), as shipped in geopandas 0.14.4 naturalearth_lowres")
-SRC_NE_POP = ("Natural Earth v5 pop_est (2019), geopandas 0.14.4 "
-              "naturalearth_lowres")
+SRC_NE = (
+    "Natural Earth v5 ne_110m_admin_0_countries gdp_md_est x 1e6 "
+    "(World Bank 2019), as shipped in geopandas 0.14.4 naturalearth_lowres"
+)
+SRC_NE_POP = "Natural Earth v5 pop_est (2019), geopandas 0.14.4 naturalearth_lowres"
 SRC_PYPOP = "pypopulation 2020.3 (World Bank 2019)"
 
 
@@ -122,8 +134,7 @@ NE_GDP_BLANK = {
 
 # Natural Earth GDP values kept but flagged (not World Bank 2019 nominal).
 NE_GDP_NOTES = {
-    "VEN": "; caveat: NE value is an old (pre-collapse) estimate, far above "
-           "2019 nominal GDP",
+    "VEN": "; caveat: NE value is an old (pre-collapse) estimate, far above 2019 nominal GDP",
     "PRK": "; caveat: NE value (40,000 M) is a CIA PPP-style estimate, not WB",
 }
 
@@ -134,40 +145,33 @@ NE_GDP_NOTES = {
 # https://data.worldbank.org/indicator/NY.GDP.MKTP.CD before relying on them).
 HAND_GDP = {
     # iso3: (gdp_usd, source)
-    "TWN": (0.02, "lowered from 0.03 (Taiwan's own demand is mostly legitimate): SDNY Mar-2026 indictment of a Supermicro co-founder and a Taiwan-based manager, ~US$2.5B of servers routed via Taiwan and a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement, 90 % range 0.005-0.06 (calibration research s4)"),
-    "SGP": (0.05, "lowered from 0.08: NVIDIA 10-Q Q1 FY2026, Singapore is 20 % of revenue by billing location, products 'almost always shipped elsewhere', over 99 % of controlled Data Center compute revenue billed there is for US-based customers (https://www.sec.gov/Archives/edgar/data/1045810/000104581025000116/R34.htm); Singapore fraud case, US$390M of servers, 3 charged Feb-Mar 2025 (calibration.md s3); judgement, 90 % range 0.01-0.15 (calibration research s4)"),
-    "HKG": (363.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$363 bn "
-                     "(C&SD HK$2.84 tn / 7.84) (approx.)"),
-    "MAC": (55.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$54-55 bn "
-                    "(approx.)"),
-    "BHR": (38.6e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$38.6 bn "
-                    "(approx.)"),
-    "MLT": (14.8e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$14.8 bn "
-                    "(2020 vintage; later revised up to ~15.6 bn) (approx.)"),
-    "MUS": (14.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$14.0 bn "
-                    "(approx.)"),
-    "MCO": (7.4e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$7.4 bn "
-                   "(approx.)"),
-    "BMU": (7.5e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$7.5 bn "
-                   "(approx.)"),
-    "GUM": (5.9e9, "hand: US BEA / World Bank 2019 Guam GDP ~US$5.9 bn "
-                   "(approx.)"),
-    "MDV": (5.6e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$5.6 bn "
-                   "(approx.)"),
-    "BRB": (5.2e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$5.2 bn "
-                   "(approx.)"),
-    "ABW": (3.3e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$3.3 bn "
-                   "(approx.)"),
-    "AND": (3.15e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$3.15 bn "
-                    "(approx.)"),
-    "LCA": (2.1e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$2.1 bn "
-                   "(approx.)"),
-    "CPV": (2.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$2.0 bn "
-                   "(approx.)"),
-    "SYC": (1.7e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$1.7 bn "
-                   "(approx.)"),
-    "ATG": (1.7e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$1.7 bn "
-                   "(approx.)"),
+    "TWN": (
+        0.02,
+        "lowered from 0.03 (Taiwan's own demand is mostly legitimate): SDNY Mar-2026 indictment of a Supermicro co-founder and a Taiwan-based manager, ~US$2.5B of servers routed via Taiwan and a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement, 90 % range 0.005-0.06 (calibration research s4)",
+    ),
+    "SGP": (
+        0.05,
+        "lowered from 0.08: NVIDIA 10-Q Q1 FY2026, Singapore is 20 % of revenue by billing location, products 'almost always shipped elsewhere', over 99 % of controlled Data Center compute revenue billed there is for US-based customers (https://www.sec.gov/Archives/edgar/data/1045810/000104581025000116/R34.htm); Singapore fraud case, US$390M of servers, 3 charged Feb-Mar 2025 (calibration.md s3); judgement, 90 % range 0.01-0.15 (calibration research s4)",
+    ),
+    "HKG": (363.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$363 bn (C&SD HK$2.84 tn / 7.84) (approx.)"),
+    "MAC": (55.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$54-55 bn (approx.)"),
+    "BHR": (38.6e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$38.6 bn (approx.)"),
+    "MLT": (
+        14.8e9,
+        "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$14.8 bn (2020 vintage; later revised up to ~15.6 bn) (approx.)",
+    ),
+    "MUS": (14.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$14.0 bn (approx.)"),
+    "MCO": (7.4e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$7.4 bn (approx.)"),
+    "BMU": (7.5e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$7.5 bn (approx.)"),
+    "GUM": (5.9e9, "hand: US BEA / World Bank 2019 Guam GDP ~US$5.9 bn (approx.)"),
+    "MDV": (5.6e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$5.6 bn (approx.)"),
+    "BRB": (5.2e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$5.2 bn (approx.)"),
+    "ABW": (3.3e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$3.3 bn (approx.)"),
+    "AND": (3.15e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$3.15 bn (approx.)"),
+    "LCA": (2.1e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$2.1 bn (approx.)"),
+    "CPV": (2.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$2.0 bn (approx.)"),
+    "SYC": (1.7e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$1.7 bn (approx.)"),
+    "ATG": (1.7e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$1.7 bn (approx.)"),
 }
 
 # Known existing AI-cluster H100-equivalents by country (Epoch AI "GPU
@@ -176,10 +180,21 @@ HAND_GDP = {
 # kitwebster-art/compute-atlas gpu_clusters.csv (original
 # https://epoch.ai/data/gpu_clusters.csv). Covers ~10-20 % of all chips.
 CLUSTER_H100E = {
-    "USA": 1_390_000, "CHN": 230_000, "DEU": 26_000, "NOR": 20_000,
-    "JPN": 19_000, "FRA": 18_000, "CHE": 17_000, "FIN": 12_000,
-    "SAU": 8_400, "ITA": 8_200, "GBR": 8_000, "KOR": 6_600, "IND": 5_400,
-    "ARE": 1_700, "SGP": 1_200,
+    "USA": 1_390_000,
+    "CHN": 230_000,
+    "DEU": 26_000,
+    "NOR": 20_000,
+    "JPN": 19_000,
+    "FRA": 18_000,
+    "CHE": 17_000,
+    "FIN": 12_000,
+    "SAU": 8_400,
+    "ITA": 8_200,
+    "GBR": 8_000,
+    "KOR": 6_600,
+    "IND": 5_400,
+    "ARE": 1_700,
+    "SGP": 1_200,
 }
 SRC_CLUSTER = "Epoch AI GPU clusters (existing, CC-BY) per calibration.md 4a"
 
@@ -187,7 +202,10 @@ SRC_CLUSTER = "Epoch AI GPU clusters (existing, CC-BY) per calibration.md 4a"
 # https://www.iea.org/reports/energy-and-ai ; regional split per
 # shared/research/calibration.md section 4a.
 IEA_DC_TWH_2024 = {
-    "US": 183.0, "China": 102.0, "Europe": 68.0, "AsiaPacific": 48.0,
+    "US": 183.0,
+    "China": 102.0,
+    "Europe": 68.0,
+    "AsiaPacific": 48.0,
     "RestOfWorld": 15.0,
 }
 SRC_IEA = "IEA Energy and AI (2025) 2024 DC TWh"
@@ -211,8 +229,7 @@ def iea_region(iso3: str, continent7: str, unregion: str) -> str:
     if continent7 == "Europe" and iso3 != "RUS":
         return "Europe"
     if iso3 != "IRN" and (
-        unregion in ("Eastern Asia", "South-eastern Asia", "Southern Asia")
-        or continent7 == "Oceania"
+        unregion in ("Eastern Asia", "South-eastern Asia", "Southern Asia") or continent7 == "Oceania"
     ):
         return "AsiaPacific"
     return "RestOfWorld"
@@ -226,63 +243,76 @@ def iea_region(iso3: str, continent7: str, unregion: str) -> str:
 # table A2 (reconstructed from the eCFR 2026-07-23 parse with the dated changes
 # of table A3 rolled back).
 GROUPS_JAN_2025 = {
-    "A:5": ("ARG AUS AUT BEL BGR CAN HRV CZE DNK EST FIN FRA DEU GRC HUN ISL "
-            "IND IRL ITA JPN KOR LVA LTU LUX NLD NZL NOR POL PRT ROU SVK SVN "
-            "ESP SWE CHE TUR GBR"),
+    "A:5": (
+        "ARG AUS AUT BEL BGR CAN HRV CZE DNK EST FIN FRA DEU GRC HUN ISL "
+        "IND IRL ITA JPN KOR LVA LTU LUX NLD NZL NOR POL PRT ROU SVK SVN "
+        "ESP SWE CHE TUR GBR"
+    ),
     "A:6": "ALB CYP ISR MLT MEX SGP ZAF TWN",
-    "D:1": ("ARM AZE BLR MMR KHM CHN GEO IRQ KAZ PRK KGZ LAO LBY MAC MDA MNG "
-            "NIC RUS TJK TKM UZB VEN VNM YEM"),
-    "D:3": ("AFG ARM AZE BHR BLR MMR CHN CUB EGY GEO IRN IRQ ISR JOR KAZ PRK "
-            "KWT KGZ LBN LBY MAC MDA MNG OMN PAK QAT RUS SAU SYR TWN TJK TKM "
-            "ARE UZB VEN VNM YEM"),
-    "D:4": ("BHR BLR CHN EGY IRN IRQ ISR JOR PRK KWT LBN LBY MAC OMN PAK QAT "
-            "RUS SAU SYR ARE VEN YEM"),
-    "D:5": ("AFG BLR MMR KHM CAF CHN COD CUB ERI HTI IRN IRQ PRK LBN LBY NIC "
-            "RUS SOM SSD SDN SYR VEN ZWE"),
+    "D:1": ("ARM AZE BLR MMR KHM CHN GEO IRQ KAZ PRK KGZ LAO LBY MAC MDA MNG NIC RUS TJK TKM UZB VEN VNM YEM"),
+    "D:3": (
+        "AFG ARM AZE BHR BLR MMR CHN CUB EGY GEO IRN IRQ ISR JOR KAZ PRK "
+        "KWT KGZ LBN LBY MAC MDA MNG OMN PAK QAT RUS SAU SYR TWN TJK TKM "
+        "ARE UZB VEN VNM YEM"
+    ),
+    "D:4": ("BHR BLR CHN EGY IRN IRQ ISR JOR PRK KWT LBN LBY MAC OMN PAK QAT RUS SAU SYR ARE VEN YEM"),
+    "D:5": ("AFG BLR MMR KHM CAF CHN COD CUB ERI HTI IRN IRQ PRK LBN LBY NIC RUS SOM SSD SDN SYR VEN ZWE"),
     "E:1": "IRN PRK SYR",
     "E:2": "CUB",
 }
-EXPECTED_GROUP_SIZES = {"A:5": 37, "A:6": 8, "D:1": 24, "D:3": 37, "D:4": 22,
-                        "D:5": 23, "E:1": 3, "E:2": 1}
+EXPECTED_GROUP_SIZES = {"A:5": 37, "A:6": 8, "D:1": 24, "D:3": 37, "D:4": 22, "D:5": 23, "E:1": 3, "E:2": 1}
 
 HORIZON_START = "2000-01-01"
-SRC_BASE = ("Supp. 1 to 15 CFR 740, Jan-2025 state (country-groups-and-rule-"
-            "text.md A2: eCFR 2026-07-23 parse less dated A3 changes); start "
-            "2000-01-01 = membership predates the simulator horizon")
+SRC_BASE = (
+    "Supp. 1 to 15 CFR 740, Jan-2025 state (country-groups-and-rule-"
+    "text.md A2: eCFR 2026-07-23 parse less dated A3 changes); start "
+    "2000-01-01 = membership predates the simulator horizon"
+)
 
 # Dated changes (country-groups-and-rule-text.md A3). Keyed (iso3, group):
 # (start, end, source). They replace the default (HORIZON_START, "", SRC_BASE)
 # interval for that pair; pairs absent from GROUPS_JAN_2025 are added.
 DATED = {
-    ("MEX", "A:6"): ("2020-12-28", "", "added to A:6 by 85 FR 84211 "
-                     "(2020-12-28); in force Jan 2025 (A2)"),
-    ("CYP", "A:6"): ("2020-12-28", "", "added to A:6 by 85 FR 84211 "
-                     "(2020-12-28); in force Jan 2025 (A2)"),
-    ("CYP", "D:5"): (HORIZON_START, "2024-05-30",
-                     "in D:5 before the horizon (start 2000-01-01 = predates "
-                     "horizon); removed: 89 FR 40369 (FR 2024-10280) conforming "
-                     "change 'Cyprus is no longer a Country Group D:5 country'"),
-    ("NIC", "D:1"): ("2024-03-15", "", "moved from B to D:1, FR 2024-05696 "
-                     "(2024-03-15)"),
-    ("NIC", "D:5"): ("2024-03-15", "", "added to D:5, FR 2024-05696 "
-                     "(2024-03-15)"),
-    ("KHM", "D:5"): (HORIZON_START, "2026-02-03",
-                     "start 2000-01-01 = predates horizon; removed from D:5 "
-                     "2026-02-03 (ITAR 126.1 delisting; Fenwick via "
-                     "regulation.md 1b); stays in D:1"),
-    ("ARE", "A:5"): ("2026-07-15", "",
-                     "APPROXIMATE date: added to A:5 (STA only for approved "
-                     "entities in Supp. 8 to Part 740) between eCFR snapshots "
-                     "2026-07-08 (absent) and 2026-07-23 (present); rule "
-                     "citation not found"),
-    ("ARE", "D:3"): (HORIZON_START, "2026-07-15",
-                     "start 2000-01-01 = predates horizon; end is APPROXIMATE: "
-                     "dropped from D:3 between eCFR snapshots 2026-07-08 and "
-                     "2026-07-23; rule citation not found"),
-    ("ARE", "D:4"): (HORIZON_START, "2026-07-15",
-                     "start 2000-01-01 = predates horizon; end is APPROXIMATE: "
-                     "dropped from D:4 between eCFR snapshots 2026-07-08 and "
-                     "2026-07-23; rule citation not found"),
+    ("MEX", "A:6"): ("2020-12-28", "", "added to A:6 by 85 FR 84211 (2020-12-28); in force Jan 2025 (A2)"),
+    ("CYP", "A:6"): ("2020-12-28", "", "added to A:6 by 85 FR 84211 (2020-12-28); in force Jan 2025 (A2)"),
+    ("CYP", "D:5"): (
+        HORIZON_START,
+        "2024-05-30",
+        "in D:5 before the horizon (start 2000-01-01 = predates "
+        "horizon); removed: 89 FR 40369 (FR 2024-10280) conforming "
+        "change 'Cyprus is no longer a Country Group D:5 country'",
+    ),
+    ("NIC", "D:1"): ("2024-03-15", "", "moved from B to D:1, FR 2024-05696 (2024-03-15)"),
+    ("NIC", "D:5"): ("2024-03-15", "", "added to D:5, FR 2024-05696 (2024-03-15)"),
+    ("KHM", "D:5"): (
+        HORIZON_START,
+        "2026-02-03",
+        "start 2000-01-01 = predates horizon; removed from D:5 "
+        "2026-02-03 (ITAR 126.1 delisting; Fenwick via "
+        "regulation.md 1b); stays in D:1",
+    ),
+    ("ARE", "A:5"): (
+        "2026-07-15",
+        "",
+        "APPROXIMATE date: added to A:5 (STA only for approved "
+        "entities in Supp. 8 to Part 740) between eCFR snapshots "
+        "2026-07-08 (absent) and 2026-07-23 (present); rule "
+        "citation not found",
+    ),
+    ("ARE", "D:3"): (
+        HORIZON_START,
+        "2026-07-15",
+        "start 2000-01-01 = predates horizon; end is APPROXIMATE: "
+        "dropped from D:3 between eCFR snapshots 2026-07-08 and "
+        "2026-07-23; rule citation not found",
+    ),
+    ("ARE", "D:4"): (
+        HORIZON_START,
+        "2026-07-15",
+        "start 2000-01-01 = predates horizon; end is APPROXIMATE: "
+        "dropped from D:4 between eCFR snapshots 2026-07-08 and "
+        "2026-07-23; rule citation not found",
+    ),
 }
 HKG_SOURCE = "HK takes China's treatment since 85 FR 83765 (2020-12-23)"
 HKG_START = "2020-12-23"
@@ -298,24 +328,20 @@ def build_group_rows() -> list[dict]:
     for grp, members in GROUPS_JAN_2025.items():
         for iso3 in members.split():
             start, end, src = DATED.get((iso3, grp), (HORIZON_START, "", SRC_BASE))
-            rows.append({"iso3": iso3, "group": grp, "start": start,
-                         "end": end, "source": src})
+            rows.append({"iso3": iso3, "group": grp, "start": start, "end": end, "source": src})
             seen.add((iso3, grp))
     for (iso3, grp), (start, end, src) in DATED.items():
         if (iso3, grp) not in seen:  # memberships not in force in Jan 2025
-            rows.append({"iso3": iso3, "group": grp, "start": start,
-                         "end": end, "source": src})
+            rows.append({"iso3": iso3, "group": grp, "start": start, "end": end, "source": src})
     # Hong Kong mirrors every China row.
     for r in [r for r in rows if r["iso3"] == "CHN"]:
-        rows.append({"iso3": "HKG", "group": r["group"], "start": HKG_START,
-                     "end": r["end"], "source": HKG_SOURCE})
+        rows.append({"iso3": "HKG", "group": r["group"], "start": HKG_START, "end": r["end"], "source": HKG_SOURCE})
     rows.sort(key=lambda r: (r["iso3"], r["group"], r["start"]))
     return rows
 
 
 def members_on(rows: list[dict], group: str, day: str) -> set[str]:
-    return {r["iso3"] for r in rows if r["group"] == group
-            and r["start"] <= day and (r["end"] == "" or day < r["end"])}
+    return {r["iso3"] for r in rows if r["group"] == group and r["start"] <= day and (r["end"] == "" or day < r["end"])}
 
 
 # ---------------------------------------------------------------------------
@@ -323,45 +349,75 @@ def members_on(rows: list[dict], group: str, day: str) -> set[str]:
 # ---------------------------------------------------------------------------
 
 DIVERSION_DEFAULT = 0.002
-SRC_DIV_DEFAULT = ("default prior 0.002 (no named diversion route); "
-                   "modelling assumption")
+SRC_DIV_DEFAULT = "default prior 0.002 (no named diversion route); modelling assumption"
 DIVERSION = {
     # iso3: (prior, reason / source)
-    "USA": (0.002, 'raised from 0.0005 (much diverted stock is first bought in the US): DOJ Operation Gatekeeper, at least US$160M of H100/H200 smuggled out of the US Oct 2024-May 2025 (Arnold & Porter, 15 Dec 2025, https://www.arnoldporter.com/en/perspectives/blogs/enforcement-edge/2025/12/doj-shutdown-of-major-china-linked-ai-tech-smuggling-network); SDNY Mar-2026 indictment, ~US$2.5B of Supermicro servers sold via a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement, 90 % range 0.0005-0.008 (calibration research s4)'),
-    "MYS": (0.1, "Taiwan customs data: Malaysia imported US$6.45B of GPUs in Jan-Apr 2025, more than in all of 2024 (SemiMedia, 13 May 2025, https://www.semimedia.cc/19081.html); Singapore server-fraud case, US$390M of servers routed to Malaysia (calibration.md s3); rate before Malaysia's Jul-2025 transit permit, which enforcement.guidance cuts; judgement, 90 % range 0.03-0.25 (calibration research s4)"),
-    "SGP": (0.08, "named transit hub: Singapore fraud case, US$390M of servers, "
-                  "3 charged Feb-Mar 2025 (calibration.md s3); SDNY Mar-2026 "
-                  "Supermicro-linked indictment via SE Asia"),
-    "THA": (0.08, 'raised from 0.04: FT (Jul 2025), at least US$1bn of B200 and other banned NVIDIA chips reached China in the three months after the Apr-2025 curbs, SE Asia named as the source market and Commerce weighing controls on Thailand (Reuters summary, https://media.dealstreetasia.com/stories/nvidia-ai-chips-enter-china-450453); Bloomberg (Jul 2025): draft rule restricting AI-chip exports to Malaysia and Thailand (https://www.benzinga.com/markets/asia/25/07/46266218/us-plans-to-restrict-ai-chip-exports-to-malaysia-thailand-to-curb-diversion-to-china); judgement, 90 % range 0.02-0.20 (calibration research s4)'),
-    "VNM": (0.04, "D:1 licence destination since Oct 2023 (named by law firms, "
-                  "regulation.md 1c); SE-Asian transit route (calibration.md s3)"),
-    "IDN": (0.03, "remote-access route: INF Tech reportedly used 2,300 GB200 in "
-                  "Indonesia (calibration.md s3)"),
-    "ARE": (0.03, "lowered from 0.05: 2025 licences carry security conditions; Microsoft's Sep-2025 licences (60,400 A100-equivalents incl. GB300) required 'stringent' cyber and physical safeguards (AP / Reuters, 3 Nov 2025, https://www.thestar.com.my/tech/tech-news/2025/11/04/microsoft-to-ship-60000-nvidia-ai-chips-to-the-united-arab-emirates); G42 licensed Nov 2025 (calibration.md s5); judgement, 90 % range 0.005-0.10 (calibration research s4)"),
-    "SAU": (0.01, "D:4 licence destination since Oct 2023, named as newly "
-                  "licensed (regulation.md 1c, mondaq)"),
-    "TWN": (0.03, "moderate: SDNY Mar-2026 Supermicro-linked indictment, "
-                  "~US$2.5B of Nvidia servers diverted to China via Taiwan and "
-                  "SE Asia (calibration.md s3)"),
-    "IND": (0.01, "low-moderate: large new Tier-2 buyer base (IndiaAI 18-38k "
-                  "GPUs, calibration.md s5); no documented case in our notes"),
-    "KAZ": (0.02, "D:1 licence destination; EAEU member, documented "
-                  "transshipment hub for US dual-use items to Russia (Tier 3) "
-                  "(BIS/FinCEN 2023 alerts; not in our research notes)"),
-    "KGZ": (0.02, "D:1 licence destination; EAEU member, documented "
-                  "transshipment hub for US dual-use items to Russia (Tier 3) "
-                  "(BIS/FinCEN 2023 alerts; not in our research notes)"),
-    "ARM": (0.02, "D:1 licence destination; EAEU member, documented "
-                  "transshipment hub for US dual-use items to Russia (Tier 3) "
-                  "(BIS/FinCEN 2023 alerts; not in our research notes)"),
+    "USA": (
+        0.002,
+        "raised from 0.0005 (much diverted stock is first bought in the US): DOJ Operation Gatekeeper, at least US$160M of H100/H200 smuggled out of the US Oct 2024-May 2025 (Arnold & Porter, 15 Dec 2025, https://www.arnoldporter.com/en/perspectives/blogs/enforcement-edge/2025/12/doj-shutdown-of-major-china-linked-ai-tech-smuggling-network); SDNY Mar-2026 indictment, ~US$2.5B of Supermicro servers sold via a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement, 90 % range 0.0005-0.008 (calibration research s4)",
+    ),
+    "MYS": (
+        0.1,
+        "Taiwan customs data: Malaysia imported US$6.45B of GPUs in Jan-Apr 2025, more than in all of 2024 (SemiMedia, 13 May 2025, https://www.semimedia.cc/19081.html); Singapore server-fraud case, US$390M of servers routed to Malaysia (calibration.md s3); rate before Malaysia's Jul-2025 transit permit, which enforcement.guidance cuts; judgement, 90 % range 0.03-0.25 (calibration research s4)",
+    ),
+    "SGP": (
+        0.08,
+        "named transit hub: Singapore fraud case, US$390M of servers, "
+        "3 charged Feb-Mar 2025 (calibration.md s3); SDNY Mar-2026 "
+        "Supermicro-linked indictment via SE Asia",
+    ),
+    "THA": (
+        0.08,
+        "raised from 0.04: FT (Jul 2025), at least US$1bn of B200 and other banned NVIDIA chips reached China in the three months after the Apr-2025 curbs, SE Asia named as the source market and Commerce weighing controls on Thailand (Reuters summary, https://media.dealstreetasia.com/stories/nvidia-ai-chips-enter-china-450453); Bloomberg (Jul 2025): draft rule restricting AI-chip exports to Malaysia and Thailand (https://www.benzinga.com/markets/asia/25/07/46266218/us-plans-to-restrict-ai-chip-exports-to-malaysia-thailand-to-curb-diversion-to-china); judgement, 90 % range 0.02-0.20 (calibration research s4)",
+    ),
+    "VNM": (
+        0.04,
+        "D:1 licence destination since Oct 2023 (named by law firms, "
+        "regulation.md 1c); SE-Asian transit route (calibration.md s3)",
+    ),
+    "IDN": (0.03, "remote-access route: INF Tech reportedly used 2,300 GB200 in Indonesia (calibration.md s3)"),
+    "ARE": (
+        0.03,
+        "lowered from 0.05: 2025 licences carry security conditions; Microsoft's Sep-2025 licences (60,400 A100-equivalents incl. GB300) required 'stringent' cyber and physical safeguards (AP / Reuters, 3 Nov 2025, https://www.thestar.com.my/tech/tech-news/2025/11/04/microsoft-to-ship-60000-nvidia-ai-chips-to-the-united-arab-emirates); G42 licensed Nov 2025 (calibration.md s5); judgement, 90 % range 0.005-0.10 (calibration research s4)",
+    ),
+    "SAU": (0.01, "D:4 licence destination since Oct 2023, named as newly licensed (regulation.md 1c, mondaq)"),
+    "TWN": (
+        0.03,
+        "moderate: SDNY Mar-2026 Supermicro-linked indictment, "
+        "~US$2.5B of Nvidia servers diverted to China via Taiwan and "
+        "SE Asia (calibration.md s3)",
+    ),
+    "IND": (
+        0.01,
+        "low-moderate: large new Tier-2 buyer base (IndiaAI 18-38k "
+        "GPUs, calibration.md s5); no documented case in our notes",
+    ),
+    "KAZ": (
+        0.02,
+        "D:1 licence destination; EAEU member, documented "
+        "transshipment hub for US dual-use items to Russia (Tier 3) "
+        "(BIS/FinCEN 2023 alerts; not in our research notes)",
+    ),
+    "KGZ": (
+        0.02,
+        "D:1 licence destination; EAEU member, documented "
+        "transshipment hub for US dual-use items to Russia (Tier 3) "
+        "(BIS/FinCEN 2023 alerts; not in our research notes)",
+    ),
+    "ARM": (
+        0.02,
+        "D:1 licence destination; EAEU member, documented "
+        "transshipment hub for US dual-use items to Russia (Tier 3) "
+        "(BIS/FinCEN 2023 alerts; not in our research notes)",
+    ),
 }
-SRC_DIV_TIER3 = ("0: Tier-3 destination itself (D:5 on 2025-01-13, or Macau / "
-                 "Hong Kong, which take China's treatment)")
+SRC_DIV_TIER3 = "0: Tier-3 destination itself (D:5 on 2025-01-13, or Macau / Hong Kong, which take China's treatment)"
 
 
 # ---------------------------------------------------------------------------
 # Data loading
 # ---------------------------------------------------------------------------
+
 
 def package_dir(name: str) -> Path:
     """Directory of an installed package, without importing it."""
@@ -372,8 +428,7 @@ def package_dir(name: str) -> Path:
 
 
 def load_natural_earth() -> dict[str, dict]:
-    dbf = (package_dir("geopandas") / "datasets" / "naturalearth_lowres"
-           / "naturalearth_lowres.dbf")
+    dbf = package_dir("geopandas") / "datasets" / "naturalearth_lowres" / "naturalearth_lowres.dbf"
     out = {}
     for rec in DBF(str(dbf), encoding="latin-1"):  # .cpg says ISO-8859-1
         out[rec["iso_a3"]] = dict(rec)
@@ -456,8 +511,7 @@ def main() -> None:
     # ---- demand weights --------------------------------------------------
     gdp = {a3: float(r["gdp_usd"]) for a3, r in recs.items() if r["gdp_usd"]}
     total_gdp = sum(gdp.values())
-    region_of = {a3: iea_region(a3, cc[a3]["Continent_7"], cc[a3]["UNregion"])
-                 for a3 in recs}
+    region_of = {a3: iea_region(a3, cc[a3]["Continent_7"], cc[a3]["UNregion"]) for a3 in recs}
     region_gdp = {}
     for a3, g in gdp.items():
         region_gdp[region_of[a3]] = region_gdp.get(region_of[a3], 0.0) + g
@@ -478,8 +532,7 @@ def main() -> None:
         raw[a3] = (g + cl + e) / 3.0
         parts[a3] = (g, cl, e, reg)
     q = Decimal("1e-12")
-    dec = {a3: Decimal(repr(w)).quantize(q, rounding=ROUND_HALF_EVEN)
-           for a3, w in raw.items()}
+    dec = {a3: Decimal(repr(w)).quantize(q, rounding=ROUND_HALF_EVEN) for a3, w in raw.items()}
     top = max(dec, key=lambda k: dec[k])
     dec[top] += Decimal(1) - sum(dec.values())
     assert sum(dec.values()) == Decimal(1)
@@ -487,13 +540,13 @@ def main() -> None:
         r["demand_weight"] = "0" if dec[a3] == 0 else fmt_decimal(dec[a3])
         if a3 in parts:
             g, cl, e, reg = parts[a3]
-            cl_txt = (f"{cl:.4g} ({CLUSTER_H100E[a3]:,} H100e, {SRC_CLUSTER})"
-                      if a3 in CLUSTER_H100E else "0")
+            cl_txt = f"{cl:.4g} ({CLUSTER_H100E[a3]:,} H100e, {SRC_CLUSTER})" if a3 in CLUSTER_H100E else "0"
             r["source_demand_weight"] = (
                 f"(GDP share {g:.4g} + cluster share {cl_txt} + IEA DC-TWh "
                 f"share {e:.4g} [{reg} {IEA_DC_TWH_2024[reg]:g} of "
                 f"{total_twh:g} TWh, {SRC_IEA}, split by GDP])/3; "
-                "formula in sim/world/build/build_countries.py")
+                "formula in sim/world/build/build_countries.py"
+            )
         else:
             r["source_demand_weight"] = "0: no GDP figure"
 
@@ -521,25 +574,24 @@ def main() -> None:
     assert 0.15 <= weights["CHN"] <= 0.20, weights["CHN"]
 
     def licence_set(day: str, with_hkg: bool) -> set[str]:
-        d = (members_on(group_rows, "D:1", day) | members_on(group_rows, "D:4", day)
-             | members_on(group_rows, "D:5", day))
+        d = members_on(group_rows, "D:1", day) | members_on(group_rows, "D:4", day) | members_on(group_rows, "D:5", day)
         a = members_on(group_rows, "A:5", day) | members_on(group_rows, "A:6", day)
         s = (d - a) | {"MAC"}
         return s if with_hkg else s - {"HKG"}
 
-    print(f"countries.csv: {len(recs)} rows; demand_weight > 0: {nonzero}; "
-          f"sum = {sum(dec.values())}")
+    print(f"countries.csv: {len(recs)} rows; demand_weight > 0: {nonzero}; sum = {sum(dec.values())}")
     print(f"country_groups.csv: {len(group_rows)} rows")
     for grp in EXPECTED_GROUP_SIZES:
         m = members_on(group_rows, grp, jan)
         print(f"  {grp} on {jan}: {len(m - {'HKG'})} (+HKG: {len(m)})")
     lic = licence_set(jan, False)
     lic_h = licence_set(jan, True)
-    t3 = (members_on(group_rows, "D:5", jan) - {"HKG"})
-    print(f"CHECK (D:1|D:4|D:5)-(A:5|A:6)+MAC on {jan}: {len(lic)} "
-          f"(expect 46); with HKG: {len(lic_h)} (expect 47)")
-    print(f"CHECK D:5 on {jan}: {len(t3)} (expect 23); +MAC = {len(t3 | {'MAC'})} "
-          f"(expect 24); +MAC+HKG = {len(t3 | {'MAC', 'HKG'})} (expect 25)")
+    t3 = members_on(group_rows, "D:5", jan) - {"HKG"}
+    print(f"CHECK (D:1|D:4|D:5)-(A:5|A:6)+MAC on {jan}: {len(lic)} (expect 46); with HKG: {len(lic_h)} (expect 47)")
+    print(
+        f"CHECK D:5 on {jan}: {len(t3)} (expect 23); +MAC = {len(t3 | {'MAC'})} "
+        f"(expect 24); +MAC+HKG = {len(t3 | {'MAC', 'HKG'})} (expect 25)"
+    )
     assert (len(lic), len(lic_h), len(t3)) == (46, 47, 23)
     assert len(t3 | {"MAC"}) == 24 and len(t3 | {"MAC", "HKG"}) == 25
     for day, exp in (("2023-11-17", 45), ("2026-07-23", 45)):
