@@ -20,10 +20,11 @@ import polars as pl  # noqa: E402
 
 from . import metrics  # noqa: E402
 from .errors import ScenarioError  # noqa: E402
+from .folders import RunFolder, plan  # noqa: E402
+from .invariants import check as check_invariants  # noqa: E402
 from .kernel import layout as L  # noqa: E402
 from .kernel.layout import CAPPED  # noqa: E402
 from .plots import save  # noqa: E402
-from .results import atomic_folder  # noqa: E402
 from .runner import RunResult, run  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 
@@ -203,19 +204,31 @@ def check_comparable(scenarios: list[Scenario]) -> None:
 
 
 def compare(
-    scenarios: list[Scenario], out_root: str | Path = "results", run_id: str | None = None, progress: bool = False
+    scenarios: list[Scenario],
+    where: RunFolder | str | Path = "results",
+    run_id: str | None = None,
+    progress: bool = False,
+    replace: bool = False,
 ) -> Path:
-    """Run ``scenarios`` with the first one's seed and trials; write and return the comparison folder."""
+    """Run ``scenarios`` with the first one's seed and trials; write and return the comparison folder
+    (``where``: a RunFolder planned before the runs, or an output root). Each run's invariants are checked."""
     t0 = time.perf_counter()
     check_comparable(scenarios)
     first = scenarios[0]
     aligned = [s.replace(seed=first.seed, trials=first.trials) for s in scenarios]
     names = [s.name for s in aligned]
-    if len(set(names)) != len(names):
-        raise ValueError(f"scenario names must differ, got {names}")
-    heads = [headline(run(s, progress=progress)) for s in aligned]
+    for i, s in enumerate(aligned):
+        if s.name in names[:i]:
+            raise ScenarioError(s.path, "run.name", f"scenario names must differ, {s.name!r} is given twice")
+    folder = where if isinstance(where, RunFolder) else plan(where, "compare", run_id, first.seed, replace)
+    heads = []
+    for s in aligned:
+        res = run(s, progress=progress)
+        check_invariants(res)
+        heads.append(headline(res))
+        del res
     side, diffs = tables(heads)
-    with atomic_folder(Path(out_root) / "compare", run_id, first.seed) as (tmp, final):
+    with folder.atomic() as (tmp, _):
         side.write_csv(tmp / "comparison.csv")
         diffs.write_csv(tmp / "differences.csv", float_precision=1)
         (tmp / "comparison.md").write_text(markdown(side, names))
@@ -232,4 +245,4 @@ def compare(
                 indent=2,
             )
         )
-    return final
+    return folder.final

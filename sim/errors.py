@@ -18,3 +18,11 @@ class ScenarioError(SimInputError):
 
 class DataError(SimInputError):
     """A malformed data file (countries, chips, regime, assumptions)."""
+
+
+class InvariantError(RuntimeError):
+    """A run broke an invariant (conservation, a cap, a negative stock...): a bug, never written as results.
+    ``str(err)`` is ``"<scenario>: invariant violated: <what and where>"``."""
+
+    def __init__(self, scenario: str, message: str) -> None:
+        super().__init__(f"{scenario}: invariant violated: {message}")

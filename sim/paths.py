@@ -82,7 +82,7 @@ def check(spec: PathSpec, dists: dict[str, uncertainty.Dist], path: object) -> N
     """Reject values a path cannot take: start and growth must be positive, |rho| < 1, sd ≥ 0."""
     for comp in spec.components():
         d = dists[comp]
-        lo, hi = d.ppf(np.array([1e-9, 1 - 1e-9]))
+        lo, hi = d.support()
         if comp.endswith(".rho") and not (-1 < lo and hi < 1):
             raise SimInputError(path, comp, "AR(1) rho must lie in (-1, 1)")
         elif comp.endswith(".sd") and lo < 0:

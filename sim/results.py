@@ -1,16 +1,13 @@
 """Results folders: ``results/<scenario>/<run-id>/`` with manifest.json, summary.parquet (long: one row
 per metric, region, quarter and quantile), summary.csv (blocs, world and the scenario's main countries, one
 column per quantile), trials.parquet, feasibility.csv, exhaustion.csv and figures/. Written to a hidden temporary folder
-and renamed at the end, so a failed run leaves no partial folder."""
+and renamed at the end (sim/folders.py), so a failed run leaves no partial folder."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
 import platform
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +17,8 @@ import numpy as np
 import polars as pl
 
 from . import __version__
+from .folders import RunFolder, plan
+from .invariants import check as check_invariants
 from .kernel.layout import FLOW_NOTES
 from .runner import RunResult
 
@@ -95,45 +94,33 @@ def wide_summary(summary: pl.DataFrame, countries: list[str]) -> pl.DataFrame:
     )
 
 
-@contextlib.contextmanager
-def atomic_folder(root: Path, run_id: str | None, seed: int):
-    """Yield a hidden temporary folder under ``root``; rename it to ``root/run_id`` (default: UTC time and
-    seed) when the block succeeds, delete it when it fails. The final path is set on ``.final``."""
-    run_id = run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-s{seed}"
-    final, tmp = root / run_id, root / f".tmp-{run_id}-{os.getpid()}"
-    root.mkdir(parents=True, exist_ok=True)
-    tmp.mkdir()
-    try:
-        yield tmp, final
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def write_run(
-    res: RunResult, root: str | Path = "results", run_id: str | None = None, figures: bool = True, wall_s: float = 0.0
+    res: RunResult,
+    where: RunFolder | str | Path = "results",
+    run_id: str | None = None,
+    figures: bool = True,
+    wall_s: float = 0.0,
+    replace: bool = False,
 ) -> Path:
-    """Write the results folder of ``res`` atomically; returns its path. The figures are drawn (in a second
-    process) while the tables are written."""
+    """Check the run's invariants, then write its results folder atomically; returns its path. ``where`` is
+    a :class:`~sim.folders.RunFolder` planned before the run, or an output root (planned here)."""
+    check_invariants(res)
+    folder = (
+        where if isinstance(where, RunFolder) else plan(where, res.scenario.name, run_id, res.scenario.seed, replace)
+    )
     t0, metrics0 = time.perf_counter(), res.timings.get("metrics_s", 0.0)
-    with atomic_folder(Path(root) / res.scenario.name, run_id, res.scenario.seed) as (tmp, final):
+    with folder.atomic() as (tmp, _):
+        res.summary.write_parquet(tmp / "summary.parquet")
+        wide_summary(res.summary, res.scenario.countries).write_csv(
+            tmp / "summary.csv", float_scientific=True, float_precision=5
+        )
+        res.trials.write_parquet(tmp / "trials.parquet")
+        res.feasibility.write_csv(tmp / "feasibility.csv", float_precision=4)
+        res.exhaustion.write_csv(tmp / "exhaustion.csv", float_precision=4)
         if figures:
-            from .plots import drawing_run
+            from .plots import write_figures
 
-            drawn = drawing_run(res, tmp / "figures")
-        else:
-            drawn = contextlib.nullcontext()
-        with drawn:
-            res.summary.write_parquet(tmp / "summary.parquet")
-            wide_summary(res.summary, res.scenario.countries).write_csv(
-                tmp / "summary.csv", float_scientific=True, float_precision=5
-            )
-            res.trials.write_parquet(tmp / "trials.parquet")
-            res.feasibility.write_csv(tmp / "feasibility.csv", float_precision=4)
-            res.exhaustion.write_csv(tmp / "exhaustion.csv", float_precision=4)
+            write_figures(res, tmp / "figures")
         res.timings["write_s"] = time.perf_counter() - t0 - (res.timings.get("metrics_s", 0.0) - metrics0)
         (tmp / "manifest.json").write_text(json.dumps(manifest(res, wall_s), indent=2, default=str))
-    return final
+    return folder.final

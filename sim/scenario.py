@@ -11,8 +11,11 @@ from pathlib import Path
 from . import paths as timepaths
 from . import quarters, uncertainty
 from .assumptions import Assumptions, load_assumptions
+from .chips import load_chips
 from .errors import DataError, ScenarioError, SimInputError
+from .folders import check_component
 from .regimes import Regime, load_regime
+from .validation import check_overrides, no_grant
 from .world import World, load_world
 
 _SCHEMA = {
@@ -23,6 +26,7 @@ _SCHEMA = {
     "outputs": {"countries"},
 }
 DEFAULT_COUNTRIES = ["USA", "CHN", "ARE", "SAU", "IND", "MYS"]
+MAX_TRIALS = 1_000_000
 
 
 @dataclass
@@ -71,12 +75,7 @@ def _str_list(x: object, path: Path, fld: str) -> list[str]:
 def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     """Read and validate a scenario file."""
     path = Path(path)
-    if not path.exists():
-        raise ScenarioError(path, "", "file not found")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(path, "", f"TOML syntax: {e}") from None
+    raw = _read(path)
     for sec, val in raw.items():
         if sec not in _SCHEMA:
             raise ScenarioError(path, sec, f"unknown section (expected one of {', '.join(_SCHEMA)})")
@@ -91,24 +90,27 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     for k in ("start", "quarters", "trials", "seed"):
         if k not in run:
             raise ScenarioError(path, f"run.{k}", "missing")
-    try:
-        quarters.parse_label(run["start"])
-    except ValueError as e:
-        raise ScenarioError(path, "run.start", str(e)) from None
     n_q = _int(run["quarters"], path, "run.quarters", 1, 80)
-    trials = _int(run["trials"], path, "run.trials", 1, 1_000_000)
+    _check_start(run["start"], n_q, path)
+    trials = _int(run["trials"], path, "run.trials", 1, MAX_TRIALS)
     seed = _int(run["seed"], path, "run.seed", 0, 2**63 - 1)
+    name = run.get("name", path.stem)
+    check_component(name, path, "run.name" if "name" in run else "run.name (from the file name)")
+    if not isinstance(run.get("description", ""), str):
+        raise ScenarioError(path, "run.description", "expected a string")
     reg = raw.get("regime", {})
     timeline = _timeline(reg, path)
     world = world or load_world()
     overrides = reg.get("overrides", {})
     if not isinstance(overrides, dict):
         raise ScenarioError(path, "regime.overrides", "expected a table")
-    for name in overrides:  # an override applies to every regime of the timeline that has the parameter
-        if not any(name in r.params for _, r in timeline):
+    for key in overrides:  # an override applies to every regime of the timeline that has the parameter
+        if not any(key in r.params for _, r in timeline):
             raise ScenarioError(
-                path, f"regime.overrides.{name}", "unknown parameter of " + ", ".join(repr(r.name) for _, r in timeline)
+                path, f"regime.overrides.{key}", "unknown parameter of " + ", ".join(repr(r.name) for _, r in timeline)
             )
+    labels = quarters.labels(run["start"], n_q)
+    check_overrides(overrides, timeline, world, load_chips(), path, quarters.midpoint(labels[0]))
     try:
         timeline = [
             (d, r.with_overrides({k: v for k, v in overrides.items() if k in r.params}, path)) for d, r in timeline
@@ -125,9 +127,14 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
                 path, "regime.uveu", f"unknown hyperscaler {h!r} (known: {', '.join(sorted(hyperscalers))})"
             )
     nveu = _str_list(reg.get("nveu", []), path, "regime.nveu")
+    barred = no_grant(world, labels)
     for c in nveu:
         if c not in known:
             raise ScenarioError(path, "regime.nveu", f"unknown country {c!r}")
+        if c in barred:
+            raise ScenarioError(
+                path, "regime.nveu", f"{c} cannot hold NVEU status (the US, Country Group D:5 and Macau)"
+            )
     g2g = reg.get("g2g", {})
     if not isinstance(g2g, dict):
         raise ScenarioError(path, "regime.g2g", "expected a table { ISO3 = multiplier }")
@@ -143,17 +150,22 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     for c, f in g2g.items():
         if c not in known:
             raise ScenarioError(path, f"regime.g2g.{c}", f"unknown country {c!r}")
+        if c in barred:
+            raise ScenarioError(
+                path, f"regime.g2g.{c}", f"{c} cannot receive G2G assurances (the US, Country Group D:5 and Macau)"
+            )
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 1.0 <= f <= max_factor:
             raise ScenarioError(path, f"regime.g2g.{c}", f"multiplier must be in [1, {max_factor}], got {f!r}")
     firms = raw.get("firms", {})
     firms_total = _int(firms.get("total", 12_000), path, "firms.total", 1, 1_000_000)
     opq = _int(firms.get("orders_per_quarter", 4), path, "firms.orders_per_quarter", 1, 1000)
     assumptions = load_assumptions()
-    for name, spec in raw.get("assumptions", {}).items():
-        if name not in assumptions.dists:
-            raise ScenarioError(path, f"assumptions.{name}", "unknown assumption (see sim/assumptions/default.toml)")
+    for key, spec in raw.get("assumptions", {}).items():
+        if key not in assumptions.dists:
+            raise ScenarioError(path, f"assumptions.{key}", "unknown assumption (see sim/assumptions/default.toml)")
         try:
-            assumptions.dists[name] = uncertainty.parse(spec, path, f"assumptions.{name}")
+            assumptions.dists[key] = uncertainty.parse(spec, path, f"assumptions.{key}")
+            assumptions.check(key, path, f"assumptions.{key}")
         except SimInputError as e:
             raise ScenarioError(path, e.field, e.message) from None
     for spec in assumptions.paths.values():
@@ -167,7 +179,7 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
             raise ScenarioError(path, "outputs.countries", f"unknown country {c!r}")
     return Scenario(
         path,
-        str(run.get("name", path.stem)),
+        name,
         run["start"],
         n_q,
         trials,
@@ -186,11 +198,43 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     )
 
 
+def _read(path: Path) -> dict:
+    """The TOML table of a scenario file, or a ScenarioError naming it."""
+    if not path.exists():
+        raise ScenarioError(path, "", "file not found")
+    if not path.is_file():
+        raise ScenarioError(path, "", "not a file (give a scenario .toml file)")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ScenarioError(path, "", "not UTF-8 text") from None
+    except OSError as e:
+        raise ScenarioError(path, "", f"cannot be read ({e.strerror})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(path, "", f"TOML syntax: {e}") from None
+
+
+def _check_start(start: object, n_q: int, path: Path) -> None:
+    """The run's quarters lie on the calendar the time paths cover (sim.paths.GRID)."""
+    try:
+        quarters.parse_label(start)
+    except ValueError as e:
+        raise ScenarioError(path, "run.start", str(e)) from None
+    first, n = timepaths.GRID
+    grid = quarters.labels(first, n)
+    if start not in grid or grid.index(start) + n_q > n:
+        raise ScenarioError(
+            path, "run.start", f"the run must lie within {grid[0]}-{grid[-1]}, got {start} + {n_q} quarters"
+        )
+
+
 def _timeline(reg: dict, path: Path) -> list:
     """``name = "x"`` → [(None, x)]; ``timeline = [{ from = date, name = "x" }, ...]`` → dated regimes."""
     if ("name" in reg) == ("timeline" in reg):
         raise ScenarioError(path, "regime", "give exactly one of name or timeline")
     if "name" in reg:
+        if not isinstance(reg["name"], str):
+            raise ScenarioError(path, "regime.name", f"expected a regime name (a string), got {reg['name']!r}")
         entries = [(None, reg["name"], "regime.name")]
     else:
         if not isinstance(reg["timeline"], list) or not reg["timeline"]:
@@ -204,10 +248,12 @@ def _timeline(reg: dict, path: Path) -> list:
                 start = quarters.to_date(e["from"])
             except (TypeError, ValueError):
                 raise ScenarioError(path, f"{fld}.from", f"{e['from']!r} is not a date") from None
+            if not isinstance(e["name"], str):
+                raise ScenarioError(path, f"{fld}.name", f"expected a regime name (a string), got {e['name']!r}")
             entries.append((start, e["name"], f"{fld}.name"))
         starts = [d for d, _, _ in entries]
-        if starts != sorted(starts):
-            raise ScenarioError(path, "regime.timeline", "entries must be in date order")
+        if any(b <= a for a, b in zip(starts, starts[1:])):
+            raise ScenarioError(path, "regime.timeline", "entries must be in date order, one per date")
     out = []
     for start, name, fld in entries:
         try:

@@ -23,6 +23,7 @@ from scipy import stats
 
 from .errors import SimInputError
 
+U_MIN, U_MAX = 1e-12, 1 - 1e-12  # uniforms are clipped to this interval before the inverse CDF
 _Z90 = stats.norm.ppf(0.95)  # 1.6449: half-width of a 90 % normal interval in standard deviations
 KINDS = ("fixed", "uniform", "lognormal", "normal")
 
@@ -55,13 +56,27 @@ class Dist:
     def median(self) -> float:
         return float(self.ppf(np.array([0.5]))[0])
 
+    def support(self) -> tuple[float, float]:
+        """The smallest and largest value a draw can take (``ppf`` at the clipped uniforms' ends)."""
+        lo, hi = self.ppf(np.array([U_MIN, U_MAX]))
+        return float(lo), float(hi)
+
+
+def check_range(d: Dist, valid: tuple[float, float], path: object, field: str) -> None:
+    """Refuse ``d`` when some of its possible draws fall outside ``valid`` (closed interval)."""
+    lo, hi = d.support()
+    if not (valid[0] <= lo and hi <= valid[1]):
+        raise SimInputError(
+            path, field, f"draws span [{lo:.4g}, {hi:.4g}], outside the valid range [{valid[0]:g}, {valid[1]:g}]"
+        )
+
 
 def parse(spec: object, path: object, field: str) -> Dist:
     """Parse a distribution spec; raise SimInputError naming ``path`` and ``field`` when malformed."""
     if isinstance(spec, bool):
         raise SimInputError(path, field, "expected a number or a distribution table, got a boolean")
     if isinstance(spec, (int, float)):
-        return Dist("fixed", float(spec))
+        return Dist("fixed", _number(spec, path, field))
     if not isinstance(spec, dict):
         raise SimInputError(path, field, f"expected a number or a distribution table, got {spec!r}")
     spec = dict(spec)
@@ -115,7 +130,7 @@ def name_seed(seed: int, name: str) -> np.random.SeedSequence:
 def uniforms(seed: int, name: str, n_trials: int) -> np.ndarray:
     """``n_trials`` uniforms in (0, 1) for parameter ``name``; trial i always gets the same value."""
     u = np.random.Generator(np.random.PCG64(name_seed(seed, name))).random(n_trials)
-    return np.clip(u, 1e-12, 1 - 1e-12)
+    return np.clip(u, U_MIN, U_MAX)
 
 
 def draw(dists: dict[str, Dist], seed: int, n_trials: int) -> dict[str, np.ndarray]:

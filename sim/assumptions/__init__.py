@@ -22,6 +22,12 @@ class Assumptions:
     structure: dict[str, dict]  # installed_base, buyers, chip_mix, fallback tables
     path: Path
     paths: dict[str, timepaths.PathSpec] = field(default_factory=dict)  # time paths by name (sim/paths.py)
+    valid: dict[str, tuple[float, float]] = field(default_factory=dict)  # dotted name → valid [lo, hi]
+
+    def check(self, name: str, path: object, field: str) -> None:
+        """Refuse the distribution of ``name`` if its draws can leave its valid range."""
+        if name in self.valid:
+            uncertainty.check_range(self.dists[name], self.valid[name], path, field)
 
 
 def _walk(table: dict, prefix: str, path: Path, a: Assumptions) -> None:
@@ -31,15 +37,17 @@ def _walk(table: dict, prefix: str, path: Path, a: Assumptions) -> None:
             continue
         kind = "path" if "path" in val else "distribution" if "distribution" in val else None
         if kind:
-            extra = set(val) - {kind, "description", "unit", "rationale", "reference"}
+            extra = set(val) - {kind, "description", "unit", "rationale", "reference", "valid"}
             if extra:
                 raise DataError(path, f"{name}.{sorted(extra)[0]}", "unknown field")
             if "rationale" not in val:
                 raise DataError(path, f"{name}.rationale", "every assumption needs a rationale")
+            valid = _valid(val.get("valid"), path, f"{name}.valid")
         if kind == "path":
             spec, comps = timepaths.parse(name, val["path"], path)
             a.paths[name] = spec
-            info = {k: v for k, v in val.items() if k != "path"}
+            a.valid[f"{name}.start"] = valid
+            info = {k: v for k, v in val.items() if k not in ("path", "valid")}
             for comp, d in comps.items():
                 a.dists[comp] = d
                 part = comp[len(name) + 1 :]
@@ -57,9 +65,18 @@ def _walk(table: dict, prefix: str, path: Path, a: Assumptions) -> None:
                 }
         elif kind == "distribution":
             a.dists[name] = uncertainty.parse(val["distribution"], path, f"{name}.distribution")
-            a.meta[name] = {k: v for k, v in val.items() if k != "distribution"}
+            a.valid[name] = valid
+            a.meta[name] = {k: v for k, v in val.items() if k not in ("distribution", "valid")}
         else:
             _walk(val, f"{name}.", path, a)
+
+
+def _valid(x: object, path: Path, fld: str) -> tuple[float, float]:
+    """A ``valid = [lo, hi]`` entry (``inf`` allowed); every uncertain input must declare one."""
+    ok = isinstance(x, list) and len(x) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x)
+    if not ok or any(v != v for v in x) or x[0] > x[1]:
+        raise DataError(path, fld, f"every assumption needs valid = [lo, hi] (lo <= hi, inf allowed), got {x!r}")
+    return float(x[0]), float(x[1])
 
 
 def load_assumptions(path: Path = DEFAULT) -> Assumptions:
@@ -79,4 +96,6 @@ def load_assumptions(path: Path = DEFAULT) -> Assumptions:
     _walk(data, "", Path(path), a)
     for spec in a.paths.values():
         timepaths.check(spec, a.dists, path)
+    for name in a.valid:
+        a.check(name, path, name)
     return a

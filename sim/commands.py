@@ -1,0 +1,228 @@
+"""The commands behind ``sim`` (sim/cli.py parses and checks the arguments). Each command checks every
+input (scenario files, output location, memory) before the first trial runs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .errors import SimInputError
+
+CMDLINE = "command line"
+BLOCS = ("US", "Tier-1 partners", "China", "Other Tier 2", "Other Tier 3")
+
+
+def _scenario_path(args) -> Path:
+    if (args.scenario is None) == (args.example is None):
+        raise SimInputError(CMDLINE, "scenario", "give a scenario file or --example NAME (one of them)")
+    if args.example is not None:
+        from .examples import path as example_path
+
+        return example_path(args.example)
+    return Path(args.scenario)
+
+
+def _with_args(sc, args):
+    """The scenario with its run settings overridden by the command line."""
+    changes = {k: getattr(args, k) for k in ("trials", "seed") if getattr(args, k, None) is not None}
+    return sc.replace(**changes) if changes else sc
+
+
+def _guard(sc, args) -> None:
+    from .resources import check_memory
+
+    src, fld = (CMDLINE, "--trials") if getattr(args, "trials", None) is not None else (sc.path, "run.trials")
+    check_memory(sc, getattr(args, "threads", None), src, fld)
+
+
+def _check_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    from numba import config
+
+    if threads > config.NUMBA_NUM_THREADS:
+        raise SimInputError(CMDLINE, "--threads", f"at most {config.NUMBA_NUM_THREADS} on this machine, got {threads}")
+
+
+def run(args) -> int:
+    from .folders import plan
+    from .results import write_run
+    from .runner import run as simulate
+    from .scenario import load_scenario
+
+    t0 = time.perf_counter()
+    sc = _with_args(load_scenario(_scenario_path(args)), args)
+    _check_threads(args.threads)
+    folder = plan(args.out, sc.name, args.run_id, sc.seed, args.replace)
+    _guard(sc, args)
+    res = simulate(sc, progress=not args.no_progress, threads=args.threads)
+    path = write_run(res, folder, figures=not args.no_figures, wall_s=time.perf_counter() - t0)
+    tm = res.timings
+    print(
+        f"{path}  ({sc.trials} trials, {tm['orders_processed']:,} orders, "
+        f"{tm['orders_per_s'] / 1e6:.1f} M orders/s, compile {tm['compile_and_first_trial_s']:.1f} s, "
+        f"wall {time.perf_counter() - t0:.1f} s)"
+    )
+    last = res.compiled.labels[-1]
+    for region in BLOCS:
+        med = res.value("compute_h100e", region, last)
+        share = res.value("share_of_world_compute", region, last)
+        print(f"  {region:16s} {last}: {med / 1e6:8.2f} M H100e (median), {share:6.1%} of world")
+    return 0
+
+
+def check_run_dir(run_dir: Path) -> dict:
+    """The manifest of a results folder, after checking every file ``sim plot`` reads; SimInputError
+    naming the file otherwise."""
+    import polars as pl
+
+    if not run_dir.is_dir():
+        raise SimInputError(run_dir, "", "not a results folder")
+    man_path = run_dir / "manifest.json"
+    if not man_path.is_file():
+        raise SimInputError(run_dir, "manifest.json", "not a results folder (no manifest.json)")
+    try:
+        man = json.loads(man_path.read_text(encoding="utf-8"))
+        ok = (
+            isinstance(man, dict)
+            and isinstance(man["scenario"]["name"], str)
+            and isinstance(man["scenario"]["settings"], dict)
+            and isinstance(man["quarters"], list)
+            and all(isinstance(q, str) for q in man["quarters"])
+        )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise SimInputError(man_path, "", "broken manifest (not the JSON a run writes)")
+    need = {"metric": pl.Utf8, "region": pl.Utf8, "quarter": pl.Utf8, "quantile": pl.Utf8}
+    for name in ("summary.parquet", "exhaustion.csv"):
+        f = run_dir / name
+        try:
+            if name.endswith(".parquet"):
+                schema = pl.read_parquet_schema(f)
+                if any(schema.get(k) not in (v, pl.Categorical, pl.Enum) for k, v in need.items()):
+                    raise ValueError("missing columns")
+            else:
+                pl.read_csv(f, n_rows=1)
+        except (OSError, ValueError, pl.exceptions.PolarsError) as e:
+            raise SimInputError(f, "", f"cannot be read ({str(e).splitlines()[0][:120]})") from None
+    return man
+
+
+def plot(args) -> int:
+    from .plots import redraw
+
+    run_dir = Path(args.run_dir)
+    check_run_dir(run_dir)
+    for p in redraw(run_dir):
+        print(p)
+    return 0
+
+
+def compare(args) -> int:
+    from .compare import compare as run_compare
+    from .folders import plan
+    from .scenario import load_scenario
+
+    seen: dict[object, str] = {}
+    scenarios = []
+    for p in args.scenarios:
+        sc = load_scenario(p)
+        for key, what in ((Path(p).resolve(), "the same file"), (sc.name, f"the scenario name {sc.name!r}")):
+            if key in seen:
+                raise SimInputError(p, "run.name" if isinstance(key, str) else "", f"{what} as {seen[key]}")
+            seen[key] = p
+        scenarios.append(sc)
+    if args.trials is not None:
+        scenarios[0] = scenarios[0].replace(trials=args.trials)
+    folder = plan(args.out, "compare", args.run_id, scenarios[0].seed, args.replace)
+    _guard(scenarios[0], args)
+    path = run_compare(scenarios, folder, progress=not args.no_progress)
+    print(path)
+    print((path / "comparison.md").read_text())
+    return 0
+
+
+def _emit(text: str, out: str | None) -> int:
+    """Write ``text`` to the file ``out`` (and print its name), or print it."""
+    if out:
+        target = Path(out)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        except OSError as e:
+            raise SimInputError(CMDLINE, "--out", f"{out} cannot be written ({e.strerror})") from None
+        print(out)
+    else:
+        print(text)
+    return 0
+
+
+def regimes(args) -> int:
+    from .regimes.docs import regimes_markdown
+
+    return _emit(regimes_markdown(), args.out)
+
+
+def assumptions(args) -> int:
+    from .assumptions.docs import calibration_markdown
+
+    return _emit(calibration_markdown(), args.out)
+
+
+def feasibility(args) -> int:
+    from .training import chip_h100e, chips_needed, training_flop
+
+    try:
+        h = chip_h100e(args.chip)
+    except SimInputError as e:
+        raise SimInputError(CMDLINE, "--chip", e.message) from None
+    if args.count:
+        flop = training_flop(args.count * h, args.mfu, args.days)
+        print(f"{args.count:,} {args.chip} x {args.days:g} days at {args.mfu:.0%} MFU: {flop:.3g} FLOP")
+    n = chips_needed(args.target, args.mfu, args.days, h)
+    print(
+        f"{args.target:.3g} FLOP in {args.days:g} days at {args.mfu:.0%} MFU needs {n:,.0f} {args.chip} "
+        f"({n * h:,.0f} H100e)"
+    )
+    return 0
+
+
+def validate(args) -> int:
+    import polars as pl
+
+    from .validate import table
+
+    t = table()
+    with pl.Config(tbl_rows=100, tbl_width_chars=200, fmt_str_lengths=70, float_precision=4):
+        print(t.drop("source"))
+    failed = t.filter(~pl.col("pass")).height
+    print(f"{t.height - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def backtest(args) -> int:
+    from .backtest import backtest as run_backtest
+    from .backtest import markdown
+    from .scenario import load_scenario
+
+    sc = _with_args(load_scenario(Path(args.scenario)), args)
+    _guard(sc, args)
+    text = markdown(run_backtest(sc), sc)
+    if args.out:
+        return _emit(text, args.out)
+    print(text, end="")
+    return 0
+
+
+def chips(args) -> int:
+    import polars as pl
+
+    from .chips import load_chips
+
+    cols = ("name", "vendor", "us_jurisdiction", "fp16_dense_tflops", "tpp", "pd", "h100e_flops", "h100e_tpp")
+    df = load_chips().select(*cols, "eccn_2022", "eccn_2023")
+    with pl.Config(tbl_rows=100, tbl_cols=20, float_precision=2, tbl_width_chars=160):
+        print(df)
+    return 0

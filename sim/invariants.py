@@ -1,0 +1,126 @@
+"""Invariants every run must satisfy, checked over every trial, territory and quarter before its results
+are written. A violation is a bug (or an input the validation should have refused): the run stops with
+one line naming the invariant and the first place it fails, and writes nothing.
+
+Checked (volumes in H100e by dense 16-bit FLOP/s, caps in H100e by TPP):
+- every output is finite (no NaN or inf);
+- no stock or flow is negative (beyond float round-off);
+- conservation, per territory, cumulated over quarters: ordered = shipped + denied + lapsed + pending + backlog;
+- the national allocation used never exceeds the allocation in force;
+- no chip reaches a territory licence-free in a quarter in which no chip is free to it (and it is not capped,
+  where LPP shipments are licence-free);
+- exhaustion quarters are -1 (never) or a quarter of the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InvariantError
+from .kernel import layout as L
+
+H100_TPP = L.H100_TPP
+_REL, _ABS = 1e-4, 1.0  # conservation tolerance: float32 outputs, cumulated over quarters (H100e)
+
+
+def _where(res, t: int, c: int, q: int | None = None) -> str:
+    iso = res.compiled.iso3[c]
+    return f"trial {t}, {iso}" + ("" if q is None else f", {res.compiled.labels[q]}")
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def check(res) -> None:
+    """Raise InvariantError at the first violated invariant of the run ``res`` (a RunResult)."""
+    out = res.outputs
+    name = res.scenario.name
+    for field in ("stock", "stock_tpp", "largest", "flows"):
+        a = getattr(out, field)
+        bad = ~np.isfinite(a)
+        if bad.any():
+            t, c, q = _first(bad)[:3]
+            raise InvariantError(name, f"{field} is not finite at {_where(res, t, c, q)}")
+        axes = tuple(range(a.ndim - 1)) if field == "flows" else None  # round-off at each flow's own scale
+        floor = -(1e-6 * np.abs(a).max(axis=axes, initial=0.0) + 1e-3)
+        neg = a < floor
+        if neg.any():
+            idx = _first(neg)
+            what = f"{field}[{L.FLOWS[idx[3]]}]" if field == "flows" else field
+            raise InvariantError(name, f"{what} is negative ({a[idx]:.4g}) at {_where(res, *idx[:3])}")
+    _conservation(res)
+    _allocation(res)
+    _licence_free(res)
+    Q = len(res.compiled.labels)
+    for field in ("exhaust", "nveu_exhaust"):
+        a = getattr(out, field)
+        bad = (a < -1) | (a >= Q)
+        if bad.any():
+            t, c = _first(bad)
+            raise InvariantError(name, f"{field} quarter {a[t, c]} out of range at {_where(res, t, c)}")
+
+
+def _conservation(res) -> None:
+    fl = res.outputs.flows
+    for t0 in range(0, fl.shape[0], 100):  # blocks of trials bound the float64 copies
+        f = fl[t0 : t0 + 100]
+        lhs = np.cumsum(f[..., L.FL_ORDERED], axis=2, dtype=np.float64)
+        flow = f[..., L.FL_SHIPPED].astype(np.float64) + f[..., L.FL_DENIED] + f[..., L.FL_LAPSED]
+        rhs = np.cumsum(flow, axis=2) + f[..., L.FL_PENDING] + f[..., L.FL_BACKLOG]
+        bad = np.abs(lhs - rhs) > _REL * np.abs(lhs) + _ABS
+        if bad.any():
+            t, c, q = _first(bad)
+            raise InvariantError(
+                res.scenario.name,
+                f"conservation fails at {_where(res, t0 + t, c, q)}: ordered {lhs[t, c, q]:.6g} != "
+                f"shipped + denied + lapsed + pending + backlog {rhs[t, c, q]:.6g} (H100e, cumulated)",
+            )
+
+
+def _allocation(res) -> None:
+    alloc = res.compiled.regime.alloc / H100_TPP  # [Q, C], H100e by TPP; inf where there is none
+    used = res.outputs.flows[..., L.FL_CAP_USED]
+    bad = used > alloc.T[None] * (1 + 1e-5) + 1e-3
+    if bad.any():
+        t, c, q = _first(bad)
+        raise InvariantError(
+            res.scenario.name,
+            f"national allocation exceeded at {_where(res, t, c, q)}: used {used[t, c, q]:.6g} > "
+            f"{alloc[q, c]:.6g} H100e by TPP",
+        )
+
+
+def effective_policy(reg) -> np.ndarray:
+    """int8 [Q, K, C]: the policy each chip meets at each territory (chip rule, else its ECCN class's)."""
+    cls = reg.chip_class.astype(np.int64)  # [Q, K]
+    by_class = np.take_along_axis(reg.policy, np.maximum(cls - 1, 0)[:, None, :], axis=2)  # [Q, C, K]
+    by_class = np.where(cls[:, None, :] == 0, L.FREE, by_class).transpose(0, 2, 1)
+    return np.where(reg.chip_override >= 0, reg.chip_override, by_class)
+
+
+def _licence_free(res) -> None:
+    """Licence-free stock additions only where some chip is free (or the territory is capped: LPP)."""
+    reg = res.compiled.regime
+    pol = effective_policy(reg)
+    allowed = (pol == L.FREE).any(axis=1) | (pol == L.CAPPED).any(axis=1)  # [Q, C]
+    if allowed.all():
+        return
+    stock = res.outputs.stock[..., L.CH_FREE].astype(np.float64)  # [T, C, Q]
+    life = np.maximum(1, np.rint(res.compiled.draws["service_life_quarters"])).astype(np.int64)  # [T]
+    T, C, Q = stock.shape
+    add = np.zeros_like(stock)
+    rows = np.arange(T)
+    for q in range(Q):  # stock[q] = sum of additions over the last `life` quarters
+        prev = stock[:, :, q - 1] if q else 0.0
+        back = q - life
+        old = np.where((back >= 0)[:, None], add[rows, :, np.maximum(back, 0)], 0.0)
+        add[:, :, q] = stock[:, :, q] - prev + old
+    scale = 1e-4 * np.abs(stock).max(initial=0.0) + 1e-3
+    bad = (add > scale) & ~allowed.T[None]
+    if bad.any():
+        t, c, q = _first(bad)
+        raise InvariantError(
+            res.scenario.name,
+            f"{add[t, c, q]:.6g} H100e shipped licence-free at {_where(res, t, c, q)}, where no chip is free",
+        )
