@@ -3,11 +3,38 @@
 import sim
 r = sim.run(sim.load_scenario("scenarios/default.toml"))
 r.summary            # polars DataFrame: metric × region × quarter × quantile
+
+``import sim`` is cheap: numba, polars and matplotlib load when ``run``, ``load_scenario``, ``RunResult`` or
+``Scenario`` is first used, so ``sim --help`` and ``sim --version`` start fast.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .runner import RunResult, run  # noqa: E402
-from .scenario import Scenario, load_scenario  # noqa: E402
+from typing import TYPE_CHECKING
+
+# The single source of the version (pyproject.toml reads it). It moves with every change to the model or its
+# inputs, and CHANGELOG.md records each version's headline reference numbers.
+__version__ = "0.2.0"
 
 __all__ = ["RunResult", "Scenario", "load_scenario", "run", "__version__"]
+
+_LAZY = {"run": "runner", "RunResult": "runner", "load_scenario": "scenario", "Scenario": "scenario"}
+
+if TYPE_CHECKING:
+    from .runner import RunResult, run
+    from .scenario import Scenario, load_scenario
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
