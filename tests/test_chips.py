@@ -79,7 +79,6 @@ NEW_CHIPS = {
 def test_new_chips_load_with_tpp_from_their_dense_columns(chips, name):
     c = chips[name]
     assert c["vendor"] == NEW_CHIPS[name] and c["data_center"]
-    assert c["h100e_flops"] > 0
     dense = [c[col] * bits for col, bits in PRECISIONS if c[col] is not None]
     assert dense and c["tpp"] == pytest.approx(max(dense))
     assert c["h100e_tpp"] == pytest.approx(c["tpp"] / H100_TPP)

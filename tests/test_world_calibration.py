@@ -36,7 +36,6 @@ def test_listed_territories_take_the_file_weights(world, table):
     assert listed < 1
     for iso3, weight in table.select("iso3", "demand_weight").iter_rows():
         assert got[iso3] == pytest.approx(weight, abs=1e-12)  # the tail takes 1 - listed, so no rescaling
-    assert got["USA"] == pytest.approx(0.58)
 
 
 def test_unlisted_territories_keep_their_formula_shape(world, table, formula):
@@ -66,43 +65,56 @@ def test_diversion_priors_are_probabilities(world):
     assert d.null_count() == 0 and ((d >= 0) & (d <= 1)).all()
 
 
-def test_calibrated_diversion_priors_and_their_sources(world):
-    named = ["USA", "MYS", "SGP", "THA", "TWN", "ARE", "VNM", "IDN", "IND", "SAU"]
-    c = world.countries.filter(pl.col("iso3").is_in(named))
-    got = dict(c.select("iso3", "diversion_risk").iter_rows())
-    assert got == {
-        "USA": 0.002,
-        "MYS": 0.10,
-        "SGP": 0.05,
-        "THA": 0.08,
-        "TWN": 0.02,
-        "ARE": 0.03,
-        "VNM": 0.04,
-        "IDN": 0.03,
-        "IND": 0.01,
-        "SAU": 0.01,
-    }
-    src = dict(c.select("iso3", "source_diversion_risk").iter_rows())
-    for iso3 in ("USA", "MYS", "SGP", "THA", "ARE"):
-        assert "https://" in src[iso3]
+def test_diversion_priors_are_zero_exactly_for_the_tier3_destinations(world):
+    """Diversion is out of a territory towards China: the destinations themselves (D:5 when the Diffusion rule was
+    published, plus Hong Kong and Macau, which take China's treatment) have a zero prior, every other one a positive
+    prior."""
+    import datetime as dt
+
+    tier3 = world.groups_at(dt.date(2025, 1, 13))["D:5"] | {"CHN", "HKG", "MAC"}
+    d = dict(world.countries.select("iso3", "diversion_risk").iter_rows())
+    assert {c for c, p in d.items() if p == 0.0} == tier3
 
 
-def test_us_hyperscaler_shares_follow_the_2025_purchase_mix(world):
-    us = world.sites.filter(pl.col("site_iso3") == "USA")
-    shares = dict(us.select("hyperscaler", "share_of_site_demand").iter_rows())
-    assert shares == pytest.approx(
-        {
-            "Microsoft": 0.17,
-            "Google": 0.30,
-            "Amazon": 0.15,
-            "Meta": 0.12,
-            "Oracle": 0.07,
-            "xAI": 0.05,
-            "CoreWeave": 0.055,
-        }
+def test_every_prior_but_the_default_gives_its_reason(world):
+    c = world.countries.select("iso3", "diversion_risk", "source_diversion_risk")
+    p0, why0 = c.filter(pl.col("iso3") == "ISL").row(0)[1:]  # a territory with no named route
+    assert (c.filter(pl.col("source_diversion_risk") == why0)["diversion_risk"] == p0).all()
+    named = c.filter((pl.col("diversion_risk") > 0) & (pl.col("source_diversion_risk") != why0))
+    assert named.height >= 10 and all(len(why) > 40 for why in named["source_diversion_risk"])
+    assert (
+        c.filter((pl.col("diversion_risk") > 0) & (pl.col("diversion_risk") != p0))["iso3"]
+        .is_in(named["iso3"].to_list())
+        .all()
     )
-    assert sum(shares.values()) < 0.95  # a domestic remainder is left
-    assert us.filter(pl.col("hyperscaler") == "CoreWeave")["hq_iso3"].to_list() == ["USA"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sim/world/build/build_countries.py still has SGP 0.08 and TWN 0.03, lowered by hand in countries.csv",
+)
+def test_countries_csv_diversion_priors_are_the_build_scripts(world):
+    """Rebuilding countries.csv must not undo the calibration: its priors and their sources are the build
+    script's DIVERSION table (read without running the script, which needs packages sim does not)."""
+    import ast
+
+    tree = ast.parse((WORLD_DIR / "build" / "build_countries.py").read_text())
+    consts = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if hasattr(t, "id")}
+    table = ast.literal_eval(consts["DIVERSION"])
+    got = {r[0]: r[1:] for r in world.countries.select("iso3", "diversion_risk", "source_diversion_risk").iter_rows()}
+    assert {iso3: got[iso3] for iso3 in table} == {iso3: (p, why) for iso3, (p, why) in table.items()}
+
+
+def test_hyperscaler_sites_leave_each_territory_a_domestic_share_and_are_sourced(world):
+    s = world.sites
+    per_site = s.group_by("site_iso3").agg(pl.col("share_of_site_demand").sum())
+    assert per_site["share_of_site_demand"].max() <= 0.95  # the loader's limit: domestic firms keep the rest
+    assert ((s["share_of_site_demand"] > 0) & (s["share_of_site_demand"] < 1)).all()
+    assert all(src.strip() for src in s["source"])
+    assert all("https://" in src for src in s.filter(pl.col("site_iso3") == "USA")["source"])  # the calibrated ones
+    # the hyperscalers that design their own chips buy in the US, where the Diffusion rule's UVEU status matters
+    in_house = {"Google", "Amazon"}
+    assert in_house <= set(s.filter(pl.col("site_iso3") == "USA")["hyperscaler"])
 
 
 # --- bad files: one DataError naming the file and the field ---------------------------------------------------
@@ -155,3 +167,17 @@ def test_missing_demand_weights_file_is_an_error(world_copy):
 
 def test_copy_of_the_world_loads_like_the_world(world_copy, world):
     assert load_world(world_copy).countries.equals(world.countries)
+
+
+def test_hyperscalers_taking_nearly_all_of_a_territory_is_an_error(world_copy):
+    p = world_copy / "hyperscaler_sites.csv"
+    t = pl.read_csv(p, infer_schema_length=None)
+    t.with_columns(
+        pl.when(pl.col("hyperscaler") == "Google")
+        .then(0.70)
+        .otherwise(pl.col("share_of_site_demand"))
+        .alias("share_of_site_demand")
+    ).write_csv(p)
+    with pytest.raises(DataError) as e:
+        load_world(world_copy)
+    assert e.value.field == "share_of_site_demand" and "hyperscaler_sites.csv" in e.value.path
