@@ -46,12 +46,7 @@ echo "$got"
 [[ "$got" == *"$want"* ]] || { echo "sim --version printed '$got', the wheel is $want" >&2; exit 1; }
 
 step "sim run --example default --trials 2 (figures too)"
-if "$sim" run --help | grep -q -- '--example'; then
-	"$sim" run --example default --trials 2 --no-progress --out "$tmp/out" --run-id wheel
-else  # before the CLI has --example: the installed example's file
-	"$sim" run "$("$tmp/venv/bin/python" -c 'import sim.examples as e; print(e.path("default"))')" \
-		--trials 2 --no-progress --out "$tmp/out" --run-id wheel
-fi
+"$sim" run --example default --trials 2 --no-progress --out "$tmp/out" --run-id wheel
 for f in manifest.json summary.csv summary.parquet feasibility.csv figures/compute_fan.png; do
 	[[ -s "$tmp/out/default/wheel/$f" ]] || { echo "missing $tmp/out/default/wheel/$f" >&2; exit 1; }
 done
