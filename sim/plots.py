@@ -1,14 +1,15 @@
 """Paper figures (PDF + PNG) drawn from a run's tables, so ``sim plot <run>`` redraws them from disk:
-attainable-compute fan charts, 1e26 feasibility by quarter, quota exhaustion timeline. The fan chart
-(12 log-scale panels, most of the drawing time) is drawn in a forked process while the rest runs."""
+attainable-compute fan charts, 1e26 feasibility by quarter, quota exhaustion timeline. Drawn with
+matplotlib's Agg backend, in this process.
+
+- ``write_figures(res, outdir)``: the figures of a RunResult (after its tables are written);
+- ``redraw(run_dir)``: the figures of a results folder, from its summary.parquet and exhaustion.csv;
+- ``draw(summary, exhaustion, countries, labels, title, outdir)``: both use it.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import sys
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -121,73 +122,23 @@ def save(fig, outdir: Path, name: str) -> None:
     plt.close(fig)
 
 
-def _fork(job) -> int | None:
-    """Run ``job()`` in a forked child process (Linux); its pid, or None when not forked (then the caller
-    runs it). The child only draws with matplotlib from plain lists (no polars, no numba: their thread
-    pools do not survive a fork) and leaves with os._exit (exit code 1 when ``job`` fails)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # Python >= 3.12: other threads exist (above)
-            pid = os.fork()
-    except OSError:
-        return None
-    if pid == 0:
-        code = 1
-        try:
-            job()
-            code = 0
-        finally:
-            os._exit(code)
-    return pid
-
-
-@contextlib.contextmanager
-def drawing(summary_of, exhaustion, countries: list[str], labels: list[str], title: str, outdir: Path):
-    """Draw the figures into ``outdir`` around a with-block: the fan chart (the slowest) in a forked child
-    process while the block and then the other two figures run here, on the other core; if the child fails,
-    the fan chart is drawn here again (raising its error). ``summary_of(metrics)`` gives the summary's rows
-    of those metrics and ``exhaustion()`` the exhaustion table, asked for when needed: the fan chart's rows
-    before the block, the others after it."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    fan = fan_data(summary_of(("compute_h100e",)), countries)
-
-    def fan_job():
-        save(fan_chart(fan, labels, title), outdir, "compute_fan")
-
-    pid = _fork(fan_job)
-    try:
-        yield
-        feas = feasibility_data(summary_of(("p_feasible_1e26",)), countries, labels)
-        save(feasibility_chart(feas, labels, title), outdir, "feasibility_1e26")
-        save(exhaustion_chart(exhaustion_rows(exhaustion()), labels, title), outdir, "quota_exhaustion")
-    finally:
-        done = pid is not None and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
-    if not done:
-        fan_job()
-
-
 def draw(
     summary: pl.DataFrame, exhaustion: pl.DataFrame, countries: list[str], labels: list[str], title: str, outdir: Path
 ) -> list[Path]:
-    with drawing(lambda metrics: summary, lambda: exhaustion, countries, labels, title, outdir):
-        pass
+    """Draw the three figures into ``outdir`` (created if needed): compute_fan, feasibility_1e26 and
+    quota_exhaustion, each as PDF and PNG; returns the folder's files, sorted."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    save(fan_chart(fan_data(summary, countries), labels, title), outdir, "compute_fan")
+    save(feasibility_chart(feasibility_data(summary, countries, labels), labels, title), outdir, "feasibility_1e26")
+    save(exhaustion_chart(exhaustion_rows(exhaustion), labels, title), outdir, "quota_exhaustion")
     return sorted(outdir.iterdir())
-
-
-def drawing_run(res, outdir: Path):
-    """``drawing`` for a RunResult (the block can make its tables meanwhile)."""
-    sc = res.scenario
-    return drawing(res.summary_of, lambda: res.exhaustion, sc.countries, res.compiled.labels, sc.name, outdir)
 
 
 def write_figures(res, outdir: Path) -> list[Path]:
-    with drawing_run(res, outdir):
-        pass
-    return sorted(outdir.iterdir())
+    """Draw the figures of RunResult ``res`` into ``outdir`` from its summary and exhaustion tables."""
+    sc = res.scenario
+    return draw(res.summary, res.exhaustion, sc.countries, res.compiled.labels, sc.name, outdir)
 
 
 def redraw(run_dir: Path) -> list[Path]:

@@ -1,7 +1,5 @@
-"""The fast post-processing (sorted-once quantiles, trial-block sums, one polars build, figures drawn in a
-forked process) writes exactly the numbers of the former straightforward code, kept below as reference."""
-
-import os
+"""The fast post-processing (sorted-once quantiles, trial-block sums, one polars build) writes exactly the
+numbers of the former straightforward code, kept below as reference."""
 
 import numpy as np
 import polars as pl
@@ -9,7 +7,7 @@ import pytest
 from scripted import ROOT
 
 import sim
-from sim import metrics, plots
+from sim import metrics
 from sim.kernel import layout as L
 from sim.metrics import QUANTILES, bloc_members, feasible, weights_outcomes
 from sim.training import utilisation
@@ -254,45 +252,3 @@ def test_group_and_channel_sums_equal_numpy_sums(dtype, monkeypatch):
             assert bits_equal(got[:, g], x.astype(np.float64)[:, m].sum(axis=1))
         stock = rng.lognormal(0, 4, (37, 50, 5, len(L.CHANNELS))).astype(np.float32)
         assert bits_equal(metrics._channel_sum(stock), stock.sum(axis=3, dtype=np.float64))
-
-
-# --- the figures ---------------------------------------------------------------------------------------
-
-
-def test_figure_data_equal_the_former_extraction(res):
-    s, labels, countries = res.summary, res.compiled.labels, res.scenario.countries
-    series = plots._series
-    fan = plots.fan_data(res.summary_of(("compute_h100e",)), countries)
-    regions = plots.BLOCS + [c for c in countries if c != "USA"]
-    assert fan == {r: [series(s, "compute_h100e", r, q) for q in ("p5", "p50", "p95")] for r in regions}
-    p = s.filter(pl.col("metric") == "p_feasible_1e26")
-    last = p.filter(pl.col("quarter") == labels[-1]).sort("value", descending=True)
-    shown = list(dict.fromkeys(countries + last.filter(pl.col("value") > 0.05)["region"].head(8).to_list()))
-    assert plots.feasibility_data(s, countries, labels) == {
-        c: series(s, "p_feasible_1e26", c, "probability") for c in shown
-    }
-    ex = res.exhaustion.filter(pl.col("share_of_trials_exhausted") > 0).head(25)
-    assert plots.exhaustion_rows(res.exhaustion) == list(ex.iter_rows(named=True)) and ex.height > 0
-
-
-def test_figures_drawn_in_a_forked_child_equal_those_drawn_here(res, tmp_path, monkeypatch):
-    forked = plots.write_figures(res, tmp_path / "forked")
-    monkeypatch.setattr(plots, "_fork", lambda job: None)  # no child: everything drawn here
-    here = plots.write_figures(res, tmp_path / "here")
-    assert [p.name for p in forked] == [p.name for p in here] and len(here) == 6
-    for a, b in zip(forked, here):
-        if a.suffix == ".png":
-            assert a.read_bytes() == b.read_bytes(), a.name
-
-
-def test_a_failing_child_is_replaced_by_drawing_here(res, tmp_path, monkeypatch):
-    parent, fan_chart = os.getpid(), plots.fan_chart
-
-    def fails_in_child(*args):
-        if os.getpid() != parent:
-            raise RuntimeError("child")
-        return fan_chart(*args)
-
-    monkeypatch.setattr(plots, "fan_chart", fails_in_child)
-    names = {p.name for p in plots.write_figures(res, tmp_path)}
-    assert {"compute_fan.pdf", "compute_fan.png"} <= names
