@@ -4,88 +4,65 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numba
 import polars as pl
 from tqdm import tqdm
 
-from . import metrics
 from .inputs import Compiled, compile_scenario
 from .kernel.allocate import Outputs, run_kernel
-from .kernel.layout import CAPPED
+from .metrics import Metrics
 from .scenario import Scenario
 
 
 @dataclass
 class RunResult:
+    """A run's scenario, compiled inputs and kernel outputs; its tables are computed when first asked for
+    (``metrics``), and the time spent making them adds up in ``timings["metrics_s"]``."""
+
     scenario: Scenario
     compiled: Compiled
     outputs: Outputs
     timings: dict[str, float] = field(default_factory=dict)
-    _tables: dict[str, pl.DataFrame] = field(default_factory=dict)
-    _derived: dict = field(default_factory=dict)  # arrays the tables share (metrics ``cache``)
 
     @property
     def orders_per_trial(self) -> int:
         i = self.compiled.inputs
         return int(len(i.firm_country) * i.m * i.policy.shape[0])
 
-    def _timed(self, make) -> pl.DataFrame:
-        """``make()``; the time spent making tables adds up in timings["metrics_s"]."""
+    @cached_property
+    def metrics(self) -> Metrics:
+        """The run's metrics (its tables and the arrays they share)."""
+        c = self.compiled
+        return Metrics(self.outputs, self.scenario.world, c.labels, c.draws, c.regime)
+
+    def _table(self, name: str) -> pl.DataFrame:
+        """The metrics' table ``name``, timed (made once; later calls add next to nothing)."""
         t0 = time.perf_counter()
-        table = make()
+        table = getattr(self.metrics, name)
         self.timings["metrics_s"] = self.timings.get("metrics_s", 0.0) + time.perf_counter() - t0
         return table
 
-    def _table(self, name: str, make) -> pl.DataFrame:
-        if name not in self._tables:
-            self._tables[name] = self._timed(make)
-        return self._tables[name]
-
     @property
     def summary(self) -> pl.DataFrame:
-        c = self.compiled
-        return self._table(
-            "summary",
-            lambda: metrics.summary(self.outputs, self.scenario.world, c.labels, c.draws, c.regime, self._derived),
-        )
-
-    def summary_of(self, names: tuple[str, ...]) -> pl.DataFrame:
-        """The summary's rows of the metrics ``names`` only: computed alone (and kept for the full summary)
-        unless the full summary exists."""
-        if "summary" in self._tables:
-            return self.summary.filter(pl.col("metric").is_in(names))
-        c = self.compiled
-        return self._timed(
-            lambda: metrics.summary(
-                self.outputs, self.scenario.world, c.labels, c.draws, c.regime, self._derived, only=names
-            )
-        )
+        """metric × region × quarter × quantile, long (``sim.metrics.summary``)."""
+        return self._table("summary")
 
     @property
     def feasibility(self) -> pl.DataFrame:
-        c = self.compiled
-        return self._table(
-            "feasibility",
-            lambda: metrics.feasibility_table(
-                self.outputs, self.scenario.world, c.labels, c.draws, c.regime, self._derived
-            ),
-        )
+        """Per territory: 1e26 feasibility and weights controls."""
+        return self._table("feasibility")
 
     @property
     def exhaustion(self) -> pl.DataFrame:
-        capped = (self.compiled.regime.policy == CAPPED).any(axis=(0, 2))
-        return self._table(
-            "exhaustion",
-            lambda: metrics.exhaustion_table(self.outputs, self.scenario.world, self.compiled.labels, capped),
-        )
+        """Per capped territory: when and how often the national allocation is used up."""
+        return self._table("exhaustion")
 
     @property
     def trials(self) -> pl.DataFrame:
-        c = self.compiled
-        return self._table(
-            "trials", lambda: metrics.trials_table(self.outputs, self.scenario.world, c.labels, c.draws, self._derived)
-        )
+        """One row per trial: inputs drawn and headline outputs."""
+        return self._table("trials")
 
     def value(self, metric: str, region: str, quarter: str, quantile: str = "p50") -> float:
         """One number of the summary (e.g. ``value("compute_h100e", "China", "2027Q4")``)."""

@@ -1,0 +1,80 @@
+"""The metrics of one run: its outputs, the arrays derived from them and its tables, each computed once,
+when first asked for (``functools.cached_property``), and shared by the tables that use them."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import polars as pl
+
+from ..kernel import layout as L
+from ..world import World
+from . import summary, tables
+from .feasibility import TARGET_FLOP, largest_run_flop, weights_outcomes
+from .regions import Regions, regions
+from .stats import group_sums
+
+
+class Metrics:
+    """Metrics of the kernel's outputs ``out`` (an Outputs: T trials, C territories, Q quarters) of a run in
+    ``world`` over quarters ``labels``, with the per-trial uncertain inputs ``draws`` and the compiled
+    regime ``reg`` (RegimeArrays). Tables: ``summary``, ``feasibility``, ``exhaustion``, ``trials``."""
+
+    def __init__(self, out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg):
+        self.out, self.world, self.labels, self.draws, self.reg = out, world, labels, draws, reg
+
+    @cached_property
+    def regions(self) -> Regions:
+        return regions(self.world)
+
+    @cached_property
+    def compute(self) -> np.ndarray:
+        """float64 [T, C, Q]: installed H100e (dense 16-bit FLOP/s), the stock summed over its channels."""
+        stock = self.out.stock
+        total = stock[..., 0].astype(np.float64)
+        for k in range(1, stock.shape[-1]):
+            total += stock[..., k]
+        return total
+
+    @cached_property
+    def compute_groups(self) -> np.ndarray:
+        """float64 [T, G, Q]: installed H100e of each bloc, then of the World."""
+        return group_sums(self.compute, self.regions.groups)
+
+    @cached_property
+    def largest_run_flop(self) -> np.ndarray:
+        """float64 [T, C, Q]: FLOP of the largest run the largest firm located in the territory can train."""
+        return largest_run_flop(self.out.largest, self.draws)
+
+    @cached_property
+    def feasible_1e26(self) -> np.ndarray:
+        """bool [T, C, Q]: the largest firm located in the territory can train 1e26 FLOP."""
+        return self.largest_run_flop >= TARGET_FLOP
+
+    @cached_property
+    def weights_outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        """bool [T, C, Q] ×2: a feasible 1e26 run's weights would be controlled; and face a presumption of
+        denial for export (``feasibility.weights_outcomes``)."""
+        return weights_outcomes(self.largest_run_flop, self.out.largest_site, self.reg)
+
+    @cached_property
+    def capped(self) -> np.ndarray:
+        """bool [C]: the territory is under a national allocation in some quarter."""
+        return (self.reg.policy == L.CAPPED).any(axis=(0, 2))
+
+    @cached_property
+    def summary(self) -> pl.DataFrame:
+        return summary.summary(self)
+
+    @cached_property
+    def feasibility(self) -> pl.DataFrame:
+        return tables.feasibility_table(self)
+
+    @cached_property
+    def exhaustion(self) -> pl.DataFrame:
+        return tables.exhaustion_table(self)
+
+    @cached_property
+    def trials(self) -> pl.DataFrame:
+        return tables.trials_table(self)

@@ -1,0 +1,95 @@
+"""The long summary table: one row per metric, region, quarter and quantile (p5, p50, p95 and mean over
+trials, or a probability: the share of trials), rows quantile-major, then region, then quarter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from ..kernel import layout as L
+from .stats import STATS, group_sums, over_trials
+
+if TYPE_CHECKING:
+    from .run import Metrics
+
+QUANTILE_NAMES = STATS + ("probability",)
+FLOW_UNITS = {L.FL_CAP_USED: "H100e_tpp cumulative", L.FL_PENDING: "H100e outstanding"}  # else H100e/quarter
+FEASIBILITY = (
+    "p_feasible_1e26",
+    "p_feasible_1e26_weights_controlled",
+    "p_feasible_1e26_weights_export_presumption_of_denial",
+)
+Part = tuple[str, str, np.ndarray, np.ndarray]  # metric, unit, region indices [R], values float64 [S, R, Q]
+
+
+def summary(m: Metrics) -> pl.DataFrame:
+    """The summary of a run (see the module docstring). Territories and groups (blocs, World) get
+    statistics of their per-trial values, a group's value being the sum of its members' in that trial;
+    shares divide by the trial's world compute."""
+    out, groups = m.out, m.regions.groups
+    C = out.stock.shape[1]
+    everywhere, countries, blocs = np.arange(C + len(groups)), np.arange(C), np.arange(C, C + len(groups))
+
+    def everywhere_stats(x: np.ndarray, grouped: np.ndarray | None = None) -> np.ndarray:
+        """[4, C + G, ...]: statistics of the territories' values ``x``, then of their groups' sums."""
+        grouped = group_sums(x, groups) if grouped is None else grouped
+        return np.concatenate([over_trials(x), over_trials(grouped)], axis=1)
+
+    world = np.maximum(m.compute_groups[:, -1:], 1e-12)  # [T, 1, Q]
+    parts: list[Part] = [
+        ("compute_h100e", "H100e", everywhere, everywhere_stats(m.compute, m.compute_groups)),
+        ("compute_h100e_tpp", "H100e_tpp", everywhere, everywhere_stats(out.stock_tpp)),
+        (
+            "share_of_world_compute",
+            "fraction",
+            everywhere,
+            everywhere_stats(m.compute / world, m.compute_groups / world),
+        ),
+    ]
+    channels = over_trials(group_sums(out.stock, groups))  # [4, G, Q, channel]
+    parts += [(f"compute_h100e_{name}", "H100e", blocs, channels[..., k]) for k, name in enumerate(L.CHANNELS)]
+    flows = everywhere_stats(out.flows)  # [4, C + G, Q, flow]
+    parts += [
+        (f"flow_{name}", FLOW_UNITS.get(k, "H100e/quarter"), everywhere, flows[..., k])
+        for k, name in enumerate(L.FLOWS)
+    ]
+    parts.append(("largest_firm_h100e", "H100e", countries, over_trials(out.largest)))
+    outcomes = (m.feasible_1e26, *m.weights_outcomes)
+    parts += [(name, "probability", countries, x.mean(axis=0)[None]) for name, x in zip(FEASIBILITY, outcomes)]
+    return long_table(parts, m.regions.names, m.regions.kinds, m.labels)
+
+
+def long_table(parts: list[Part], regions: list[str], kinds: list[str], labels: list[str]) -> pl.DataFrame:
+    """Stack ``parts`` (S = 4 statistics, or 1 probability) into the long table: strings are gathered from
+    integer codes once, at the end."""
+    codes: list[tuple[np.ndarray, ...]] = []
+    for i, (_, _, where, values) in enumerate(parts):
+        S, R, Q = values.shape
+        stat = np.arange(S) if S == len(STATS) else np.array([QUANTILE_NAMES.index("probability")])
+        codes.append(
+            (
+                np.full(S * R * Q, i),
+                np.tile(np.repeat(where, Q), S),
+                np.tile(np.arange(Q), S * R),
+                np.repeat(stat, R * Q),
+                values.reshape(-1).astype(np.float64),
+            )
+        )
+    metric, region, quarter, stat, value = (np.concatenate(c) for c in zip(*codes))
+
+    def strings(name: str, values: list[str], at: np.ndarray) -> pl.Series:
+        return pl.Series(name, values, dtype=pl.String).gather(at)
+
+    return pl.DataFrame(
+        [
+            strings("metric", [p[0] for p in parts], metric),
+            strings("unit", [p[1] for p in parts], metric),
+            strings("region", regions, region),
+            strings("region_type", kinds, region),
+            strings("quarter", labels, quarter),
+            strings("quantile", list(QUANTILE_NAMES), stat),
+            pl.Series("value", value, dtype=pl.Float64),
+        ]
+    )

@@ -1,0 +1,97 @@
+"""The per-territory and per-trial tables of a run: 1e26 feasibility, quota exhaustion, headline numbers
+per trial."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from ..kernel import layout as L
+
+if TYPE_CHECKING:
+    from .run import Metrics
+
+EXHAUSTION_SCHEMA = {
+    "iso3": pl.Utf8,
+    "share_of_trials_exhausted": pl.Float64,
+    "exhaustion_quarter_p5": pl.Utf8,
+    "exhaustion_quarter_p50": pl.Utf8,
+    "exhaustion_quarter_p95": pl.Utf8,
+    "unmet_h100e_p50": pl.Float64,
+    "unmet_h100e_p95": pl.Float64,
+    "share_of_trials_nveu_exhausted": pl.Float64,
+}
+
+
+def feasibility_table(m: Metrics) -> pl.DataFrame:
+    """Per territory: probability of a 1e26 run at the first and last quarter, first quarter P > 50 %, and
+    for feasible runs whether their closed weights would be controlled (ECCN 4E091) and face a
+    presumption of denial for export (trainer headquartered outside Tier 1); median H100e of the largest
+    firm at the last quarter."""
+    p = m.feasible_1e26.mean(axis=0)  # [C, Q]
+    over_half = p > 0.5
+    first = [m.labels[row.argmax()] if row.any() else None for row in over_half]
+    controlled, denial = m.weights_outcomes
+    return pl.DataFrame(
+        {
+            "iso3": m.world.iso3,
+            "name": m.world.countries["name"],
+            "p_first_quarter": p[:, 0],
+            "p_last_quarter": p[:, -1],
+            "first_quarter_p_over_half": first,
+            "p_weights_controlled_any_quarter": controlled.any(axis=2).mean(axis=0),
+            "p_weights_presumption_of_denial_any_quarter": denial.any(axis=2).mean(axis=0),
+            "largest_firm_h100e_p50_last": np.median(m.out.largest[:, :, -1], axis=0).astype(np.float64),
+        },
+        schema_overrides={"first_quarter_p_over_half": pl.Utf8},
+    ).sort("p_last_quarter", descending=True)
+
+
+def exhaustion_table(m: Metrics) -> pl.DataFrame:
+    """Per territory under a national allocation in some quarter: the share of trials that use it up, the
+    quarter they do (p5/p50/p95 over those trials, numpy's inverted-CDF method, so a quarter that occurs),
+    the unmet demand over the run (H100e, p50/p95 over all trials, linear) and the share of trials that use
+    up an NVEU cap there."""
+    out, labels = m.out, m.labels
+    unmet = out.flows[..., L.FL_UNMET].sum(axis=2, dtype=np.float64)  # [T, C]
+    rows = []
+    for c in np.flatnonzero(m.capped):
+        hit = out.exhaust[:, c][out.exhaust[:, c] >= 0]
+        quarter = [labels[int(q)] for q in np.percentile(hit, (5, 50, 95), method="inverted_cdf")] if hit.size else []
+        rows.append(
+            {
+                "iso3": m.world.iso3[c],
+                "share_of_trials_exhausted": hit.size / out.exhaust.shape[0],
+                "exhaustion_quarter_p5": quarter[0] if quarter else None,
+                "exhaustion_quarter_p50": quarter[1] if quarter else None,
+                "exhaustion_quarter_p95": quarter[2] if quarter else None,
+                "unmet_h100e_p50": float(np.median(unmet[:, c])),
+                "unmet_h100e_p95": float(np.percentile(unmet[:, c], 95)),
+                "share_of_trials_nveu_exhausted": float((out.nveu_exhaust[:, c] >= 0).mean()),
+            }
+        )
+    return pl.DataFrame(rows, schema=EXHAUSTION_SCHEMA).sort(
+        ["share_of_trials_exhausted", "exhaustion_quarter_p50", "iso3"],
+        descending=[True, False, False],
+        nulls_last=True,
+    )
+
+
+def trials_table(m: Metrics) -> pl.DataFrame:
+    """One row per trial: the uncertain inputs drawn, installed H100e per bloc and in the World at the last
+    quarter, China's first quarter with a feasible 1e26 run, the number of territories that use up their
+    allocation, and the grey-market and diverted H100e over the run."""
+    out, labels = m.out, m.labels
+    china = m.feasible_1e26[:, m.world.index()["CHN"]]  # [T, Q]
+    first_cn = [labels[row.argmax()] if row.any() else None for row in china]
+    last = m.compute_groups[:, :, -1]  # [T, G]
+    cols: dict[str, object] = {"trial": np.arange(out.stock.shape[0])}
+    cols.update({f"input.{k}": v for k, v in m.draws.items()})
+    cols.update({f"compute_h100e_last.{name}": last[:, g] for g, name in enumerate(m.regions.names[-last.shape[1] :])})
+    cols["china_first_feasible_quarter"] = pl.Series(first_cn, dtype=pl.Utf8)
+    cols["countries_exhausted"] = (out.exhaust >= 0).sum(axis=1)
+    cols["grey_market_h100e"] = out.flows[..., L.FL_GREY_IN].sum(axis=(1, 2), dtype=np.float64)
+    cols["diverted_h100e"] = out.flows[..., L.FL_DIVERTED_IN].sum(axis=(1, 2), dtype=np.float64)
+    return pl.DataFrame(cols)
