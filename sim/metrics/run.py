@@ -10,10 +10,11 @@ import polars as pl
 
 from ..kernel import layout as L
 from ..world import World
-from . import summary, tables
 from .feasibility import TARGET_FLOP, largest_run_flop, weights_outcomes
 from .regions import Regions, regions
 from .stats import group_sums
+from .summary import summary_table
+from .tables import exhaustion_table, feasibility_table, trials_table
 
 
 class Metrics:
@@ -65,16 +66,16 @@ class Metrics:
 
     @cached_property
     def summary(self) -> pl.DataFrame:
-        return summary.summary(self)
+        return summary_table(self)
 
     @cached_property
     def feasibility(self) -> pl.DataFrame:
-        return tables.feasibility_table(self)
+        return feasibility_table(self)
 
     @cached_property
     def exhaustion(self) -> pl.DataFrame:
-        return tables.exhaustion_table(self)
+        return exhaustion_table(self)
 
     @cached_property
     def trials(self) -> pl.DataFrame:
-        return tables.trials_table(self)
+        return trials_table(self)

@@ -24,7 +24,7 @@ FEASIBILITY = (
 Part = tuple[str, str, np.ndarray, np.ndarray]  # metric, unit, region indices [R], values float64 [S, R, Q]
 
 
-def summary(m: Metrics) -> pl.DataFrame:
+def summary_table(m: Metrics) -> pl.DataFrame:
     """The summary of a run (see the module docstring). Territories and groups (blocs, World) get
     statistics of their per-trial values, a group's value being the sum of its members' in that trial;
     shares divide by the trial's world compute."""
