@@ -177,6 +177,8 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     for c in countries:
         if c not in known:
             raise ScenarioError(path, "outputs.countries", f"unknown country {c!r}")
+    if overrides:
+        _compile_overridden(timeline, world, labels, g2g, nveu, overrides, path)
     return Scenario(
         path,
         name,
@@ -196,6 +198,18 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
         raw,
         timeline,
     )
+
+
+def _compile_overridden(timeline, world, labels, g2g, nveu, overrides, path) -> None:
+    """Compile the overridden rules once, so that an error an override causes names the scenario's
+    ``regime.overrides.<name>`` rather than the regime file."""
+    from .regimes.compile import compile_regime
+
+    try:
+        compile_regime(timeline, world, load_chips(), labels, {k: float(v) for k, v in g2g.items()}, nveu)
+    except SimInputError as e:
+        hit = [k for k in overrides if e.field == k or e.field.startswith(k.rsplit(".", 1)[0])]
+        raise ScenarioError(path, f"regime.overrides.{hit[0]}" if hit else "regime.overrides", e.message) from None
 
 
 def _read(path: Path) -> dict:

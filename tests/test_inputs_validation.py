@@ -113,3 +113,17 @@ def test_draws_are_keyed_by_parameter_name():
     assert not np.array_equal(b["x"], b["y"])
     c = uncertainty.draw({"x": uncertainty.Dist("uniform", 0, 1)}, seed=5, n_trials=20)
     np.testing.assert_array_equal(a["x"][:20], c["x"])  # trial i depends only on (seed, i)
+
+
+def test_an_override_that_breaks_the_rules_names_the_scenarios_override(tmp_path, world):
+    """The overridden rules are compiled once at load: a 'capped' policy without any allocation (the 2023
+    rules have none) is blamed on the scenario's regime.overrides, not on the regime file."""
+    text = (
+        GOOD.replace('name = "diffusion_2025"', 'name = "controls_2023"')
+        .replace('uveu = ["Microsoft", "Google", "Amazon", "Meta", "Oracle"]', "uveu = []")
+        .replace("g2g = {}", 'g2g = {}\noverrides = { "destinations.licence.policy_a" = "capped" }')
+    )
+    p = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(p, world=world)
+    assert str(e.value).startswith(f"{p}: regime.overrides: a 'capped' policy is in force without an allocation")
