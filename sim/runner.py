@@ -46,7 +46,7 @@ class RunResult:
 
     @property
     def summary(self) -> pl.DataFrame:
-        """metric × region × quarter × quantile, long (``sim.metrics.summary``)."""
+        """metric × region × quarter × quantile, long (``sim.metrics.summary_table``)."""
         return self._table("summary")
 
     @property
