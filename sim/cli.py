@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import signal
 import sys
@@ -144,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print("sim: terminated; nothing was written", file=sys.stderr)
         return 143
+    except BrokenPipeError:  # the reader of our output went away (`sim chips | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         if old is not None:
             signal.signal(signal.SIGTERM, old)
