@@ -12,8 +12,13 @@ step() { printf '[wheel-check %3ds] %s\n' "$SECONDS" "$*"; }
 # the files a clone (plus uncommitted work) has: no build/, caches or ignored run outputs can leak into the wheel
 step "copying the tree"
 mkdir "$tmp/src"
-(cd "$root" && git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read --warning=no-failed-read -cf -) |
-	tar -xf - -C "$tmp/src"
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+		tar --null -T - --ignore-failed-read --warning=no-failed-read -cf -) | tar -xf - -C "$tmp/src"
+else  # an exported tree
+	tar -C "$root" --exclude=.venv --exclude=build --exclude='*.egg-info' --exclude=__pycache__ --exclude=results \
+		-cf - . | tar -xf - -C "$tmp/src"
+fi
 
 step "building the wheel"
 "$py" -m pip wheel -q --no-deps -w "$tmp/dist" "$tmp/src" 2>"$tmp/pip.log" || { cat "$tmp/pip.log" >&2; exit 1; }
