@@ -76,8 +76,9 @@ def test_the_wheel_ships_every_data_file_and_the_examples_but_not_the_build_scri
                 (src / f).parent.mkdir(parents=True, exist_ok=True)
                 (src / f).write_bytes((ROOT / f).read_bytes())
     else:  # an exported tree
+        top = {"build", ".venv", "results", "sim.egg-info", ".git"}
         shutil.copytree(
-            ROOT, src, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info", ".venv", "results")
+            ROOT, src, ignore=lambda d, names: {n for n in names if n == "__pycache__" or (d == str(ROOT) and n in top)}
         )
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(src)],
