@@ -14,7 +14,7 @@ import numpy as np
 
 QUANTILES = (("p5", 5.0), ("p50", 50.0), ("p95", 95.0))
 STATS = tuple(name for name, _ in QUANTILES) + ("mean",)  # the rows of ``over_trials``
-BLOCK_BYTES = 1 << 18  # float64 bytes per block: small enough to stay in cache
+BLOCK_BYTES = 1 << 19  # float64 bytes per block: small enough to stay in cache
 THREADS = min(4, os.cpu_count() or 1)  # numpy releases the GIL while it copies and partitions a block
 
 
