@@ -184,9 +184,9 @@ def measure(case: dict, collect: bool = True) -> dict:
 
     inp = _inputs(case)
     impl = case["impl"]
-    T = inp.params.shape[0]
-    F, C, Q = len(inp.firm_country), len(inp.c_weight), inp.policy.shape[0]
-    orders = F * inp.m * Q * T
+    T, C, Q = inp.shape
+    F, m = len(inp.firms.country), inp.consts.m
+    orders = F * m * Q * T
     threads = case.get("threads") or numba.config.NUMBA_NUM_THREADS
     numba.set_num_threads(threads)
     if impl == "A":
@@ -197,14 +197,14 @@ def measure(case: dict, collect: bool = True) -> dict:
         def go():
             return run_kernel(inp)
     elif impl == "D":
-        from sim.kernel.bare_loop import run_bare
+        from benchmarks.rivals.bare_loop import run_bare
 
         run_bare(inp.subset(1))
 
         def go():
             return run_bare(inp)
     elif impl == "B":
-        from sim.kernel.vectorised import run_vectorised
+        from benchmarks.rivals.vectorised import run_vectorised
 
         threads = 1
 
@@ -237,10 +237,10 @@ def measure(case: dict, collect: bool = True) -> dict:
         "quarters": Q,
         "firms": F,
         "territories_total": C,
-        "orders_per_quarter": int(inp.m),
+        "orders_per_quarter": int(m),
         "orders": int(orders),
-        "orders_per_trial": int(F * inp.m * Q),
-        "orders_per_trial_24q": int(F * inp.m * 24),
+        "orders_per_trial": int(F * m * Q),
+        "orders_per_trial_24q": int(F * m * 24),
         "seconds": seconds,
         "orders_per_s": orders / seconds,
         "rss_before_mb": base,
@@ -420,7 +420,7 @@ from sim.inputs import compile_scenario
 inp = compile_scenario(load_scenario(sys.argv[1]).replace(trials=1, quarters=1, firms_total=60,
                                                           orders_per_quarter=1)).inputs
 from sim.kernel.allocate import run_kernel
-from sim.kernel.bare_loop import run_bare
+from benchmarks.rivals.bare_loop import run_bare
 t = time.perf_counter(); run_kernel(inp); a = time.perf_counter() - t
 t = time.perf_counter(); run_bare(inp); d = time.perf_counter() - t
 print(a, d)

@@ -1,9 +1,10 @@
-"""Compile a scenario into the flat arrays the kernels take (KernelInputs): firms, chips, rules per
-quarter, chip preferences, and the uncertain inputs drawn per trial. Pure data preparation, no rules."""
+"""Compile a scenario into the arrays the kernel takes (KernelInputs, grouped by axis: the uncertain inputs
+drawn per trial, firms, territories, chips, rules per quarter, tables, constants). Pure data preparation,
+no rules."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -14,73 +15,9 @@ from . import quarters, uncertainty
 from .chips import CHIPS_CSV, H100_FP16_TFLOPS, load_chips
 from .errors import DataError, ScenarioError
 from .kernel import layout as L
+from .kernel.structures import Chips, Consts, Draws, Firms, KernelInputs, Rules, Tables, Territories
 from .regimes.compile import RegimeArrays, compile_regime
 from .scenario import Scenario
-
-
-@dataclass
-class KernelInputs:
-    """Everything a kernel needs, as arrays. T trials, F firms, C territories, Q quarters, K chips,
-    V vendors, H hyperscalers. Volumes in H100e (dense 16-bit FLOP/s); caps in TPP."""
-
-    key: np.uint64  # root key of the counter-based generator (from the seed)
-    params: np.ndarray  # float64 [T, len(L.PARAMS)]
-    quarterly: np.ndarray  # float64 [T, Q, 2 + V]: world demand, grey-market capacity, vendor output (layout.QT_*)
-    firm_country: np.ndarray  # int32 [F]: territory where the firm's chips are installed
-    firm_parent: np.ndarray  # int32 [F]: ultimate consignee (a firm index) for LPP
-    firm_hs: np.ndarray  # int32 [F]: hyperscaler index, -1 for domestic firms
-    firm_rank: np.ndarray  # int32 [F]: Zipf rank among the territory's domestic firms (0 = site)
-    firm_site_share: np.ndarray  # float64 [F]: hyperscaler site's share of territory demand
-    firm_nveu: np.ndarray  # uint8 [F]: firm holds NVEU status in its territory
-    firm_mix: np.ndarray  # int32 [F]: the firm's row of the chip-mix tables (buyer group or hyperscaler)
-    hs_sites: np.ndarray  # int32 [S]: hyperscaler site firms, grouped by hyperscaler
-    hs_start: np.ndarray  # int32 [H + 1]: hyperscaler h's sites are hs_sites[hs_start[h]:hs_start[h+1]]
-    cn_firms: np.ndarray  # int32: domestic firms of the diversion destination (receive diverted chips)
-    c_weight: np.ndarray  # float64 [C]: share of world demand
-    c_dom_share: np.ndarray  # float64 [C]: share of territory demand left to domestic firms
-    c_div: np.ndarray  # float64 [C]: diversion-risk prior
-    c_init_share: np.ndarray  # float64 [C]: share of the world installed base at the start
-    c_group: np.ndarray  # int8 [C]: buyer group (0 world, 1 china)
-    hs_hq_us: np.ndarray  # uint8 [H]
-    hs_uveu: np.ndarray  # uint8 [H]
-    chip_h100e: np.ndarray  # float64 [T, K]: dense 16-bit FLOP/s in H100e (per trial: roadmap specs are uncertain)
-    chip_tpp: np.ndarray  # float64 [K]
-    chip_supply: np.ndarray  # float64 [K]: vendor capacity a chip uses, in H100e
-    chip_vendor: np.ndarray  # int32 [K]
-    vendor_china_only: np.ndarray  # uint8 [V]
-    chip_class: np.ndarray  # int8 [Q, K]
-    chip_override: np.ndarray  # int8 [Q, K, C]: chip-specific policy, -1 none
-    divertible: np.ndarray  # uint8 [Q, K]: the chip is not free to the diversion destination
-    policy: np.ndarray  # int8 [Q, C, 2]
-    alloc: np.ndarray  # float64 [Q, C]
-    lpp: np.ndarray  # float64 [Q]
-    uveu_lim: np.ndarray  # float64 [Q, 3]
-    nveu_cap: np.ndarray  # float64 [Q]
-    tier1: np.ndarray  # uint8 [Q, C]
-    allow_tpp: np.ndarray  # float64 [Q, C]: pre-approved TPP per calendar year
-    share_ratio: np.ndarray  # float64 [Q]: 'licence_share' limit as a share of US volume
-    share_chip: np.ndarray  # uint8 [Q, K]
-    guidance_on: np.ndarray  # uint8 [Q, C]: diversion guidance applies
-    lv_on: np.ndarray  # uint8 [Q]: location verification in force
-    mix_prob: np.ndarray  # float64 [S, G, Q, K]: alias-method thresholds of the chip mix, per roadmap slip
-    mix_alias: np.ndarray  # int32 [S, G, Q, K]: alias-method alternatives
-    fallback: np.ndarray  # int32 [Q, NF]: fallback chips in order, -1 padded
-    year_start: np.ndarray  # uint8 [Q]: quarter opens a calendar year (LPP resets)
-    ztab: np.ndarray  # float64 [4096]: standard normal quantiles
-    div_dest: int  # territory receiving diverted chips
-    us_index: int
-    m: int  # orders per firm per quarter
-
-    def kernel_args(self) -> tuple:
-        return tuple(getattr(self, f.name) for f in fields(self))
-
-    def subset(self, trials: int) -> KernelInputs:
-        """The first ``trials`` trials (same draws: trial i depends only on seed and i)."""
-        from dataclasses import replace
-
-        return replace(
-            self, params=self.params[:trials], quarterly=self.quarterly[:trials], chip_h100e=self.chip_h100e[:trials]
-        )
 
 
 @dataclass
@@ -172,9 +109,13 @@ def _chip_mix(sc: Scenario, chips: pl.DataFrame, labels: list[str], slips: int) 
     path = sc.assumptions.path
     groups = mix_groups(sc)
     slip_from = mix.get("slip_from", labels[0])
+    first = quarters.parse_label(slip_from)
+    last = quarters.parse_label(labels[-1])
+    # a slip of (last - slip_from + 1) quarters or more holds every roadmap quarter at the table before
+    # slip_from: one table serves them all (the kernel takes the last table for longer slips)
+    slips = max(1, min(slips, max(0, 4 * (last[0] - first[0]) + last[1] - first[1] + 1) + 1))
     prob = np.ones((slips, len(groups), len(labels), len(names)))
     alias = np.zeros((slips, len(groups), len(labels), len(names)), np.int32)
-    first = quarters.parse_label(slip_from)
     for g, group in enumerate(groups):
         raw = mix.get(group, {})
         if not isinstance(raw, dict) or not raw:
@@ -316,7 +257,8 @@ def compile_scenario(sc: Scenario) -> Compiled:
     supply = np.stack([paths[name] for name in L.SUPPLY_PATHS], axis=2)  # [T, Q, V]
     grey = draws["grey_market.share_of_nvidia_output"][:, None] * supply[:, :, L.VENDORS.index("NVIDIA")]
     quarterly = np.concatenate([paths["demand.world_h100e_per_quarter"][:, :, None], grey[:, :, None], supply], axis=2)
-    slips = int(round(float(params[:, L.P_SLIP].max()))) + 1 if len(params) else 1
+    top = np.nan_to_num(params[:, L.P_SLIP], nan=0.0).max(initial=0.0)  # the longest roadmap slip drawn
+    slips = int(round(min(top, 1e6))) + 1
     groups = mix_groups(sc)
     hs_names = list(dict.fromkeys(sc.world.sites["hyperscaler"].to_list()))
     firm_mix = np.array(
@@ -329,54 +271,55 @@ def compile_scenario(sc: Scenario) -> Compiled:
     ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
     div = idx[s["buyers"]["diversion_destination"]]
     inputs = KernelInputs(
-        key=root_key(sc.seed),
-        params=params,
-        quarterly=quarterly,
-        firm_country=f_country,
-        firm_parent=f_parent,
-        firm_hs=f_hs,
-        firm_rank=f_rank,
-        firm_site_share=f_sshare,
-        firm_nveu=f_nveu,
-        firm_mix=firm_mix,
-        hs_sites=np.argsort(np.where(f_hs >= 0, f_hs, len(hq_us)), kind="stable")[: int((f_hs >= 0).sum())].astype(
-            np.int32
+        draws=Draws(params, quarterly, chip_h100e, 0),
+        firms=Firms(
+            country=f_country,
+            parent=f_parent,
+            hs=f_hs,
+            rank=f_rank,
+            site_share=f_sshare,
+            nveu=f_nveu,
+            mix=firm_mix,
+            hs_sites=np.argsort(np.where(f_hs >= 0, f_hs, len(hq_us)), kind="stable")[: int((f_hs >= 0).sum())].astype(
+                np.int32
+            ),
+            hs_start=np.searchsorted(np.sort(f_hs[f_hs >= 0]), np.arange(len(hq_us) + 1)).astype(np.int32),
+            hs_hq_us=hq_us,
+            hs_uveu=uveu,
+            div_firms=np.flatnonzero((f_country == div) & (f_rank > 0)).astype(np.int32),
         ),
-        hs_start=np.searchsorted(np.sort(f_hs[f_hs >= 0]), np.arange(len(hq_us) + 1)).astype(np.int32),
-        cn_firms=np.flatnonzero((f_country == div) & (f_rank > 0)).astype(np.int32),
-        c_weight=weights,
-        c_dom_share=dom_share,
-        c_div=countries["diversion_risk"].to_numpy().astype(float),
-        c_init_share=init,
-        c_group=group,
-        hs_hq_us=hq_us,
-        hs_uveu=uveu,
-        chip_h100e=chip_h100e,
-        chip_tpp=chips["tpp"].to_numpy(),
-        chip_supply=supply_cost(chips),
-        chip_vendor=np.array([vendors.index(v) for v in chips["vendor"]], np.int32),
-        vendor_china_only=np.array([v in L.CHINA_ONLY_VENDORS for v in vendors], np.uint8),
-        chip_class=reg.chip_class,
-        chip_override=reg.chip_override,
-        divertible=divertible(reg, div),
-        policy=reg.policy,
-        alloc=reg.alloc,
-        lpp=reg.lpp,
-        uveu_lim=reg.uveu_lim,
-        nveu_cap=reg.nveu_cap,
-        tier1=reg.tier1,
-        allow_tpp=reg.allow_tpp,
-        share_ratio=reg.share_ratio,
-        share_chip=reg.share_chip,
-        guidance_on=reg.guidance_on,
-        lv_on=reg.lv_on,
-        mix_prob=mix_prob,
-        mix_alias=mix_alias,
-        fallback=fallback,
-        year_start=np.array([lab.endswith("Q1") for lab in labels], np.uint8),
-        ztab=ztab,
-        div_dest=div,
-        us_index=idx["USA"],
-        m=sc.orders_per_quarter,
+        terr=Territories(
+            weight=weights,
+            dom_share=dom_share,
+            div=countries["diversion_risk"].to_numpy().astype(float),
+            init_share=init,
+            group=group,
+        ),
+        chips=Chips(
+            tpp=chips["tpp"].to_numpy(),
+            supply=supply_cost(chips),
+            vendor=np.array([vendors.index(v) for v in chips["vendor"]], np.int32),
+            vendor_china_only=np.array([v in L.CHINA_ONLY_VENDORS for v in vendors], np.uint8),
+        ),
+        rules=Rules(
+            chip_class=reg.chip_class,
+            chip_override=reg.chip_override,
+            divertible=divertible(reg, div),
+            policy=reg.policy,
+            alloc=reg.alloc,
+            lpp=reg.lpp,
+            uveu_lim=reg.uveu_lim,
+            nveu_cap=reg.nveu_cap,
+            tier1=reg.tier1,
+            allow_tpp=reg.allow_tpp,
+            share_ratio=reg.share_ratio,
+            share_chip=reg.share_chip,
+            guidance_on=reg.guidance_on,
+            lv_on=reg.lv_on,
+            fallback=fallback,
+            year_start=np.array([lab.endswith("Q1") for lab in labels], np.uint8),
+        ),
+        tables=Tables(mix_prob=mix_prob, mix_alias=mix_alias, ztab=ztab),
+        consts=Consts(key=root_key(sc.seed), div_dest=div, us_index=idx["USA"], m=sc.orders_per_quarter),
     )
     return Compiled(inputs, reg, chips, iso3, labels, names, draws)

@@ -7,6 +7,8 @@ from scripted import scripted
 
 from sim.kernel import layout as L
 
+pytestmark = pytest.mark.kernel
+
 H100_LPP = 26_900_000 / 15_832  # 1,699.1 H100 per consignee per calendar year (§ 740.29)
 H100_ALLOC = 790_000_000 / 15_832  # 49,899 H100 per Tier-2 country, 2025-2027 (§ 742.6(b)(10)(iii)(B))
 

@@ -9,7 +9,10 @@ from sim.assumptions import load_assumptions
 from sim.inputs import compile_scenario, supply_cost
 from sim.kernel import layout as L
 from sim.kernel.allocate import run_kernel
+from sim.kernel.structures import Draws
 from sim.scenario import load_scenario
+
+pytestmark = pytest.mark.kernel
 
 
 def test_orders_beyond_vendor_supply_wait_one_quarter_then_lapse(tmp_path, world):
@@ -141,10 +144,9 @@ def test_a_faster_roadmap_chip_ships_more_compute_from_the_same_vendor_capacity(
     comp, out, c = scripted(tmp_path, world, "no_controls", "DEU", "Rubin", 1e7, quarters=1, supply=1_000.0)
     k = comp.chips["name"].to_list().index("Rubin")
     inp = comp.inputs
-    inp.params = np.repeat(inp.params, 2, axis=0)
-    inp.quarterly = np.repeat(inp.quarterly, 2, axis=0)
-    inp.chip_h100e = np.repeat(inp.chip_h100e, 2, axis=0)
-    inp.chip_h100e[1, k] *= 1.5
+    d = inp.draws  # two trials with the same draws but Rubin's rate
+    inp.draws = Draws(*(np.repeat(a, 2, axis=0) for a in (d.params, d.quarterly, d.chip_h100e)), d.first)
+    inp.draws.chip_h100e[1, k] *= 1.5
     out = run_kernel(inp)
     shipped = out.flows[:, c, 0, L.FL_SHIPPED]
     assert shipped[1] == pytest.approx(1.5 * shipped[0], rel=1e-5)

@@ -1,4 +1,5 @@
-"""Index constants shared by the kernels, their reference twins and the metrics (plain Python ints)."""
+"""Index constants shared by the kernel, its reference twin and the metrics (plain Python ints: numba
+compiles them in as constants)."""
 
 # destination policies (regime files spell them free, licence, capped, deny)
 # licence_share: case-by-case licences while the destination's cumulative volume stays within a share of
@@ -108,6 +109,22 @@ FLOP_COSTED_VENDORS = ("Huawei",)
 # vendor's output (VENDORS order, units as above)
 QT_DEMAND, QT_GREY, QT_SUPPLY = 0, 1, 2
 
+# columns of the national UVEU share limits (Rules.uveu_lim [Q, 3]): a UVEU may hold at most this share of
+# its TPP outside Tier-1 territories, in any one such territory, and (if headquartered in the US) outside the US
+UV_OUTSIDE_TIER1, UV_ONE_TERRITORY, UV_OUTSIDE_US = 0, 1, 2
+
 GROUP_WORLD, GROUP_CHINA = 0, 1
 ZTAB_BITS = 12  # order-size noise: standard-normal quantile table of 4096 entries
+ZTAB_MASK = (1 << ZTAB_BITS) - 1
 H100_TPP = 15_832.0
+
+# one 64-bit draw per order: bits 0-15 pick the chip-mix column, 16-27 the order-size quantile
+# (ZTAB_BITS wide), 32-47 the licence decision, 48-63 the alias-method threshold
+U_SIZE_SHIFT, U_LICENCE_SHIFT, U_ALIAS_SHIFT = 16, 32, 48
+U16_MASK = 0xFFFF
+
+# columns of the kernel's per-firm state within a quarter (one cache line per firm): expected size of the
+# firm's next order (H100e), volume per order that already waited a quarter for supply, volume waiting
+# for next quarter's supply, volume delivered this quarter
+FS_EXPECTED, FS_WAITING, FS_BACKLOG, FS_DELIVERED = range(4)
+FS_COLUMNS = 4

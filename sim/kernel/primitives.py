@@ -1,5 +1,6 @@
-"""Inlined building blocks of the kernel (numba): the counter-based generator, the arrival-order
-permutation, supply, delivery and refusal bookkeeping. Only allocate.py calls them."""
+"""The kernel's orders (numba): the counter-based generator, the arrival-order permutation, each order's
+draw, the firms' shares of demand and the order-size table. Shared by the kernel and the benchmark's bare
+loop, so both draw the same numbers."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ _U16 = 1.0 / 65536.0
 _ITPP = 1.0 / L.H100_TPP  # H100e per TPP
 
 
-@njit(inline="always")
+@njit
 def _mix(z):
     """splitmix64 finaliser: a bijective 64-bit hash (uint64 → uint64)."""
     z = (z ^ (z >> np.uint64(30))) * _M1
@@ -25,7 +26,7 @@ def _mix(z):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(inline="always")
+@njit
 def _domain(n):
     """The permutation's domain for [0, n): the smallest 2^bits >= n, split into a high part and a low
     part of ``half`` bits (masks ``mlo``, ``mhi``), so cycle walking takes under two passes on average."""
@@ -40,7 +41,7 @@ def _domain(n):
     )
 
 
-@njit(inline="always")
+@njit
 def _permute(s, n, half, mlo, mhi, k0, k1, k2, k3):
     """Keyed bijection of [0, n): a 4-round unbalanced Feistel network on the domain of ``_domain(n)``
     (each round xors one part with a keyed splitmix64 hash of the other), with cycle walking."""
@@ -57,147 +58,7 @@ def _permute(s, n, half, mlo, mhi, k0, k1, k2, k3):
             return np.int64(x)
 
 
-@njit(inline="always")
-def _take(supply, v, sk, isk, x):
-    """Chips of an ``x``-chip request the vendor can still deliver this quarter (consumes its supply);
-    a chip uses ``sk`` of the vendor's capacity, ``isk`` = 1 / sk."""
-    s = min(x, supply[v] * isk)
-    if s <= 0.0:
-        return 0.0
-    supply[v] -= s * sk
-    return s
-
-
-@njit(inline="always")
-def _deliver(tf, firm_add, fst, c_add, c_tpp, due, pend, dv, dv_tpp, f, c, q, qd, vol, tpp_h, ch, d, nq):
-    """Book ``vol`` H100e (``tpp_h`` H100e by TPP) for firm f in territory c, decided in q and delivered
-    in qd (pending until then); a share ``d`` is diverted (collected in dv, dv_tpp [qd, c] and booked
-    to the diversion destination after the last quarter). The firm's deliveries of the current quarter
-    go to fst[f, 3] (next to the rest of its state), later ones to firm_add[qd, f]."""
-    if qd >= nq:  # decided but not delivered within the horizon: stays pending
-        pend[c] += vol
-        return
-    if qd > q:
-        due[qd, c] += vol
-        pend[c] += vol
-    else:
-        tf[q, c, L.FL_SHIPPED] += vol
-    keep = 1.0 - d
-    if qd == q:
-        fst[f, 3] += vol * keep  # this quarter's deliveries sit with the firm's state
-    else:
-        firm_add[qd, f] += vol * keep
-    c_add[qd, c, ch] += vol * keep
-    c_tpp[qd, c] += tpp_h * keep
-    if d > 0.0:
-        dv[qd, c] += vol * d
-        dv_tpp[qd, c] += tpp_h * d
-
-
-@njit(inline="always")
-def _refuse(
-    tf,
-    firm_add,
-    fst,
-    c_add,
-    c_tpp,
-    due,
-    pend,
-    dv,
-    dv_tpp,
-    supply,
-    grey,
-    f,
-    c,
-    q,
-    n,
-    hk,
-    tk,
-    sk,
-    v,
-    grp,
-    fallback,
-    chip_vendor,
-    pol_q,
-    chip_supply,
-    chip_h100e,
-    chip_tpp,
-    vendor_china_only,
-    sub_r,
-):
-    """A refused order of ``n`` chips: denied; then the grey market (bounded capacity ``grey`` H100e a
-    quarter) and the first fallback chips the rules let through (Ascend only to Chinese buyers), ``sub_r``
-    of them per refused chip (the order's budget spent on a cheaper part), but never more H100e than
-    refused; ``pol_q`` [chip, territory] is the quarter's effective policy.
-    Returns the grey market's remaining capacity."""
-    nq = tf.shape[0]
-    tf[q, c, L.FL_DENIED] += n * hk
-    gm = min(n, grey / hk, supply[v] / sk)
-    if gm > 0.0:
-        grey -= gm * hk
-        supply[v] -= gm * sk
-        n -= gm
-        tf[q, c, L.FL_GREY_IN] += gm * hk
-        fst[f, 3] += gm * hk
-        c_add[q, c, L.CH_DIVERTED] += gm * hk
-        c_tpp[q, c] += gm * tk
-    got = 0.0  # H100e obtained from fallback chips
-    took = 0.0  # refused chips replaced by fallback chips
-    for j in range(fallback.shape[1]):
-        kk = fallback[q, j]
-        if kk < 0 or n <= 0.0:
-            break
-        vk = chip_vendor[kk]
-        if pol_q[kk, c] != L.FREE or (vendor_china_only[vk] == 1 and grp != L.GROUP_CHINA):
-            continue
-        r = min(sub_r, hk / chip_h100e[kk])  # never more compute than the refused chips
-        take = _take(supply, vk, chip_supply[kk], 1.0 / chip_supply[kk], n * r)
-        if take <= 0.0:
-            continue
-        n -= take / r
-        took += take / r
-        fl_vol = take * chip_h100e[kk]
-        got += fl_vol
-        tf[q, c, L.FL_ORDERED] += fl_vol
-        tf[q, c, L.FL_SUBSTITUTE] += fl_vol
-        chk = L.CH_DOMESTIC if vendor_china_only[vk] == 1 and grp == L.GROUP_CHINA else L.CH_FREE
-        _deliver(
-            tf,
-            firm_add,
-            fst,
-            c_add,
-            c_tpp,
-            due,
-            pend,
-            dv,
-            dv_tpp,
-            f,
-            c,
-            q,
-            q,
-            fl_vol,
-            take * chip_tpp[kk] / L.H100_TPP,
-            chk,
-            0.0,
-            nq,
-        )
-    # unmet: what the refused order wanted, less what the grey market and fallbacks gave
-    tf[q, c, L.FL_UNMET] += max(0.0, (n + took) * hk - got)
-    return grey
-
-
-@njit(inline="always")
-def _book_site(firm_hs, hs_tot, hs_out_us, site_cum, f, c, x, us_index):
-    """Count ``x`` H100e (TPP) of controlled chips installed at firm f toward its hyperscaler's UVEU shares."""
-    h = firm_hs[f]
-    if h >= 0:
-        hs_tot[h] += x
-        site_cum[f] += x
-        if c != us_index:
-            hs_out_us[h] += x
-
-
-@njit(inline="always")
+@njit
 def _shift(m):
     """log2(m) if m is a power of two (order p's firm is then p >> shift, no division), else -1."""
     k = 0
@@ -206,41 +67,70 @@ def _shift(m):
     return k if (1 << k) == m else -1
 
 
-@njit(inline="always")
-def _firm_weights(firm_country, firm_rank, firm_site_share, c_dom_share, s_exp, C):
+@njit
+def _firm_weights(firms, terr, s_exp):
     """Each firm's share of its territory's demand and installed base: Zipf rank r ~ r^-s_exp within
     the domestic share, or the hyperscaler site's fixed share (rank 0)."""
-    F = firm_country.shape[0]
-    norm = np.zeros(C)
+    F = firms.country.shape[0]
+    norm = np.zeros(terr.weight.shape[0])
     for f in range(F):
-        if firm_rank[f] > 0:
-            norm[firm_country[f]] += firm_rank[f] ** -s_exp
+        if firms.rank[f] > 0:
+            norm[firms.country[f]] += firms.rank[f] ** -s_exp
     w = np.empty(F)
     for f in range(F):
-        c = firm_country[f]
-        if firm_rank[f] > 0:
-            w[f] = c_dom_share[c] * firm_rank[f] ** -s_exp / norm[c]
+        c = firms.country[f]
+        if firms.rank[f] > 0:
+            w[f] = terr.dom_share[c] * firms.rank[f] ** -s_exp / norm[c]
         else:
-            w[f] = firm_site_share[f]
+            w[f] = firms.site_share[f]
     return w
 
 
-@njit(inline="always")
+@njit
 def _size_table(sigma, ztab):
-    """Mean-one log-normal order-size factors exp(sigma·z − sigma²/2) over the quantile table ``ztab``."""
-    return np.exp(sigma * ztab) * math.exp(-0.5 * sigma * sigma)
+    """Mean-one log-normal order-size factors exp(sigma·z − sigma²/2) over the quantile table ``ztab``.
+    Element by element with math.exp (the C library's exp, as numba's np.exp), so the kernel gives the same
+    numbers run as Python (NUMBA_DISABLE_JIT=1), where NumPy's own vectorised exp may differ in the last bit."""
+    fix = math.exp(-0.5 * sigma * sigma)
+    out = np.empty(ztab.shape[0])
+    for i in range(ztab.shape[0]):
+        out[i] = math.exp(sigma * ztab[i]) * fix
+    return out
 
 
-@njit(inline="always")
+@njit
 def _quarter_keys(tkey, q):
     """The four Feistel round keys of quarter ``q`` of the trial stream ``tkey``."""
     qkey = _mix(tkey ^ (np.uint64(q + 1) * _M1))
     return (_mix(qkey + np.uint64(1)), _mix(qkey + np.uint64(2)), _mix(qkey + np.uint64(3)), _mix(qkey + np.uint64(4)))
 
 
-@njit(inline="always")
+@njit
 def _order_draw(s, n, dom, keys, tkey, qbase):
     """Arrival slot ``s`` → (order index p = firm·m + k, its 64-bit draw keyed by (trial, quarter, p));
     ``dom`` is ``_domain(n)``."""
     po = _permute(s, n, dom[0], dom[1], dom[2], keys[0], keys[1], keys[2], keys[3])
     return po, _mix(tkey + (qbase + np.uint64(po) + np.uint64(1)) * _GOLDEN)
+
+
+@njit
+def _size_factor(etab, u):
+    """The order's size factor: bits 16-27 of its draw ``u`` index the order-size table."""
+    return etab[np.int64((u >> np.uint64(L.U_SIZE_SHIFT)) & np.uint64(L.ZTAB_MASK))]
+
+
+@njit(inline="always")
+def _chip_choice(u, tables, slip, g, q):
+    """The chip an order asks for, by the alias method over the K chips of row (slip, g, q) of the chip-mix
+    tables: column from bits 0-15 of the draw ``u``, threshold from bits 48-63."""
+    K = tables.mix_prob.shape[3]
+    k = np.int64(((u & np.uint64(L.U16_MASK)) * np.uint64(K)) >> np.uint64(16))
+    if np.float64(u >> np.uint64(L.U_ALIAS_SHIFT)) * _U16 >= tables.mix_prob[slip, g, q, k]:
+        k = tables.mix_alias[slip, g, q, k]
+    return k
+
+
+@njit
+def _licence_draw(u):
+    """The uniform in [0, 1) that decides the order's licence: bits 32-47 of its draw ``u``."""
+    return np.float64((u >> np.uint64(L.U_LICENCE_SHIFT)) & np.uint64(L.U16_MASK)) * _U16

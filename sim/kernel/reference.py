@@ -1,7 +1,7 @@
-"""The reference twin of the kernel: the same rules, written for clarity in plain Python, one order at
-a time, with dictionaries for state. Slow (about 10^5 orders/s); tests compare it with the numba
-kernel on small worlds, and benchmarks use it as the baseline. It must stay independent of
-allocate.py: only the layout constants are shared."""
+"""The reference twin of the kernel (the oracle): the same rules, written for clarity in plain Python, one
+order at a time, with dictionaries for state. Slow (about 10^5 orders/s); tests compare it with the
+numba kernel on small worlds, and benchmarks use it as the baseline. It must stay independent of the
+kernel's code: only the layout constants and the input structures are shared."""
 
 from __future__ import annotations
 
@@ -50,42 +50,52 @@ def feistel_order(n: int, keys: list[int]) -> list[int]:
     return out
 
 
+def whole(x: float, lo: int, hi: int) -> int:
+    """A per-trial draw (quarters) as a whole number in [lo, hi], rounded half to even, NaN → lo: every
+    index derived from a draw is bounded, as in the kernel."""
+    if not x >= lo:
+        return lo
+    if x >= hi:
+        return hi
+    return int(round(x))
+
+
 def simulate_trial(inp, t: int) -> dict:
     """Simulate trial ``t`` of ``inp`` (KernelInputs). Returns a dict of arrays shaped like one trial
     of the kernel's Outputs (float64)."""
-    pr = inp.params[t]
-    F, C, Q, K = len(inp.firm_country), len(inp.c_weight), inp.policy.shape[0], inp.chip_h100e.shape[1]
-    m = inp.m
+    pr = inp.draws.params[t]
+    F, C, Q, K = len(inp.firms.country), len(inp.terr.weight), inp.rules.policy.shape[0], inp.draws.chip_h100e.shape[1]
+    m = inp.consts.m
     N = F * m
-    delay = int(round(pr[L.P_DELAY]))
-    life = max(1, int(round(pr[L.P_LIFE])))
+    delay = whole(pr[L.P_DELAY], 0, Q)  # Q quarters or more: pending beyond the horizon
+    life = whole(pr[L.P_LIFE], 1, 1 << 20)
     sigma = pr[L.P_ORDER_SIGMA]
     s_exp = pr[L.P_SIZE_EXP]
-    slip = min(max(int(round(pr[L.P_SLIP])), 0), inp.mix_prob.shape[0] - 1)
+    slip = whole(pr[L.P_SLIP], 0, inp.tables.mix_prob.shape[0] - 1)
     sub_r = pr[L.P_SUBST]
-    hrow = inp.chip_h100e[t]  # this trial's H100e per chip
-    tkey = mix(int(inp.key) ^ (((t + 1) * GOLDEN) & MASK))
+    hrow = inp.draws.chip_h100e[t]  # this trial's H100e per chip
+    tkey = mix(int(inp.consts.key) ^ (((inp.draws.first + t + 1) * GOLDEN) & MASK))  # the global trial's stream
 
     # firm demand shares and initial stock (taken as H100-class chips)
     norm = [0.0] * C
     for f in range(F):
-        if inp.firm_rank[f] > 0:
-            norm[inp.firm_country[f]] += float(inp.firm_rank[f]) ** -s_exp
+        if inp.firms.rank[f] > 0:
+            norm[inp.firms.country[f]] += float(inp.firms.rank[f]) ** -s_exp
     share, init = [0.0] * F, [0.0] * F
     for f in range(F):
-        c = inp.firm_country[f]
+        c = inp.firms.country[f]
         w = (
-            (inp.c_dom_share[c] * float(inp.firm_rank[f]) ** -s_exp / norm[c])
-            if inp.firm_rank[f] > 0
-            else inp.firm_site_share[f]
+            (inp.terr.dom_share[c] * float(inp.firms.rank[f]) ** -s_exp / norm[c])
+            if inp.firms.rank[f] > 0
+            else inp.firms.site_share[f]
         )
-        share[f] = inp.c_weight[c] * w
-        init[f] = pr[L.P_INSTALLED] * inp.c_init_share[c] * w
+        share[f] = inp.terr.weight[c] * w
+        init[f] = pr[L.P_INSTALLED] * inp.terr.init_share[c] * w
     # UVEU bookkeeping per hyperscaler (H100e by TPP of controlled chips): installed per site
     sites: dict[int, dict[int, float]] = {}  # hyperscaler → {site firm → installed}
     for f in range(F):
-        if inp.firm_hs[f] >= 0:
-            sites.setdefault(int(inp.firm_hs[f]), {})[f] = init[f]
+        if inp.firms.hs[f] >= 0:
+            sites.setdefault(int(inp.firms.hs[f]), {})[f] = init[f]
 
     flows = np.zeros((C, Q, len(L.FLOWS)))
     firm_add = np.zeros((F, Q))
@@ -118,32 +128,32 @@ def simulate_trial(inp, t: int) -> dict:
         c_tpp[c, qd] += tpp_h * (1.0 - d)
         if d > 0.0:
             flows[c, qd, L.FL_DIVERTED_OUT] += vol * d
-            flows[inp.div_dest, qd, L.FL_DIVERTED_IN] += vol * d
-            c_add[inp.div_dest, qd, L.CH_DIVERTED] += vol * d
-            c_tpp[inp.div_dest, qd] += tpp_h * d
+            flows[inp.consts.div_dest, qd, L.FL_DIVERTED_IN] += vol * d
+            c_add[inp.consts.div_dest, qd, L.CH_DIVERTED] += vol * d
+            c_tpp[inp.consts.div_dest, qd] += tpp_h * d
             diverted[qd] += vol * d
 
     def effective_policy(q, k, c):
         """A chip-specific rule first, else the destination's policy for the chip's class."""
-        if inp.chip_override[q, k, c] >= 0:
-            return int(inp.chip_override[q, k, c])
-        cls = inp.chip_class[q, k]
-        return L.FREE if cls == 0 else int(inp.policy[q, c, cls - 1])
+        if inp.rules.chip_override[q, k, c] >= 0:
+            return int(inp.rules.chip_override[q, k, c])
+        cls = inp.rules.chip_class[q, k]
+        return L.FREE if cls == 0 else int(inp.rules.policy[q, c, cls - 1])
 
     def book_site(f, x):
-        if inp.firm_hs[f] >= 0:
-            sites[int(inp.firm_hs[f])][f] += x
+        if inp.firms.hs[f] >= 0:
+            sites[int(inp.firms.hs[f])][f] += x
 
     for q in range(Q):
-        if inp.year_start[q]:
+        if inp.rules.year_start[q]:
             lpp_used.clear()
         backlog = [0.0] * C
         for c in range(C):
             flows[c, q, L.FL_SHIPPED] += due[c, q]
             pend[c] -= due[c, q]
-        supply = [float(x) for x in inp.quarterly[t, q, L.QT_SUPPLY :]]
-        grey = float(inp.quarterly[t, q, L.QT_GREY])
-        dq = float(inp.quarterly[t, q, L.QT_DEMAND])
+        supply = [float(x) for x in inp.draws.quarterly[t, q, L.QT_SUPPLY :]]
+        grey = float(inp.draws.quarterly[t, q, L.QT_GREY])
+        dq = float(inp.draws.quarterly[t, q, L.QT_DEMAND])
         waited = [x / m for x in carry]
         carry = [0.0] * F
         qkey = mix(tkey ^ (((q + 1) * M1) & MASK))
@@ -164,16 +174,16 @@ def simulate_trial(inp, t: int) -> dict:
                 c_add[c, q, L.CH_DIVERTED] += gm * hk
                 c_tpp[c, q] += gm * tk
             got = 0.0
-            for kk in inp.fallback[q]:
+            for kk in inp.rules.fallback[q]:
                 if kk < 0 or n <= 0.0:
                     break
-                vk = inp.chip_vendor[kk]
+                vk = inp.chips.vendor[kk]
                 if effective_policy(q, kk, c) != L.FREE:
                     continue
-                if inp.vendor_china_only[vk] and grp != L.GROUP_CHINA:
+                if inp.chips.vendor_china_only[vk] and grp != L.GROUP_CHINA:
                     continue  # Ascend is sold only to Chinese buyers
                 r = min(sub_r, hk / hrow[kk])  # fallback chips per refused chip, at most equal H100e
-                x = take(vk, inp.chip_supply[kk], n * r)
+                x = take(vk, inp.chips.supply[kk], n * r)
                 if x <= 0.0:
                     continue
                 n -= x / r
@@ -187,8 +197,8 @@ def simulate_trial(inp, t: int) -> dict:
                     q,
                     q,
                     flops,
-                    x * inp.chip_tpp[kk] / L.H100_TPP,
-                    L.CH_DOMESTIC if inp.vendor_china_only[vk] and grp == L.GROUP_CHINA else L.CH_FREE,
+                    x * inp.chips.tpp[kk] / L.H100_TPP,
+                    L.CH_DOMESTIC if inp.chips.vendor_china_only[vk] and grp == L.GROUP_CHINA else L.CH_FREE,
                 )
             flows[c, q, L.FL_UNMET] += max(0.0, (wanted - gm if gm > 0.0 else wanted) * hk - got)
 
@@ -200,38 +210,38 @@ def simulate_trial(inp, t: int) -> dict:
             return got
 
         for po in feistel_order(N, keys):
-            f, c = po // m, inp.firm_country[po // m]
+            f, c = po // m, inp.firms.country[po // m]
             u = mix(tkey + (((q * N + po + 1) * GOLDEN) & MASK))
-            z = inp.ztab[(u >> 16) & 4095]
+            z = inp.tables.ztab[(u >> L.U_SIZE_SHIFT) & L.ZTAB_MASK]
             base = dq * share[f] / m * math.exp(sigma * z) * math.exp(-0.5 * sigma * sigma)
             flows[c, q, L.FL_ORDERED] += base
             vol = base + waited[f]
-            grp = inp.c_group[c]
-            g = inp.firm_mix[f]  # the chip: alias method (column from bits 0-15, threshold 48-63)
-            k = ((u & 0xFFFF) * K) >> 16
-            if (u >> 48) / 65536.0 >= inp.mix_prob[slip, g, q, k]:
-                k = int(inp.mix_alias[slip, g, q, k])
-            hk, tk, sk = hrow[k], inp.chip_tpp[k] / L.H100_TPP, inp.chip_supply[k]
-            v = inp.chip_vendor[k]
+            grp = inp.terr.group[c]
+            g = inp.firms.mix[f]  # the chip: alias method (column from bits 0-15, threshold 48-63)
+            k = ((u & L.U16_MASK) * K) >> 16
+            if (u >> L.U_ALIAS_SHIFT) / 65536.0 >= inp.tables.mix_prob[slip, g, q, k]:
+                k = int(inp.tables.mix_alias[slip, g, q, k])
+            hk, tk, sk = hrow[k], inp.chips.tpp[k] / L.H100_TPP, inp.chips.supply[k]
+            v = inp.chips.vendor[k]
             n = vol / hk
-            cls = inp.chip_class[q, k]
+            cls = inp.rules.chip_class[q, k]
             pol = effective_policy(q, k, c)
-            u_lic = ((u >> 32) & 0xFFFF) / 65536.0
+            u_lic = ((u >> L.U_LICENCE_SHIFT) & L.U16_MASK) / 65536.0
             d = 0.0
-            if inp.divertible[q, k] and grp == L.GROUP_WORLD:
+            if inp.rules.divertible[q, k] and grp == L.GROUP_WORLD:
                 d = min(
                     1.0,
-                    inp.c_div[c]
+                    inp.terr.div[c]
                     * pr[L.P_DIVERSION]
-                    * (1.0 - pr[L.P_CUT_GUIDANCE] * inp.guidance_on[q, c])
-                    * (1.0 - pr[L.P_CUT_LV] * inp.lv_on[q]),
+                    * (1.0 - pr[L.P_CUT_GUIDANCE] * inp.rules.guidance_on[q, c])
+                    * (1.0 - pr[L.P_CUT_LV] * inp.rules.lv_on[q]),
                 )
             controlled = cls != 0
-            domestic = bool(inp.vendor_china_only[v]) and grp == L.GROUP_CHINA
+            domestic = bool(inp.chips.vendor_china_only[v]) and grp == L.GROUP_CHINA
             left = 0.0
 
-            if controlled and inp.allow_tpp[q, c] > 0.0 and pol not in (L.PROHIBITED, L.FREE):  # bilateral deals
-                na = min(n, max(inp.allow_tpp[q, c] / L.H100_TPP - allow_used[c], 0.0) / tk)
+            if controlled and inp.rules.allow_tpp[q, c] > 0.0 and pol not in (L.PROHIBITED, L.FREE):  # bilateral deals
+                na = min(n, max(inp.rules.allow_tpp[q, c] / L.H100_TPP - allow_used[c], 0.0) / tk)
                 x = take(v, sk, na)
                 if x > 0.0:
                     allow_used[c] += x * tk
@@ -246,7 +256,7 @@ def simulate_trial(inp, t: int) -> dict:
                 deliver(f, c, q, q, x * hk, x * tk, L.CH_DOMESTIC if domestic else L.CH_FREE, d)
                 if controlled:
                     book_site(f, x * tk * (1.0 - d))
-                if c == inp.us_index and inp.share_chip[q, k]:
+                if c == inp.consts.us_index and inp.rules.share_chip[q, k]:
                     quota["us"] += x * hk
                 left += n - x
             elif (pol == L.LICENCE and u_lic < pr[L.P_APPROVE]) or (pol == L.DENY and u_lic < pr[L.P_APPROVE_DENIAL]):
@@ -259,7 +269,7 @@ def simulate_trial(inp, t: int) -> dict:
                 flows[c, q, L.FL_DENIED] += n * hk
                 flows[c, q, L.FL_UNMET] += n * hk
             elif pol == L.LICENCE_SHARE:
-                ns = min(n, max(inp.share_ratio[q] * quota["us"] - quota["used"], 0.0) / hk)
+                ns = min(n, max(inp.rules.share_ratio[q] * quota["us"] - quota["used"], 0.0) / hk)
                 if u_lic >= pr[L.P_APPROVE]:
                     ns = 0.0
                 if ns > 0.0:
@@ -274,27 +284,28 @@ def simulate_trial(inp, t: int) -> dict:
             elif pol == L.DENY:
                 refuse(f, c, q, n, hk, tk, sk, v, grp)
             else:  # capped: UVEU, NVEU, LPP, then licences against the national allocation
-                h = inp.firm_hs[f]
-                lim = inp.uveu_lim[q]
+                h = inp.firms.hs[f]
+                lim = inp.rules.uveu_lim[q]
                 nu = nn = nl = 0.0
-                if h >= 0 and inp.hs_uveu[h] and lim[0] > 0.0 and inp.tier1[q, c] == 0:
+                if h >= 0 and inp.firms.hs_uveu[h] and lim[0] > 0.0 and inp.rules.tier1[q, c] == 0:
                     fleet = sites[int(h)]
                     tot = sum(fleet.values())
-                    out_t1 = sum(x for s, x in fleet.items() if inp.tier1[q, inp.firm_country[s]] == 0)
-                    out_us = sum(x for s, x in fleet.items() if inp.firm_country[s] != inp.us_index)
+                    out_t1 = sum(x for s, x in fleet.items() if inp.rules.tier1[q, inp.firms.country[s]] == 0)
+                    out_us = sum(x for s, x in fleet.items() if inp.firms.country[s] != inp.consts.us_index)
                     rooms = [(lim[0] * tot - out_t1) / (1.0 - lim[0]), (lim[1] * tot - fleet[f]) / (1.0 - lim[1])]
-                    if inp.hs_hq_us[h] and c != inp.us_index:
+                    if inp.firms.hs_hq_us[h] and c != inp.consts.us_index:
                         rooms.append((lim[2] * tot - out_us) / (1.0 - lim[2]))
                     nu = min(n, max(min(rooms), 0.0) / tk)
-                if inp.firm_nveu[f] and inp.nveu_cap[q] > 0.0:
-                    nn = min(n - nu, max(inp.nveu_cap[q] / L.H100_TPP - nveu_used[c], 0.0) / tk)
+                if inp.firms.nveu[f] and inp.rules.nveu_cap[q] > 0.0:
+                    nn = min(n - nu, max(inp.rules.nveu_cap[q] / L.H100_TPP - nveu_used[c], 0.0) / tk)
                     if n - nu - nn > 0.0 and nveu_exhaust[c] < 0:
                         nveu_exhaust[c] = q
-                if inp.lpp[q] > 0.0:
+                if inp.rules.lpp[q] > 0.0:
                     nl = min(
-                        n - nu - nn, max(inp.lpp[q] / L.H100_TPP - lpp_used.get(inp.firm_parent[f], 0.0), 0.0) / tk
+                        n - nu - nn,
+                        max(inp.rules.lpp[q] / L.H100_TPP - lpp_used.get(inp.firms.parent[f], 0.0), 0.0) / tk,
                     )
-                nc = min(n - nu - nn - nl, max(inp.alloc[q, c] / L.H100_TPP - cap_used[c], 0.0) / tk)
+                nc = min(n - nu - nn - nl, max(inp.rules.alloc[q, c] / L.H100_TPP - cap_used[c], 0.0) / tk)
                 if n - nu - nn - nl - nc > 0.0:
                     flows[c, q, L.FL_DENIED] += (n - nu - nn - nl - nc) * hk
                     flows[c, q, L.FL_UNMET] += (n - nu - nn - nl - nc) * hk
@@ -312,7 +323,7 @@ def simulate_trial(inp, t: int) -> dict:
                     if path == "nveu":
                         nveu_used[c] += x * tk
                     elif path == "lpp":
-                        par = inp.firm_parent[f]
+                        par = inp.firms.parent[f]
                         lpp_used[par] = lpp_used.get(par, 0.0) + x * tk
                         flows[c, q, L.FL_LPP] += x * hk
                     elif path == "licence":
@@ -342,19 +353,19 @@ def simulate_trial(inp, t: int) -> dict:
         for q in range(Q):
             for ch in range(len(L.CHANNELS)):
                 stock[c, q, ch] = window(c_add[c, :, ch], q)
-            stock[c, q, L.CH_INITIAL] = pr[L.P_INSTALLED] * inp.c_init_share[c] * left_init[q]
-            stock_tpp[c, q] = window(c_tpp[c], q) + pr[L.P_INSTALLED] * inp.c_init_share[c] * left_init[q]
-    cn = [int(f) for f in inp.cn_firms]  # diverted chips join these firms pro rata to demand
+            stock[c, q, L.CH_INITIAL] = pr[L.P_INSTALLED] * inp.terr.init_share[c] * left_init[q]
+            stock_tpp[c, q] = window(c_tpp[c], q) + pr[L.P_INSTALLED] * inp.terr.init_share[c] * left_init[q]
+    cn = [int(f) for f in inp.firms.div_firms]  # diverted chips join these firms pro rata to demand
     total = sum(share[f] for f in cn)
     for f in cn:
         for q in range(Q):
             firm_add[f, q] += diverted[q] * (share[f] / total)
     for f in range(F):
-        c = inp.firm_country[f]
+        c = inp.firms.country[f]
         for q in range(Q):
             x = window(firm_add[f], q) + init[f] * left_init[q]
             if x > largest[c, q]:
-                largest[c, q], largest_site[c, q] = x, inp.firm_hs[f] >= 0
+                largest[c, q], largest_site[c, q] = x, inp.firms.hs[f] >= 0
     return {
         "stock": stock,
         "stock_tpp": stock_tpp,

@@ -22,7 +22,7 @@ order-size quantiles per trial, the Zipf weights per rank. Memory is O(block × 
 run in blocks (``block``), and the largest-firm stock is computed quarter by quarter, keeping only the firm
 additions a retirement window still needs.
 
-``run_vectorised(inputs, out=None, start=0, stop=None)`` mirrors ``allocate.run_kernel``.
+``run_vectorised(inputs, out=None, start=0, stop=None)`` mirrors ``sim.kernel.allocate.run_kernel``.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import math
 
 import numpy as np
 
-from . import layout as L
-from .allocate import Outputs
+from sim.kernel import layout as L
+from sim.kernel.structures import Outputs
 
 _U = np.uint64
 _GOLDEN = _U(0x9E3779B97F4A7C15)
@@ -88,8 +88,8 @@ def run_vectorised(
     inputs, out: Outputs | None = None, start: int = 0, stop: int | None = None, block: int = 512, chunk: int = 1 << 19
 ) -> Outputs:
     """Trials [start, stop) of ``inputs`` (a KernelInputs), in blocks of ``block`` trials vectorised
-    together, ``chunk`` orders per precomputed chunk. Same outputs as ``allocate.run_kernel``."""
-    T, C, Q = inputs.params.shape[0], inputs.c_weight.shape[0], inputs.policy.shape[0]
+    together, ``chunk`` orders per precomputed chunk. Same outputs as ``sim.kernel.allocate.run_kernel``."""
+    T, C, Q = inputs.draws.params.shape[0], inputs.terr.weight.shape[0], inputs.rules.policy.shape[0]
     stop = T if stop is None else stop
     out = Outputs.empty(T, C, Q) if out is None else out
     for t0 in range(start, stop, block):
@@ -103,14 +103,14 @@ class _Block:
     def __init__(self, inp, out: Outputs, t0: int, t1: int, chunk: int):
         self.inp, self.out, self.t0, self.t1 = inp, out, t0, t1
         self.T = T = t1 - t0
-        self.F = F = len(inp.firm_country)
-        self.C = C = len(inp.c_weight)
-        self.Q = inp.policy.shape[0]
-        self.K = inp.chip_h100e.shape[1]
-        self.hk_tk = inp.chip_h100e[t0:t1]  # [T, K]: H100e per chip and trial
-        self.V = inp.quarterly.shape[2] - L.QT_SUPPLY
-        self.H = len(inp.hs_hq_us)
-        self.m = m = int(inp.m)
+        self.F = F = len(inp.firms.country)
+        self.C = C = len(inp.terr.weight)
+        self.Q = inp.rules.policy.shape[0]
+        self.K = inp.draws.chip_h100e.shape[1]
+        self.hk_tk = inp.draws.chip_h100e[t0:t1]  # [T, K]: H100e per chip and trial
+        self.V = inp.draws.quarterly.shape[2] - L.QT_SUPPLY
+        self.H = len(inp.firms.hs_hq_us)
+        self.m = m = int(inp.consts.m)
         self.N = N = F * m
         self.S = max(1, min(N, chunk // T))  # slots per chunk
         bits = 1
@@ -118,13 +118,13 @@ class _Block:
             bits += 1
         half = bits // 2
         self.dom = (_U(half), (_U(1) << _U(half)) - _U(1), (_U(1) << _U(bits - half)) - _U(1))
-        self.fc = inp.firm_country.astype(np.int64)
+        self.fc = inp.firms.country.astype(np.int64)
         self.tt = np.arange(T, dtype=np.int64)
 
-        P = inp.params[t0:t1]
+        P = inp.draws.params[t0:t1]
         self.P = P
         self.sigma = P[:, L.P_ORDER_SIGMA]
-        self.slip = np.clip(_pyround(P[:, L.P_SLIP]), 0, inp.mix_prob.shape[0] - 1)
+        self.slip = np.clip(_pyround(P[:, L.P_SLIP]), 0, inp.tables.mix_prob.shape[0] - 1)
         self.sub_r = P[:, L.P_SUBST].copy()  # fallback chips per refused chip
         self.size_fix = np.array([math.exp(-0.5 * s * s) for s in self.sigma])
         self.p_app = P[:, L.P_APPROVE]
@@ -134,19 +134,19 @@ class _Block:
         self.div_mult = P[:, L.P_DIVERSION]
         self.cut_g = P[:, L.P_CUT_GUIDANCE]
         self.cut_lv = P[:, L.P_CUT_LV]
-        g = (np.arange(t0, t1, dtype=np.uint64) + _U(1)) * _GOLDEN
-        self.tkey = _mix(_U(inp.key) ^ g)
+        g = (np.arange(t0, t1, dtype=np.uint64) + _U(inp.draws.first + 1)) * _GOLDEN  # global trial indices
+        self.tkey = _mix(_U(inp.consts.key) ^ g)
 
         # exp(sigma z) for the 4,096 order-size quantiles, per distinct sigma (libm, as the kernel)
-        etab = np.empty((T, len(inp.ztab)))
-        zt = inp.ztab.tolist()
+        etab = np.empty((T, len(inp.tables.ztab)))
+        zt = inp.tables.ztab.tolist()
         for s in np.unique(self.sigma):
             etab[self.sigma == s] = [math.exp(s * z) for z in zt]
         self.etab = etab.ravel()
-        self.zbits = len(inp.ztab) - 1
+        self.zbits = len(inp.tables.ztab) - 1
 
         # firm shares of demand and of the installed base (rank ** -s through a per-trial table)
-        rank = inp.firm_rank.astype(np.int64)
+        rank = inp.firms.rank.astype(np.int64)
         dom = rank > 0
         R = int(rank.max()) if dom.any() else 1
         pw = np.zeros((T, F))
@@ -159,14 +159,14 @@ class _Block:
             (self.tt[:, None] * C + fcd[None, :]).ravel(), weights=pw[:, dom].ravel(), minlength=T * C
         ).reshape(T, C)
         w = np.empty((T, F))
-        w[:, dom] = inp.c_dom_share[fcd] * pw[:, dom] / norm[:, fcd]
-        w[:, ~dom] = inp.firm_site_share[~dom]
-        self.fshare = inp.c_weight[self.fc] * w
-        self.firm_init = (P[:, L.P_INSTALLED][:, None] * inp.c_init_share[self.fc][None, :]) * w
+        w[:, dom] = inp.terr.dom_share[fcd] * pw[:, dom] / norm[:, fcd]
+        w[:, ~dom] = inp.firms.site_share[~dom]
+        self.fshare = inp.terr.weight[self.fc] * w
+        self.firm_init = (P[:, L.P_INSTALLED][:, None] * inp.terr.init_share[self.fc][None, :]) * w
 
         # UVEU bookkeeping (H100e by TPP of controlled chips), one vector: per site (and a zero column),
         # per hyperscaler in total and outside the US, and a dummy cell
-        hs = inp.firm_hs.astype(np.int64)
+        hs = inp.firms.hs.astype(np.int64)
         self.firm_hs = hs
         self.sites = np.flatnonzero(hs >= 0)
         NS = len(self.sites)
@@ -185,21 +185,21 @@ class _Block:
         for f in self.sites:
             h = hs[f]
             tot[:, h] += self.firm_init[:, f]
-            if inp.firm_country[f] != inp.us_index:
+            if inp.firms.country[f] != inp.consts.us_index:
                 ous[:, h] += self.firm_init[:, f]
-        self.uveu_firm = (hs >= 0) & (inp.hs_uveu[np.maximum(hs, 0)] == 1)
+        self.uveu_firm = (hs >= 0) & (inp.firms.hs_uveu[np.maximum(hs, 0)] == 1)
         self.nt1_sites = {}
         # flat lookups
         self.fshare_flat = self.fshare.reshape(-1)
-        self.tz = self.tt * len(inp.ztab)
+        self.tz = self.tt * len(inp.tables.ztab)
         self.tN = (self.tt * N)[None, :]
-        self.c_group = inp.c_group.astype(np.int64)
-        self.firm_mix = inp.firm_mix.astype(np.int64)
-        self.chip_tk = inp.chip_tpp / _HTPP
-        self.chip_vendor = inp.chip_vendor.astype(np.int64)
-        self.china_v = inp.vendor_china_only == 1
-        self.firm_parent = inp.firm_parent.astype(np.int64)
-        self.firm_nveu = inp.firm_nveu
+        self.c_group = inp.terr.group.astype(np.int64)
+        self.firm_mix = inp.firms.mix.astype(np.int64)
+        self.chip_tk = inp.chips.tpp / _HTPP
+        self.chip_vendor = inp.chips.vendor.astype(np.int64)
+        self.china_v = inp.chips.vendor_china_only == 1
+        self.firm_parent = inp.firms.parent.astype(np.int64)
+        self.firm_nveu = inp.firms.nveu
 
     # ------------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -236,18 +236,18 @@ class _Block:
         fcs = self.fc[self.by_c]
         self.c_start = np.flatnonzero(np.r_[True, fcs[1:] != fcs[:-1]])
         self.c_of_seg = fcs[self.c_start]
-        self.is_site_sorted = inp.firm_hs[self.by_c] >= 0
-        cn = inp.cn_firms.astype(np.int64)
+        self.is_site_sorted = inp.firms.hs[self.by_c] >= 0
+        cn = inp.firms.div_firms.astype(np.int64)
         self.cn = cn
         cn_tot = np.zeros(T)
         for g in cn:
             cn_tot += self.fshare[:, g]
         self.cn_w = self.fshare[:, cn] / cn_tot[:, None] if len(cn) else np.zeros((T, 0))
         # whether any UVEU room is computed from quarter q on (else site bookings are not needed)
-        uv = inp.uveu_lim[:, 0] > 0
+        uv = inp.rules.uveu_lim[:, 0] > 0
         self.uveu_from = np.flip(np.cumsum(np.flip(uv))) > 0
-        self.share_any = bool((inp.share_ratio > 0).any()) or bool(
-            (inp.policy == L.LICENCE_SHARE).any() or (inp.chip_override == L.LICENCE_SHARE).any()
+        self.share_any = bool((inp.rules.share_ratio > 0).any()) or bool(
+            (inp.rules.policy == L.LICENCE_SHARE).any() or (inp.rules.chip_override == L.LICENCE_SHARE).any()
         )
 
         for q in range(Q):
@@ -258,13 +258,13 @@ class _Block:
     def _quarter(self, q: int) -> None:
         inp, T, F, C, N, m = self.inp, self.T, self.F, self.C, self.N, self.m
 
-        if inp.year_start[q] == 1:
+        if inp.rules.year_start[q] == 1:
             self.lpp_used[:] = 0.0
         self.tfq = np.zeros((T * C, len(L.FLOWS)))
         self.tfq[:, L.FL_SHIPPED] = self.due[:, :, q].reshape(-1)
         self.pend -= self.due[:, :, q]
         self.carry_c = np.zeros(T * C)
-        qt = inp.quarterly[self.t0 : self.t1, q]
+        qt = inp.draws.quarterly[self.t0 : self.t1, q]
         self.supply[:] = qt[:, L.QT_SUPPLY :]
         self.grey[:] = qt[:, L.QT_GREY]
         self.dq = qt[:, L.QT_DEMAND].copy()
@@ -274,30 +274,34 @@ class _Block:
         self.keys = [_mix(qkey + _U(i)) for i in (1, 2, 3, 4)]
         self.qbase = _U(q) * _U(N)
         # per-quarter tables
-        cls_q = inp.chip_class[q].astype(np.int64)
+        cls_q = inp.rules.chip_class[q].astype(np.int64)
         pol = np.where(
-            cls_q[:, None] == 0, L.FREE, inp.policy[q][np.arange(C)[None, :], np.maximum(cls_q - 1, 0)[:, None]]
+            cls_q[:, None] == 0, L.FREE, inp.rules.policy[q][np.arange(C)[None, :], np.maximum(cls_q - 1, 0)[:, None]]
         )
-        ov = inp.chip_override[q]
+        ov = inp.rules.chip_override[q]
         self.pol_q = np.where(ov >= 0, ov, pol).astype(np.int64).reshape(-1)  # [K * C]
-        self.mix_p = inp.mix_prob[:, :, q]  # [slip, group, K]: alias tables
-        self.mix_a = inp.mix_alias[:, :, q].astype(np.int64)
-        self.fb = [int(k) for k in inp.fallback[q] if k >= 0]
-        self.fb_col = [int(inp.chip_vendor[kk]) for kk in self.fb]
-        self.fb_sk = [float(inp.chip_supply[kk]) for kk in self.fb]
+        self.mix_p = inp.tables.mix_prob[:, :, q]  # [slip, group, K]: alias tables
+        self.mix_a = inp.tables.mix_alias[:, :, q].astype(np.int64)
+        self.fb = [int(k) for k in inp.rules.fallback[q] if k >= 0]
+        self.fb_col = [int(inp.chips.vendor[kk]) for kk in self.fb]
+        self.fb_sk = [float(inp.chips.supply[kk]) for kk in self.fb]
         self.fb_h = [self.hk_tk[:, kk] for kk in self.fb]
-        self.fb_tpp = [float(inp.chip_tpp[kk]) / _HTPP for kk in self.fb]
-        self.cls_q = inp.chip_class[q]
-        self.divertible_q = inp.divertible[q] == 1
-        self.guid_q = inp.guidance_on[q].astype(np.float64)
-        self.lv_fac = 1.0 - self.cut_lv * float(inp.lv_on[q])
-        self.alloc_q = inp.alloc[q] / _HTPP
-        self.allow_q = inp.allow_tpp[q] if (inp.allow_tpp[q] > 0.0).any() else None
-        self.tier1_q = inp.tier1[q]
-        self.share_chip_q = inp.share_chip[q]
-        if inp.uveu_lim[q, 0] > 0.0:
+        self.fb_tpp = [float(inp.chips.tpp[kk]) / _HTPP for kk in self.fb]
+        self.cls_q = inp.rules.chip_class[q]
+        self.divertible_q = inp.rules.divertible[q] == 1
+        self.guid_q = inp.rules.guidance_on[q].astype(np.float64)
+        self.lv_fac = 1.0 - self.cut_lv * float(inp.rules.lv_on[q])
+        self.alloc_q = inp.rules.alloc[q] / _HTPP
+        self.allow_q = inp.rules.allow_tpp[q] if (inp.rules.allow_tpp[q] > 0.0).any() else None
+        self.tier1_q = inp.rules.tier1[q]
+        self.share_chip_q = inp.rules.share_chip[q]
+        if inp.rules.uveu_lim[q, 0] > 0.0:
             nt1 = [
-                [self.site_of[f] for f in self.sites if self.firm_hs[f] == h and inp.tier1[q, inp.firm_country[f]] == 0]
+                [
+                    self.site_of[f]
+                    for f in self.sites
+                    if self.firm_hs[f] == h and inp.rules.tier1[q, inp.firms.country[f]] == 0
+                ]
                 for h in range(self.H)
             ]
             width = max(1, max(len(x) for x in nt1))
@@ -341,7 +345,7 @@ class _Block:
         k = np.where((u >> _U(48)).view(np.int64) * _U16 >= self.mix_p[sl, g, col], self.mix_a[sl, g, col], col)
         hk = self.hk_tk[self.tt[None, :], k]
         tk = self.chip_tk[k]
-        sk = inp.chip_supply[k]
+        sk = inp.chips.supply[k]
         iv = self.chip_vendor[k] + tt * V
         n = vol / hk
         pol = self.pol_q[k * C + c]
@@ -349,7 +353,7 @@ class _Block:
         dm = self.divertible_q[k] & (grp == 0)
         any_d = bool(dm.any())
         if any_d:
-            dd = (inp.c_div[c] * self.div_mult) * (1.0 - self.cut_g * self.guid_q[c]) * self.lv_fac
+            dd = (inp.terr.div[c] * self.div_mult) * (1.0 - self.cut_g * self.guid_q[c]) * self.lv_fac
             d = np.where(dm, np.minimum(1.0, dd), 0.0)
         else:
             d = zeros((S, T))
@@ -378,19 +382,19 @@ class _Block:
             lidx = self.firm_parent[f] + tF
             alim = self.alloc_q[c]
             appc = (u_lic < self.p_app).astype(np.float64)
-        lpp_on = bool(self.inp.lpp[q] > 0.0)
-        lppl = float(inp.lpp[q]) / _HTPP
+        lpp_on = bool(self.inp.rules.lpp[q] > 0.0)
+        lppl = float(inp.rules.lpp[q]) / _HTPP
         allow_on = None
         if self.allow_q is not None:
             allow_on = (self.cls_q[k] != 0) & (self.allow_q[c] > 0.0) & (pol != L.PROHIBITED) & (pol != L.FREE)
         any_allow = allow_on.any(axis=1).tolist() if allow_on is not None else [False] * S
         hs = self.firm_hs[f]
         any_uveu = [False] * S
-        if cap_on and inp.uveu_lim[q, 0] > 0.0:
+        if cap_on and inp.rules.uveu_lim[q, 0] > 0.0:
             uveu_on = is_cap & self.uveu_firm[f] & (self.tier1_q[c] == 0)
             any_uveu = uveu_on.any(axis=1).tolist()
         any_nveu = [False] * S
-        if cap_on and inp.nveu_cap[q] > 0.0:
+        if cap_on and inp.rules.nveu_cap[q] > 0.0:
             nveu_on = is_cap & (self.firm_nveu[f] == 1)
             any_nveu = nveu_on.any(axis=1).tolist()
             if any(any_nveu):
@@ -401,16 +405,16 @@ class _Block:
         grp_cn = grp == L.GROUP_CHINA
         for kk in fb:
             okk = (self.pol_q[kk * C + c] == L.FREE) & is_ref
-            if self.china_v[inp.chip_vendor[kk]]:
+            if self.china_v[inp.chips.vendor[kk]]:
                 okk &= grp_cn  # Ascend is sold only to Chinese buyers
             fbok.append(okk.astype(np.float64))
             fb_any.append(okk.any(axis=1).tolist())
         share_on = self.share_any
         if share_on:
-            usm = (is_free & (c == inp.us_index) & (self.share_chip_q[k] == 1)).astype(np.float64)
+            usm = (is_free & (c == inp.consts.us_index) & (self.share_chip_q[k] == 1)).astype(np.float64)
             any_us = usm.any(axis=1).tolist()
             app_shr = (u_lic < self.p_app).astype(np.float64)
-            share_ratio = float(inp.share_ratio[q])
+            share_ratio = float(inp.rules.share_ratio[q])
         booking = bool(self.uveu_from[q])
         if booking:
             self._site_orders(S, f, hs, c, k, d, tk, is_main, is_share, is_cap)
@@ -475,7 +479,7 @@ class _Block:
                     lo, hi = nv_ptr[j], nv_ptr[j + 1]
                     ti = nv_t[lo:hi]
                     cc = ci[j, ti]
-                    a = minimum(rem[ti], maximum(inp.nveu_cap[q] / _HTPP - self.nveu_used[cc], 0.0) / tkj[ti])
+                    a = minimum(rem[ti], maximum(inp.rules.nveu_cap[q] / _HTPP - self.nveu_used[cc], 0.0) / tkj[ti])
                     nn[j, ti] = a
                     hit = cc[((rem[ti] - a) > 0.0) & (self.nveu_exhaust[cc] < 0)]
                     self.nveu_exhaust[hit] = q
@@ -695,7 +699,7 @@ class _Block:
         self._site_f1 = base * np.where(is_main[r, t] | is_share[r, t], book, is_cap[r, t].astype(np.float64))
         self._site_f2 = base * is_cap[r, t]
         self._site_f0 = base
-        out_us = c[r, t] != self.inp.us_index
+        out_us = c[r, t] != self.inp.consts.us_index
         tgt = np.empty((len(r), 3), np.int64)
         tgt[:, 0] = t * NS1 + sid
         tgt[:, 1] = self.o_tot + t * H + h
@@ -723,13 +727,13 @@ class _Block:
         self._uv_ptr = np.searchsorted(r, np.arange(S + 1)).tolist()
         self._uv_t = t
         ff = f[r, t]
-        h = inp.firm_hs[ff].astype(np.int64)
+        h = inp.firms.hs[ff].astype(np.int64)
         self._uv_tot = self.o_tot + t * H + h
         self._uv_sc = t * NS1 + self.site_of[ff]
         self._uv_ous = self.o_ous + t * H + h
         self._uv_out = (t * NS1)[:, None] + self.nt1_sites[q][h]
-        self._uv_us = (inp.hs_hq_us[h] == 1) & (c[r, t] != inp.us_index)
-        lim = inp.uveu_lim[q]
+        self._uv_us = (inp.firms.hs_hq_us[h] == 1) & (c[r, t] != inp.consts.us_index)
+        lim = inp.rules.uveu_lim[q]
         self._uv_lim = (float(lim[0]), float(lim[1]), float(lim[2]))
 
     def _uveu_room(self, j, q, ncp, tkj):
@@ -822,7 +826,7 @@ class _Block:
     def _finish(self) -> None:
         inp, T, C, Q = self.inp, self.T, self.C, self.Q
         out, t0, t1 = self.out, self.t0, self.t1
-        dd = inp.div_dest
+        dd = inp.consts.div_dest
         div_q = self.dv.sum(axis=1)  # [T, Q]
         out.flows[t0:t1, :, :, L.FL_DIVERTED_OUT] = self.dv
         out.flows[t0:t1, dd, :, L.FL_DIVERTED_IN] = div_q
@@ -831,7 +835,7 @@ class _Block:
         life = self.life
         run = np.zeros((T, C, len(L.CHANNELS)))
         run_t = np.zeros((T, C))
-        init_c = self.P[:, L.P_INSTALLED][:, None] * inp.c_init_share[None, :]
+        init_c = self.P[:, L.P_INSTALLED][:, None] * inp.terr.init_share[None, :]
         for q in range(Q):
             run += self.c_add[:, :, q, :]
             run_t += self.c_tpp[:, :, q]

@@ -1,18 +1,18 @@
-"""The benchmark's rivals: (B) the vectorised NumPy kernel gives the numba kernel's numbers on every rule
-path; (D) the bare loop draws the kernel's random numbers, whatever the thread count; the suite runs."""
-
-from pathlib import Path
+"""Benchmark tests (slow): the benchmark's rivals in benchmarks/rivals/ against the kernel. (B) the
+vectorised NumPy version gives the kernel's numbers on every rule path it covers; (D) the bare loop draws
+the kernel's random numbers, whatever the thread count; the suite runs and its table reads right."""
 
 import numba
 import numpy as np
 import pytest
+from scripted import ROOT
 
 from sim.inputs import compile_scenario
 from sim.kernel import layout as L
 from sim.kernel.allocate import run_kernel
 from sim.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
 
 
 def _small(world, name, trials=2, **kw):
@@ -44,7 +44,7 @@ def _assert_same(a, b):
     ],
 )
 def test_vectorised_equals_the_kernel_under_every_rule_path(world, name):
-    from sim.kernel.vectorised import run_vectorised
+    from benchmarks.rivals.vectorised import run_vectorised
 
     inp = _small(world, name)
     _assert_same(run_kernel(inp), run_vectorised(inp))
@@ -53,7 +53,7 @@ def test_vectorised_equals_the_kernel_under_every_rule_path(world, name):
 def test_vectorised_equals_the_kernel_when_supply_allocations_and_nveu_bind(world):
     """Vendors sold out (backlog, lapses), allocations and NVEU caps used up, UVEU shares, several trial
     blocks and chunks of slots."""
-    from sim.kernel.vectorised import run_vectorised
+    from benchmarks.rivals.vectorised import run_vectorised
 
     sc = load_scenario(ROOT / "scenarios" / "diffusion_2025.toml", world=world)
     sc = sc.replace(nveu=["ARE", "IND", "MYS", "SAU"], g2g={"ARE": 2.0})
@@ -76,7 +76,7 @@ def test_vectorised_equals_the_kernel_when_supply_allocations_and_nveu_bind(worl
 
 
 def test_bare_loop_draws_the_kernels_orders_whatever_the_thread_count(world):
-    from sim.kernel.bare_loop import run_bare
+    from benchmarks.rivals.bare_loop import run_bare
 
     inp = _small(world, "no_controls", trials=4, quarters=4)
     a = run_kernel(inp)
@@ -95,10 +95,26 @@ def test_bare_loop_draws_the_kernels_orders_whatever_the_thread_count(world):
     np.testing.assert_allclose(d1.flows[..., L.FL_ORDERED], a.flows[..., L.FL_ORDERED], rtol=1e-6)
 
 
+def test_the_bare_loops_cache_is_keyed_on_the_kernel_modules_and_its_own_file():
+    from benchmarks.rivals import bare_loop
+    from sim.kernel import cache
+
+    if hasattr(bare_loop._bare, "_cache"):
+        stamp = bare_loop._bare._cache._cache_file._source_stamp
+        assert stamp == ("sim.kernel", cache.digest((bare_loop.__file__,)))
+
+
 def test_the_benchmark_suite_runs(tmp_path):
     from benchmarks.suite import TINY, run_suite, table
 
     res = run_suite(TINY, out_dir=tmp_path, isolate=False, e2e=False, figure=False, log=lambda s: None)
-    assert {r["impl"] for r in res["measurements"]} == {"A", "B", "C", "D"}
-    assert res["summary"]["A_over_C"] > 0 and (tmp_path / "latest.json").exists()
-    assert "A / B" in table(res)
+    rows = res["measurements"]
+    assert {r["impl"] for r in rows} == {"A", "B", "C", "D"}
+    for r in rows:  # every measurement counted the orders of its inputs and took time
+        assert r["orders"] == r["orders_per_trial"] * r["trials"] and r["seconds"] > 0
+        assert r["orders_per_s"] == pytest.approx(r["orders"] / r["seconds"])
+    s = res["summary"]
+    a = next(r for r in rows if r["impl"] == "A" and r["axis"] == "headline")
+    c = next(r for r in rows if r["impl"] == "C" and r["axis"] == "subsample_C")
+    assert s["A_over_C"] == pytest.approx(a["orders_per_s"] / c["orders_per_s"])
+    assert (tmp_path / "latest.json").exists() and "A / B" in table(res)

@@ -1,0 +1,299 @@
+"""What the kernel takes and gives: ``typing.NamedTuple``s of arrays, one per axis, and ``KernelInputs``,
+the groups of one compiled scenario.
+
+Shapes: T trials, F firms, H hyperscalers, C territories, K chips, V vendors, Q quarters, S roadmap slips,
+G chip-mix rows. Volumes in H100e (dense 16-bit FLOP/s); caps in TPP. numba types a NamedTuple by its class
+and fields, and its cache refers to the class by module and name: each class is defined at module level
+under its own name (never rebound), and its fields keep one dtype (the comments say which).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+import numpy as np
+
+from . import layout as L
+
+
+class Draws(NamedTuple):
+    """Per trial: the uncertain inputs drawn for each trial (axis T)."""
+
+    params: np.ndarray  # float64 [T, len(L.PARAMS)]: scalar draws, columns layout.P_*
+    quarterly: np.ndarray  # float64 [T, Q, QT_SUPPLY + V]: demand, grey-market capacity, vendor output (layout.QT_*)
+    chip_h100e: np.ndarray  # float64 [T, K]: dense 16-bit FLOP/s per chip in H100e (roadmap specs are uncertain)
+    first: int  # global index of row 0: a trial's random stream is keyed by its global index
+
+    def slice(self, a: int, b: int) -> Draws:
+        """Trials [a, b): rows a..b-1, keeping their global indices (and so their random streams)."""
+        return Draws(self.params[a:b], self.quarterly[a:b], self.chip_h100e[a:b], self.first + a)
+
+
+class Firms(NamedTuple):
+    """Buying firms (axis F) and the hyperscalers some of them are sites of (axis H)."""
+
+    country: np.ndarray  # int32 [F]: territory where the firm's chips are installed
+    parent: np.ndarray  # int32 [F]: ultimate consignee (a firm index) for LPP
+    hs: np.ndarray  # int32 [F]: hyperscaler index, -1 for domestic firms
+    rank: np.ndarray  # int32 [F]: Zipf rank among the territory's domestic firms (0 = site)
+    site_share: np.ndarray  # float64 [F]: hyperscaler site's share of territory demand
+    nveu: np.ndarray  # uint8 [F]: firm holds NVEU status in its territory
+    mix: np.ndarray  # int32 [F]: the firm's row of the chip-mix tables (buyer group or hyperscaler)
+    hs_sites: np.ndarray  # int32 [sites]: hyperscaler site firms, grouped by hyperscaler
+    hs_start: np.ndarray  # int32 [H + 1]: hyperscaler h's sites are hs_sites[hs_start[h]:hs_start[h + 1]]
+    hs_hq_us: np.ndarray  # uint8 [H]: headquartered in the US
+    hs_uveu: np.ndarray  # uint8 [H]: holds UVEU status
+    div_firms: np.ndarray  # int32 [*]: domestic firms of the diversion destination (receive diverted chips)
+
+
+class Territories(NamedTuple):
+    """Territories (axis C)."""
+
+    weight: np.ndarray  # float64 [C]: share of world demand
+    dom_share: np.ndarray  # float64 [C]: share of territory demand left to domestic firms
+    div: np.ndarray  # float64 [C]: diversion-risk prior (share of divertible shipments)
+    init_share: np.ndarray  # float64 [C]: share of the world installed base at the start
+    group: np.ndarray  # int8 [C]: buyer group (layout.GROUP_*)
+
+
+class Chips(NamedTuple):
+    """Chips (axis K) and vendors (axis V); per-trial FLOP/s rates are in Draws."""
+
+    tpp: np.ndarray  # float64 [K]: total processing performance
+    supply: np.ndarray  # float64 [K]: vendor capacity a chip uses, in H100e
+    vendor: np.ndarray  # int32 [K]: index into layout.VENDORS
+    vendor_china_only: np.ndarray  # uint8 [V]: the vendor sells only to Chinese buyers
+
+
+class Rules(NamedTuple):
+    """The regime per quarter (axis Q)."""
+
+    chip_class: np.ndarray  # int8 [Q, K]: 0 uncontrolled, else the column of policy
+    chip_override: np.ndarray  # int8 [Q, K, C]: chip-specific policy, -1 none
+    divertible: np.ndarray  # uint8 [Q, K]: the chip is not free to the diversion destination
+    policy: np.ndarray  # int8 [Q, C, 2]: destination policy (layout.FREE...) per controlled class
+    alloc: np.ndarray  # float64 [Q, C]: national allocation, TPP
+    lpp: np.ndarray  # float64 [Q]: LPP allowance per consignee and calendar year, TPP
+    uveu_lim: np.ndarray  # float64 [Q, 3]: UVEU share limits (outside Tier 1, one country, outside the US)
+    nveu_cap: np.ndarray  # float64 [Q]: NVEU allocation, TPP
+    tier1: np.ndarray  # uint8 [Q, C]
+    allow_tpp: np.ndarray  # float64 [Q, C]: pre-approved TPP per calendar year (bilateral deals)
+    share_ratio: np.ndarray  # float64 [Q]: 'licence_share' limit as a share of US volume
+    share_chip: np.ndarray  # uint8 [Q, K]: the chip counts toward the 'licence_share' US volume
+    guidance_on: np.ndarray  # uint8 [Q, C]: diversion guidance applies
+    lv_on: np.ndarray  # uint8 [Q]: location verification in force
+    fallback: np.ndarray  # int32 [Q, NF]: fallback chips in order, -1 padded
+    year_start: np.ndarray  # uint8 [Q]: quarter opens a calendar year (LPP resets)
+
+
+class Tables(NamedTuple):
+    """Lookup tables."""
+
+    mix_prob: np.ndarray  # float64 [S, G, Q, K]: alias-method thresholds of the chip mix, per roadmap slip
+    mix_alias: np.ndarray  # int32 [S, G, Q, K]: alias-method alternatives
+    ztab: np.ndarray  # float64 [2**ZTAB_BITS]: standard normal quantiles (order-size noise)
+
+
+class Consts(NamedTuple):
+    """Scalars."""
+
+    key: np.uint64  # root key of the counter-based generator (from the seed)
+    div_dest: int  # territory receiving diverted chips
+    us_index: int  # the United States
+    m: int  # orders per firm per quarter
+
+    def typed(self) -> Consts:
+        """The same with one type per field (uint64, then ints), so the kernel compiles one signature."""
+        return Consts(np.uint64(self.key), int(self.div_dest), int(self.us_index), int(self.m))
+
+
+class Outputs(NamedTuple):
+    """Per trial t, territory c, quarter q. ``exhaust``: first quarter the national allocation (an NVEU
+    allocation) is used up, -1 if never."""
+
+    stock: np.ndarray  # float32 [T, C, Q, channel], H100e (FLOP/s), channels layout.CH_*
+    stock_tpp: np.ndarray  # float32 [T, C, Q], H100e (TPP)
+    largest: np.ndarray  # float32 [T, C, Q], H100e (FLOP/s) of the largest firm located in c
+    largest_site: np.ndarray  # uint8 [T, C, Q]: that firm is a hyperscaler site (headquartered in the US)
+    flows: np.ndarray  # float32 [T, C, Q, flow], flows layout.FL_*
+    exhaust: np.ndarray  # int16 [T, C]
+    nveu_exhaust: np.ndarray  # int16 [T, C]
+
+    @classmethod
+    def empty(cls, T: int, C: int, Q: int) -> Outputs:
+        return cls(
+            np.zeros((T, C, Q, len(L.CHANNELS)), np.float32),
+            np.zeros((T, C, Q), np.float32),
+            np.zeros((T, C, Q), np.float32),
+            np.zeros((T, C, Q), np.uint8),
+            np.zeros((T, C, Q, len(L.FLOWS)), np.float32),
+            np.full((T, C), -1, np.int16),
+            np.full((T, C), -1, np.int16),
+        )
+
+    def slice(self, a: int, b: int) -> Outputs:
+        """Trials [a, b) (views: the kernel writes through them)."""
+        return Outputs(*(x[a:b] for x in self))
+
+    def arrays(self) -> tuple:
+        return tuple(self)
+
+
+class Trial(NamedTuple):
+    """Inside the kernel: one trial's constants, derived from its draws."""
+
+    t: int  # row of Draws and Outputs
+    tkey: np.uint64  # the trial's random stream
+    h100e: np.ndarray  # float64 [K]: H100e (FLOP/s) per chip
+    tk: np.ndarray  # float64 [K]: H100e by TPP per chip
+    itk: np.ndarray  # float64 [K]: 1 / tk
+    ihk: np.ndarray  # float64 [K]: 1 / h100e
+    isk: np.ndarray  # float64 [K]: 1 / Chips.supply
+    etab: np.ndarray  # float64 [2**ZTAB_BITS]: mean-one log-normal order-size factors
+    fshare: np.ndarray  # float64 [F]: the firm's share of world demand
+    firm_init: np.ndarray  # float64 [F]: the firm's installed base at the start, H100e
+    delay: int  # licence delay, quarters in [0, Q]
+    life: int  # service life, quarters >= 1
+    slip: int  # roadmap slip, a row of the chip-mix tables
+    sub_r: float  # fallback chips per refused chip
+    p_app: float  # licence approval probability (presumption of approval)
+    p_app_den: float  # approval probability under a policy of denial
+    div_mult: float  # diversion multiplier
+    cut_g: float  # diversion cut by guidance
+    cut_lv: float  # diversion cut by location verification
+    installed: float  # world installed base at the start, H100e
+
+
+class State(NamedTuple):
+    """Inside the kernel: one trial's accumulators (float64; H100e unless noted)."""
+
+    flows: np.ndarray  # [Q, C, flow]: copied to the float32 output at the end
+    firm_add: np.ndarray  # [Q, F]: deliveries per firm by quarter of arrival
+    c_add: np.ndarray  # [Q, C, channel]: stock added
+    c_tpp: np.ndarray  # [Q, C]: stock added, H100e by TPP
+    due: np.ndarray  # [Q, C]: licensed volume arriving in the quarter
+    dv: np.ndarray  # [Q, C]: diverted from territory c, arriving in the quarter
+    dv_tpp: np.ndarray  # [Q, C]: the same by TPP
+    pend: np.ndarray  # [C]: licensed, not yet delivered
+    backlog: np.ndarray  # [C]: waiting for next quarter's supply
+    firm: np.ndarray  # [F, FS_COLUMNS]: per-firm state within the quarter (layout.FS_*)
+    supply: np.ndarray  # [V]: vendor capacity left this quarter
+    pol: np.ndarray  # int8 [K, C]: this quarter's effective policy per chip and territory
+    dshare: np.ndarray  # [C]: this quarter's diversion share of divertible chips
+    hs_tot: np.ndarray  # [H]: each hyperscaler's controlled chips (H100e by TPP), for the UVEU shares
+    hs_out_us: np.ndarray  # [H]: the same outside the US
+    site_cum: np.ndarray  # [F]: the same per site
+    lpp_used: np.ndarray  # [F]: LPP used this calendar year per consignee (H100e by TPP)
+    cap_used: np.ndarray  # [C]: national allocation used (H100e by TPP)
+    nveu_used: np.ndarray  # [C]: NVEU allocation used (H100e by TPP)
+    allow_used: np.ndarray  # [C]: pre-approved volume used (H100e by TPP)
+
+
+class Order(NamedTuple):
+    """Inside the kernel: one order's firm, territory and chip."""
+
+    f: int  # firm
+    c: int  # territory
+    q: int  # quarter
+    h: int  # the firm's hyperscaler, -1 for none
+    abroad: bool  # the territory is not the US
+    grp: int  # the territory's buyer group
+    v: int  # the chip's vendor
+    hk: float  # H100e per chip
+    tk: float  # H100e by TPP per chip
+    itk: float  # 1 / tk
+    sk: float  # vendor capacity per chip
+    isk: float  # 1 / sk
+    d: float  # share of a shipment diverted to Tier-3 buyers
+
+
+# the flat names of the former KernelInputs, kept as aliases: name → (group, field)
+_RENAMED = {
+    "firm_country": ("firms", "country"),
+    "firm_parent": ("firms", "parent"),
+    "firm_hs": ("firms", "hs"),
+    "firm_rank": ("firms", "rank"),
+    "firm_site_share": ("firms", "site_share"),
+    "firm_nveu": ("firms", "nveu"),
+    "firm_mix": ("firms", "mix"),
+    "cn_firms": ("firms", "div_firms"),
+    "c_weight": ("terr", "weight"),
+    "c_dom_share": ("terr", "dom_share"),
+    "c_div": ("terr", "div"),
+    "c_init_share": ("terr", "init_share"),
+    "c_group": ("terr", "group"),
+    "chip_tpp": ("chips", "tpp"),
+    "chip_supply": ("chips", "supply"),
+    "chip_vendor": ("chips", "vendor"),
+}
+GROUPS = {
+    "draws": Draws,
+    "firms": Firms,
+    "terr": Territories,
+    "chips": Chips,
+    "rules": Rules,
+    "tables": Tables,
+    "consts": Consts,
+}
+ALIASES = {
+    **{f: ("draws", f) for f in ("params", "quarterly", "chip_h100e")},
+    **{f: ("firms", f) for f in ("hs_sites", "hs_start", "hs_hq_us", "hs_uveu")},
+    **{f: ("chips", f) for f in ("vendor_china_only",)},
+    **{f: ("rules", f) for f in Rules._fields},
+    **{f: ("tables", f) for f in Tables._fields},
+    **{f: ("consts", f) for f in Consts._fields},
+    **_RENAMED,
+}
+
+
+@dataclass
+class KernelInputs:
+    """Everything the kernel needs, as arrays grouped by axis (see the classes above). The flat names of
+    earlier versions (``inputs.firm_country``, ``inputs.m``, ``inputs.params``...: ``ALIASES``) read and
+    assign the group fields."""
+
+    draws: Draws
+    firms: Firms
+    terr: Territories
+    chips: Chips
+    rules: Rules
+    tables: Tables
+    consts: Consts
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(T, C, Q): trials, territories, quarters (the shape of Outputs.empty)."""
+        return self.draws.params.shape[0], self.terr.weight.shape[0], self.rules.policy.shape[0]
+
+    def subset(self, trials: int) -> KernelInputs:
+        """The first ``trials`` trials (same draws: trial i depends only on seed and i)."""
+        return replace(self, draws=self.draws.slice(0, trials))
+
+    @classmethod
+    def from_flat(cls, **flat) -> KernelInputs:
+        """From the flat names (``ALIASES``: every one is needed)."""
+        parts = {g: {} for g in GROUPS}
+        for name, value in flat.items():
+            g, f = ALIASES[name]
+            parts[g][f] = value
+        parts["draws"]["first"] = 0
+        return cls(**{g: GROUPS[g](**parts[g]) for g in GROUPS})
+
+    def flat(self) -> dict:
+        """Every input by its flat name (the inverse of ``from_flat``)."""
+        return {name: getattr(getattr(self, g), f) for name, (g, f) in ALIASES.items()}
+
+
+def _alias(group: str, field: str) -> property:
+    def get(self):
+        return getattr(getattr(self, group), field)
+
+    def set(self, value):
+        setattr(self, group, getattr(self, group)._replace(**{field: value}))
+
+    return property(get, set, doc=f"``{group}.{field}``")
+
+
+for _name, (_g, _f) in ALIASES.items():
+    setattr(KernelInputs, _name, _alias(_g, _f))
