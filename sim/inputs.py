@@ -321,5 +321,5 @@ def compile_scenario(sc: Scenario) -> Compiled:
         ),
         tables=Tables(mix_prob=mix_prob, mix_alias=mix_alias, ztab=ztab),
         consts=Consts(key=root_key(sc.seed), div_dest=div, us_index=idx["USA"], m=sc.orders_per_quarter),
-    )
+    ).plain()
     return Compiled(inputs, reg, chips, iso3, labels, names, draws)

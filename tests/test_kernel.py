@@ -13,7 +13,7 @@ from sim.kernel import cache
 from sim.kernel import layout as L
 from sim.kernel.allocate import Outputs, _allocate, _trial, check_inputs, run_kernel
 from sim.kernel.reference import feistel_order, simulate_trial, whole
-from sim.kernel.structures import ALIASES, Draws, KernelInputs
+from sim.kernel.structures import ALIASES, Draws, KernelInputs, plain
 from sim.scenario import load_scenario
 
 pytestmark = pytest.mark.kernel
@@ -273,3 +273,19 @@ def test_the_cache_key_covers_every_numba_module_of_the_kernel(tmp_path):
         for d in (_allocate, _trial):
             assert isinstance(d._cache, cache._KeyedCache)
             assert d._cache._cache_file._source_stamp == ("sim.kernel", cache.digest())
+
+
+def test_inputs_are_made_plain_so_every_source_shares_one_compiled_kernel(small):
+    """numba types an array's layout and writability: a strided or read-only array is copied C-contiguous
+    and writable; a plain one is passed as is."""
+    d = small.inputs.draws
+    odd = np.asfortranarray(d.quarterly)
+    ro = d.params.copy()
+    ro.flags.writeable = False
+    p = plain(Draws(ro, odd, d.chip_h100e, d.first))
+    assert p.chip_h100e is d.chip_h100e and p.first == d.first
+    for a, b in ((p.params, ro), (p.quarterly, odd)):
+        assert a.flags.c_contiguous and a.flags.writeable and np.array_equal(a, b)
+    inp = KernelInputs(**{**small.inputs.__dict__, "draws": Draws(ro, odd, d.chip_h100e, d.first)})
+    for a, b in zip(run_kernel(inp).arrays(), run_kernel(small.inputs).arrays()):
+        np.testing.assert_array_equal(a, b)

@@ -123,14 +123,15 @@ def run_bare(
     out = Outputs.empty(T, C, Q) if out is None else out
     check_inputs(inputs, out)
     hits = np.zeros(T, np.int64)
+    inp = inputs.plain()
     with np.errstate(over="ignore"):
         _bare(
-            inputs.draws.slice(start, stop),
-            inputs.firms,
-            inputs.terr,
-            inputs.rules,
-            inputs.tables,
-            inputs.consts.typed(),
+            inp.draws.slice(start, stop),
+            inp.firms,
+            inp.terr,
+            inp.rules,
+            inp.tables,
+            inp.consts.typed(),
             out.slice(start, stop),
             hits[start:stop],
         )

@@ -272,15 +272,16 @@ def run_kernel(inputs: KernelInputs, out: Outputs | None = None, start: int = 0,
     if not 0 <= start <= stop <= min(T, out.stock.shape[0]):
         raise ValueError(f"kernel: trials [{start}, {stop}) outside the {T} trials of the inputs or outputs")
     check_inputs(inputs, out)
+    inp = inputs.plain()  # one compiled signature whatever the arrays' layout (a no-op for compiled inputs)
     with np.errstate(over="ignore"):  # the generator's uint64 arithmetic wraps (run as Python without the JIT)
         _allocate(
-            inputs.draws.slice(start, stop),
-            inputs.firms,
-            inputs.terr,
-            inputs.chips,
-            inputs.rules,
-            inputs.tables,
-            inputs.consts.typed(),
+            inp.draws.slice(start, stop),
+            inp.firms,
+            inp.terr,
+            inp.chips,
+            inp.rules,
+            inp.tables,
+            inp.consts.typed(),
             out.slice(start, stop),
         )
     return out

@@ -208,6 +208,20 @@ class Order(NamedTuple):
     d: float  # share of a shipment diverted to Tier-3 buyers
 
 
+def plain(nt):
+    """``nt`` (a NamedTuple) with every array C-contiguous and writable, copied where not (a polars column
+    is read-only, a concatenation may be strided): numba types both properties, so inputs from any source
+    share one compiled kernel."""
+    return type(nt)(
+        *(
+            np.array(x, order="C")
+            if isinstance(x, np.ndarray) and not (x.flags.c_contiguous and x.flags.writeable)
+            else x
+            for x in nt
+        )
+    )
+
+
 # the flat names of the former KernelInputs, kept as aliases: name → (group, field)
 _RENAMED = {
     "firm_country": ("firms", "country"),
@@ -239,7 +253,7 @@ GROUPS = {
 ALIASES = {
     **{f: ("draws", f) for f in ("params", "quarterly", "chip_h100e")},
     **{f: ("firms", f) for f in ("hs_sites", "hs_start", "hs_hq_us", "hs_uveu")},
-    **{f: ("chips", f) for f in ("vendor_china_only",)},
+    "vendor_china_only": ("chips", "vendor_china_only"),
     **{f: ("rules", f) for f in Rules._fields},
     **{f: ("tables", f) for f in Tables._fields},
     **{f: ("consts", f) for f in Consts._fields},
@@ -265,6 +279,10 @@ class KernelInputs:
     def shape(self) -> tuple[int, int, int]:
         """(T, C, Q): trials, territories, quarters (the shape of Outputs.empty)."""
         return self.draws.params.shape[0], self.terr.weight.shape[0], self.rules.policy.shape[0]
+
+    def plain(self) -> KernelInputs:
+        """The same inputs with every array C-contiguous and writable (see ``plain``)."""
+        return KernelInputs(*(plain(getattr(self, g)) for g in GROUPS))
 
     def subset(self, trials: int) -> KernelInputs:
         """The first ``trials`` trials (same draws: trial i depends only on seed and i)."""
