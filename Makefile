@@ -57,8 +57,8 @@ bench: install
 COMPARED := diffusion_2025 controls_2022 controls_2023 rescission_2025 gulf_deals_2025 gulf_deals_uae_framework \
 	china_h200_2026 chip_security_act history no_controls
 reference: install
-	for s in scenarios/*.toml; do $(BIN)/sim run $$s --run-id reference --no-progress || exit 1; done
-	$(BIN)/sim compare $(COMPARED:%=scenarios/%.toml) --run-id reference --no-progress
+	for s in scenarios/*.toml; do $(BIN)/sim run $$s --run-id reference --replace --no-progress || exit 1; done
+	$(BIN)/sim compare $(COMPARED:%=scenarios/%.toml) --run-id reference --replace --no-progress
 	$(BIN)/sim backtest --out docs/backtest.md
 
 clean:

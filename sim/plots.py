@@ -9,6 +9,7 @@ matplotlib's Agg backend, in this process.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -116,9 +117,16 @@ def exhaustion_chart(rows: list[dict], labels: list[str], title: str):
 
 
 def save(fig, outdir: Path, name: str) -> None:
-    """Write ``fig`` as outdir/name.pdf and .png, then close it."""
-    for ext in ("pdf", "png"):
-        fig.savefig(outdir / f"{name}.{ext}", dpi=150)
+    """Write ``fig`` as outdir/name.pdf (vector) and .png (150 dpi, 256-colour palette: a third of the
+    size of full colour, so committed reference figures stay small), then close it."""
+    from PIL import Image
+
+    fig.savefig(outdir / f"{name}.pdf")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150)
+    buf.seek(0)
+    with Image.open(buf) as im:
+        im.convert("RGB").quantize(256).save(outdir / f"{name}.png", optimize=True)
     plt.close(fig)
 
 
