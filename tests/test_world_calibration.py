@@ -89,10 +89,6 @@ def test_every_prior_but_the_default_gives_its_reason(world):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/world/build/build_countries.py still has SGP 0.08 and TWN 0.03, lowered by hand in countries.csv",
-)
 def test_countries_csv_diversion_priors_are_the_build_scripts(world):
     """Rebuilding countries.csv must not undo the calibration: its priors and their sources are the build
     script's DIVERSION table (read without running the script, which needs packages sim does not)."""

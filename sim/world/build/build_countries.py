@@ -146,12 +146,12 @@ NE_GDP_NOTES = {
 HAND_GDP = {
     # iso3: (gdp_usd, source)
     "TWN": (
-        0.02,
-        "lowered from 0.03 (Taiwan's own demand is mostly legitimate): SDNY Mar-2026 indictment of a Supermicro co-founder and a Taiwan-based manager, ~US$2.5B of servers routed via Taiwan and a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement, 90 % range 0.005-0.06 (calibration research s4)",
+        611.4e9,
+        "hand: DGBAS / IMF WEO Oct-2021 Taiwan 2019 nominal GDP ~US$611 bn (approx.); replaces Natural Earth 1,127,000 M, which is a PPP-scale figure, not nominal",
     ),
     "SGP": (
-        0.05,
-        "lowered from 0.08: NVIDIA 10-Q Q1 FY2026, Singapore is 20 % of revenue by billing location, products 'almost always shipped elsewhere', over 99 % of controlled Data Center compute revenue billed there is for US-based customers (https://www.sec.gov/Archives/edgar/data/1045810/000104581025000116/R34.htm); Singapore fraud case, US$390M of servers, 3 charged Feb-Mar 2025 (calibration.md s3); judgement, 90 % range 0.01-0.15 (calibration research s4)",
+        372.06e9,
+        "hand: World Bank WDI NY.GDP.MKTP.CD 2019 = 372,062,527,489 (2020 vintage, same vintage as Natural Earth v5)",
     ),
     "HKG": (363.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$363 bn (C&SD HK$2.84 tn / 7.84) (approx.)"),
     "MAC": (55.0e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$54-55 bn (approx.)"),
@@ -361,10 +361,8 @@ DIVERSION = {
         "Taiwan customs data: Malaysia imported US$6.45B of GPUs in Jan-Apr 2025, more than in all of 2024 (SemiMedia, 13 May 2025, https://www.semimedia.cc/19081.html); Singapore server-fraud case, US$390M of servers routed to Malaysia (calibration.md s3); rate before Malaysia's Jul-2025 transit permit, which enforcement.guidance cuts; judgement, 90 % range 0.03-0.25 (calibration research s4)",
     ),
     "SGP": (
-        0.08,
-        "named transit hub: Singapore fraud case, US$390M of servers, "
-        "3 charged Feb-Mar 2025 (calibration.md s3); SDNY Mar-2026 "
-        "Supermicro-linked indictment via SE Asia",
+        0.05,
+        "lowered from 0.08: NVIDIA 10-Q Q1 FY2026, Singapore is 20 % of revenue by billing location, products 'almost always shipped elsewhere', over 99 % of controlled Data Center compute revenue billed there is for US-based customers (https://www.sec.gov/Archives/edgar/data/1045810/000104581025000116/R34.htm); Singapore fraud case, US$390M of servers, 3 charged Feb-Mar 2025 (calibration.md s3); judgement, 90 % range 0.01-0.15 (calibration research s4)",
     ),
     "THA": (
         0.08,
@@ -382,10 +380,8 @@ DIVERSION = {
     ),
     "SAU": (0.01, "D:4 licence destination since Oct 2023, named as newly licensed (regulation.md 1c, mondaq)"),
     "TWN": (
-        0.03,
-        "moderate: SDNY Mar-2026 Supermicro-linked indictment, "
-        "~US$2.5B of Nvidia servers diverted to China via Taiwan and "
-        "SE Asia (calibration.md s3)",
+        0.02,
+        "lowered from 0.03 (Taiwan's own demand is mostly legitimate): SDNY Mar-2026 indictment of a Supermicro co-founder and a Taiwan-based manager, ~US$2.5B of servers routed via Taiwan and a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement, 90 % range 0.005-0.06 (calibration research s4)",
     ),
     "IND": (
         0.01,
