@@ -11,7 +11,7 @@ import math
 
 from . import quarters
 from .errors import ScenarioError, SimInputError
-from .regimes import CHIP_RULE_POLICIES, DESTINATION_POLICIES, Regime
+from .regimes import Regime, policies_for
 from .world import World
 
 ECCN_VINTAGES = ("2022", "2023")
@@ -55,17 +55,11 @@ def check_value(name: str, v: object, ref: object, ctx: dict, path: object, fld:
     elif isinstance(ref, str):
         if not isinstance(v, str):
             _fail(path, fld, "a string", v)
-        allowed = (
-            DESTINATION_POLICIES
-            if name.endswith(("policy_a", "policy_b"))
-            else CHIP_RULE_POLICIES
-            if name.endswith(".policy")
-            else ECCN_VINTAGES
-            if name == "eccn.vintage"
-            else ctx["chips"]
-            if name.endswith(".chip")
-            else None
-        )
+        allowed = policies_for(name)
+        if name == "eccn.vintage":
+            allowed = ECCN_VINTAGES
+        elif name.endswith(".chip"):
+            allowed = ctx["chips"]
         if allowed is not None and v not in allowed:
             raise ScenarioError(path, fld, f"{v!r} is not one of {', '.join(map(str, allowed))}")
     elif isinstance(ref, list):

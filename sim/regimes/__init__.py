@@ -89,17 +89,18 @@ def _dated_values(table: dict, path: object, fld: str) -> list[tuple[dt.date, ob
     return sorted(out)
 
 
+def policies_for(name: str) -> tuple[str, ...] | None:
+    """The policies parameter ``name`` may take (a destination class's or a chip rule's), else None."""
+    if name.endswith(("policy_a", "policy_b")):
+        return DESTINATION_POLICIES
+    return CHIP_RULE_POLICIES if name.endswith(".policy") else None
+
+
 def _check_value(name: str, values: list, path: object, fld: str) -> None:
     for d, v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
             raise DataError(path, fld, f"negative value {v} on {d}")
-        allowed = (
-            DESTINATION_POLICIES
-            if name.endswith(("policy_a", "policy_b"))
-            else CHIP_RULE_POLICIES
-            if name.endswith(".policy")
-            else None
-        )
+        allowed = policies_for(name)
         if allowed and v not in allowed:
             raise DataError(path, fld, f"policy {v!r} on {d} is not one of {', '.join(allowed)}")
 
