@@ -6,7 +6,8 @@ Checked (volumes in H100e by dense 16-bit FLOP/s, caps in H100e by TPP):
 - every output is finite (no NaN or inf);
 - no stock or flow is negative (beyond float round-off);
 - conservation, per territory, cumulated over quarters: ordered = shipped + denied + lapsed + pending + backlog;
-- the national allocation used never exceeds the allocation in force;
+- the national allocation used never exceeds the allocation in force, an NVEU's installed base never exceeds
+  the NVEU cap, and what a bilateral deal's pre-approval gave never exceeds the pre-approved volume;
 - no chip reaches a territory licence-free in a quarter in which no chip is free to it (and it is not capped,
   where LPP shipments are licence-free);
 - exhaustion quarters are -1 (never) or a quarter of the run.
@@ -51,6 +52,7 @@ def check(res) -> None:
             raise InvariantError(name, f"{what} is negative ({a[idx]:.4g}) at {_where(res, *idx[:3])}")
     _conservation(res)
     _allocation(res)
+    _grants(res)
     _licence_free(res)
     Q = len(res.compiled.labels)
     for field in ("exhaust", "nveu_exhaust"):
@@ -89,6 +91,24 @@ def _allocation(res) -> None:
             f"national allocation exceeded at {_where(res, t, c, q)}: used {used[t, c, q]:.6g} > "
             f"{alloc[q, c]:.6g} H100e by TPP",
         )
+
+
+def _grants(res) -> None:
+    """NVEU and pre-approved (bilateral deal) volumes stay within their caps (cumulative, H100e by TPP)."""
+    reg, out = res.compiled.regime, res.outputs
+    limits = (
+        ("NVEU cap", out.nveu_used, np.full(out.nveu_used.shape[1], reg.nveu_cap.max(initial=0.0))),
+        ("pre-approved volume", out.allow_used, reg.allow_tpp.max(axis=0, initial=0.0)),
+    )
+    for what, used, cap_tpp in limits:
+        cap = cap_tpp / H100_TPP
+        bad = used > cap[None] * (1 + 1e-9) + 1e-6
+        if bad.any():
+            t, c = _first(bad)
+            raise InvariantError(
+                res.scenario.name,
+                f"{what} exceeded at {_where(res, t, c)}: {used[t, c]:.6g} > {cap[c]:.6g} H100e by TPP",
+            )
 
 
 def effective_policy(reg) -> np.ndarray:

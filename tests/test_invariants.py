@@ -55,6 +55,23 @@ def test_allocation_used_beyond_the_cap_is_caught():
         check(res)
 
 
+def test_nveu_and_pre_approved_volumes_beyond_their_caps_are_caught():
+    """The Gulf deals' pre-approvals bind in a real run and stay within the deal; pushing either grant past
+    its cap is caught."""
+    res = run(load_scenario(ROOT / "scenarios" / "gulf_deals_2025.toml").replace(trials=2, firms_total=400))
+    check(res)
+    reg, out = res.compiled.regime, res.outputs
+    c = res.compiled.iso3.index("SAU")
+    assert 0 < out.allow_used[:, c].max() <= reg.allow_tpp[:, c].max() / L.H100_TPP
+    out.allow_used[1, c] = reg.allow_tpp[:, c].max() / L.H100_TPP * 1.01
+    with pytest.raises(InvariantError, match="pre-approved volume exceeded at trial 1, SAU"):
+        check(res)
+    out.allow_used[1, c] = 0.0
+    out.nveu_used[0, c] = 1.0  # no NVEU cap in force under these rules
+    with pytest.raises(InvariantError, match="NVEU cap exceeded at trial 0, SAU"):
+        check(res)
+
+
 def test_licence_free_stock_where_nothing_is_free_is_caught(history):
     """Make every chip need a licence in one territory: the run's licence-free additions there then break
     the invariant (and the check finds the quarter, not only the stock)."""

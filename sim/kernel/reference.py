@@ -374,4 +374,6 @@ def simulate_trial(inp, t: int) -> dict:
         "flows": flows,
         "exhaust": np.array(exhaust),
         "nveu_exhaust": np.array(nveu_exhaust),
+        "nveu_used": np.array(nveu_used),
+        "allow_used": np.array(allow_used),
     }

@@ -110,7 +110,8 @@ class Consts(NamedTuple):
 
 class Outputs(NamedTuple):
     """Per trial t, territory c, quarter q. ``exhaust``: first quarter the national allocation (an NVEU
-    allocation) is used up, -1 if never."""
+    allocation) is used up, -1 if never; ``nveu_used``, ``allow_used``: what the NVEU cap and the pre-approved
+    allowances gave by the run's end (sim/invariants.py checks them against their limits)."""
 
     stock: np.ndarray  # float32 [T, C, Q, channel], H100e (FLOP/s), channels layout.CH_*
     stock_tpp: np.ndarray  # float32 [T, C, Q], H100e (TPP)
@@ -119,6 +120,8 @@ class Outputs(NamedTuple):
     flows: np.ndarray  # float32 [T, C, Q, flow], flows layout.FL_*
     exhaust: np.ndarray  # int16 [T, C]
     nveu_exhaust: np.ndarray  # int16 [T, C]
+    nveu_used: np.ndarray  # float64 [T, C]: NVEU allocation used by the run's end, H100e by TPP
+    allow_used: np.ndarray  # float64 [T, C]: pre-approved (bilateral deal) volume used by the run's end, H100e by TPP
 
     @classmethod
     def empty(cls, T: int, C: int, Q: int) -> Outputs:
@@ -130,6 +133,8 @@ class Outputs(NamedTuple):
             np.zeros((T, C, Q, len(L.FLOWS)), np.float32),
             np.full((T, C), -1, np.int16),
             np.full((T, C), -1, np.int16),
+            np.zeros((T, C)),
+            np.zeros((T, C)),
         )
 
     def slice(self, a: int, b: int) -> Outputs:

@@ -173,6 +173,9 @@ def _finish(st, tr, firms, terr, consts, out):
         st.flows[q, dd, L.FL_DIVERTED_IN] = div_q[q]
         st.c_add[q, dd, L.CH_DIVERTED] += div_q[q]
     for c in range(C):
+        out.nveu_used[t, c] = st.nveu_used[c]
+        out.allow_used[t, c] = st.allow_used[c]
+    for c in range(C):
         init_c = tr.installed * terr.init_share[c]
         for ch in range(st.c_add.shape[2]):
             run = 0.0
