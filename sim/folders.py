@@ -14,13 +14,14 @@ import datetime as dt
 import os
 import re
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SimInputError
 
 _COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_OWNED = re.compile(r"^\.(?:tmp|old)-.+-(\d+)$")  # hidden folders of a run, ending in its process id
+_OWNED = re.compile(r"^\.(tmp|old)-(.+)-(\d+)$")  # hidden folders of a run: kind, run id, process id
 
 
 def check_component(name: object, source: object, field: str) -> str:
@@ -38,21 +39,27 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (PermissionError, OverflowError, ValueError):  # not ours to judge, or not a process id at all
         return True
     return True
 
 
 def remove_stale(parent: Path) -> list[Path]:
-    """Delete the hidden temporary folders under ``parent`` left by runs whose process is gone."""
+    """Delete the hidden temporary folders under ``parent`` left by runs whose process is gone. A replaced
+    run moved aside (``.old-<id>-<pid>``) whose replacement never arrived is renamed back, not deleted."""
     removed = []
     if not parent.is_dir():
         return removed
     for p in parent.iterdir():
         m = _OWNED.match(p.name)
-        if m and p.is_dir() and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
+        if not m or p.is_symlink() or not p.is_dir() or int(m.group(3)) == os.getpid() or _alive(int(m.group(3))):
+            continue
+        final = parent / m.group(2)
+        if m.group(1) == "old" and not final.exists() and not final.is_symlink():
+            p.rename(final)
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
     return removed
 
 
@@ -78,11 +85,14 @@ class RunFolder:
     def atomic(self):
         """Yield a new hidden temporary folder; on success rename it to ``final`` (moving aside and then
         deleting a replaced run), on any failure or signal delete it. Yields ``(tmp, final)``."""
-        self.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale(self.parent)
         pid = os.getpid()
         tmp = self.parent / f".tmp-{self.run_id}-{pid}"
-        tmp.mkdir()
+        try:
+            self.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale(self.parent)
+            tmp.mkdir()
+        except OSError as e:
+            raise SimInputError("command line", "--out", f"{self.parent} cannot be written ({e.strerror})") from None
         try:
             yield tmp, self.final
             self._publish(tmp, pid)
@@ -104,19 +114,24 @@ class RunFolder:
                 raise SimInputError("command line", "--run-id", f"{final} was created by another run meanwhile")
             _check_replaceable(final)
             old = self.parent / f".old-{self.run_id}-{pid}"
-            final.rename(old)
+        mask = getattr(signal, "pthread_sigmask", lambda how, sigs: set())  # POSIX only
+        blocked = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # the two renames happen together
         try:
+            if old is not None:
+                final.rename(old)
             tmp.rename(final)
         except OSError as e:  # another run published the same folder between the check and the rename
-            if old is not None:
+            if old is not None and old.exists() and not final.exists():
                 old.rename(final)
             raise SimInputError("command line", "--run-id", f"{final} could not be written ({e.strerror})") from None
+        finally:
+            mask(signal.SIG_SETMASK, blocked)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
 
 def _check_replaceable(final: Path) -> None:
-    if not final.is_dir() or not (final / "manifest.json").is_file():
+    if final.is_symlink() or not final.is_dir() or not (final / "manifest.json").is_file():
         raise SimInputError(
             "command line", "--replace", f"{final} is not a results folder (no manifest.json); it is left alone"
         )
@@ -156,6 +171,8 @@ def plan(root: str | Path, group: str, run_id: str | None, seed: int, replace: b
             raise SimInputError("command line", "--run-id", f"{folder.final} exists (give --replace to replace it)")
         else:
             _check_replaceable(folder.final)
-    if folder.parent.exists() and not folder.parent.is_dir():
-        raise SimInputError("command line", "--out", f"{folder.parent} is not a folder")
+    if folder.parent.is_symlink() and not folder.parent.exists():
+        raise SimInputError("command line", "--out", f"{folder.parent} is a broken link")
+    if folder.parent.exists() and (not folder.parent.is_dir() or not os.access(folder.parent, os.W_OK | os.X_OK)):
+        raise SimInputError("command line", "--out", f"{folder.parent} is not a writable folder")
     return folder

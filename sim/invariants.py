@@ -127,7 +127,8 @@ def _licence_free(res) -> None:
     if allowed.all():
         return
     stock = res.outputs.stock[..., L.CH_FREE].astype(np.float64)  # [T, C, Q]
-    life = np.maximum(1, np.rint(res.compiled.draws["service_life_quarters"])).astype(np.int64)  # [T]
+    life = np.rint(np.clip(np.nan_to_num(res.compiled.draws["service_life_quarters"], nan=1.0), 1, 2**20))
+    life = life.astype(np.int64)  # [T], as the kernel bounds it (kernel/trial.py: _whole)
     T, C, Q = stock.shape
     add = np.zeros_like(stock)
     rows = np.arange(T)

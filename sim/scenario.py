@@ -214,11 +214,11 @@ def _compile_overridden(timeline, world, labels, g2g, nveu, overrides, path) -> 
 
 def _read(path: Path) -> dict:
     """The TOML table of a scenario file, or a ScenarioError naming it."""
-    if not path.exists():
-        raise ScenarioError(path, "", "file not found")
-    if not path.is_file():
-        raise ScenarioError(path, "", "not a file (give a scenario .toml file)")
     try:
+        if not path.exists():
+            raise ScenarioError(path, "", "file not found")
+        if not path.is_file():
+            raise ScenarioError(path, "", "not a file (give a scenario .toml file)")
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ScenarioError(path, "", "not UTF-8 text") from None

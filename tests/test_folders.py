@@ -93,3 +93,24 @@ def test_out_must_be_a_writable_folder(tmp_path):
         plan(f, "sc", "r", seed=1)
     with pytest.raises(SimInputError, match="--out"):
         plan(f / "below", "sc", "r", seed=1)
+
+
+def test_a_replaced_run_whose_replacement_never_arrived_is_restored(tmp_path):
+    """A run killed between moving the old run aside and publishing its own: the next run renames the old
+    one back instead of deleting it; a moved-aside run whose replacement did arrive is deleted."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    (tmp_path / f".old-r1-{pid}").mkdir()
+    (tmp_path / f".old-r1-{pid}" / "manifest.json").write_text("old")
+    (tmp_path / f".old-r2-{pid}").mkdir()
+    (tmp_path / "r2").mkdir()
+    (tmp_path / f".tmp-r3-{10**20}").mkdir()  # not a process id: left alone
+    assert remove_stale(tmp_path) == [tmp_path / f".old-r2-{pid}"]
+    assert (tmp_path / "r1" / "manifest.json").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".tmp-r3-{10**20}", "r1", "r2"]
+
+
+def test_a_group_folder_that_is_a_broken_link_is_refused_before_the_run(tmp_path):
+    (tmp_path / "sc").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(SimInputError, match="--out"):
+        plan(tmp_path, "sc", "r", seed=1)
