@@ -33,23 +33,22 @@ def _first(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
+def _fail_where(res, bad: np.ndarray, describe) -> None:
+    """Raise InvariantError if ``bad`` holds anywhere: ``describe(index)`` says what fails at the first place."""
+    if bad.any():
+        raise InvariantError(res.scenario.name, describe(_first(bad)))
+
+
 def check(res) -> None:
     """Raise InvariantError at the first violated invariant of the run ``res`` (a RunResult)."""
     out = res.outputs
-    name = res.scenario.name
     for field in ("stock", "stock_tpp", "largest", "flows"):
         a = getattr(out, field)
-        bad = ~np.isfinite(a)
-        if bad.any():
-            t, c, q = _first(bad)[:3]
-            raise InvariantError(name, f"{field} is not finite at {_where(res, t, c, q)}")
+        _fail_where(res, ~np.isfinite(a), lambda i: f"{field} is not finite at {_where(res, *i[:3])}")
         axes = tuple(range(a.ndim - 1)) if field == "flows" else None  # round-off at each flow's own scale
         floor = -(1e-6 * np.abs(a).max(axis=axes, initial=0.0) + 1e-3)
-        neg = a < floor
-        if neg.any():
-            idx = _first(neg)
-            what = f"{field}[{L.FLOWS[idx[3]]}]" if field == "flows" else field
-            raise InvariantError(name, f"{what} is negative ({a[idx]:.4g}) at {_where(res, *idx[:3])}")
+        what = (lambda i: f"{field}[{L.FLOWS[i[3]]}]") if field == "flows" else (lambda i: field)
+        _fail_where(res, a < floor, lambda i: f"{what(i)} is negative ({a[i]:.4g}) at {_where(res, *i[:3])}")
     _conservation(res)
     _allocation(res)
     _grants(res)
@@ -57,10 +56,7 @@ def check(res) -> None:
     Q = len(res.compiled.labels)
     for field in ("exhaust", "nveu_exhaust"):
         a = getattr(out, field)
-        bad = (a < -1) | (a >= Q)
-        if bad.any():
-            t, c = _first(bad)
-            raise InvariantError(name, f"{field} quarter {a[t, c]} out of range at {_where(res, t, c)}")
+        _fail_where(res, (a < -1) | (a >= Q), lambda i: f"{field} quarter {a[i]} out of range at {_where(res, *i)}")
 
 
 def _conservation(res) -> None:
@@ -70,27 +66,27 @@ def _conservation(res) -> None:
         lhs = np.cumsum(f[..., L.FL_ORDERED], axis=2, dtype=np.float64)
         flow = f[..., L.FL_SHIPPED].astype(np.float64) + f[..., L.FL_DENIED] + f[..., L.FL_LAPSED]
         rhs = np.cumsum(flow, axis=2) + f[..., L.FL_PENDING] + f[..., L.FL_BACKLOG]
-        bad = np.abs(lhs - rhs) > _REL * np.abs(lhs) + _ABS
-        if bad.any():
-            t, c, q = _first(bad)
-            raise InvariantError(
-                res.scenario.name,
-                f"conservation fails at {_where(res, t0 + t, c, q)}: ordered {lhs[t, c, q]:.6g} != "
-                f"shipped + denied + lapsed + pending + backlog {rhs[t, c, q]:.6g} (H100e, cumulated)",
-            )
+        _fail_where(
+            res,
+            np.abs(lhs - rhs) > _REL * np.abs(lhs) + _ABS,
+            lambda i: (
+                f"conservation fails at {_where(res, t0 + i[0], i[1], i[2])}: ordered {lhs[i]:.6g} != "
+                f"shipped + denied + lapsed + pending + backlog {rhs[i]:.6g} (H100e, cumulated)"
+            ),
+        )
 
 
 def _allocation(res) -> None:
     alloc = res.compiled.regime.alloc / H100_TPP  # [Q, C], H100e by TPP; inf where there is none
     used = res.outputs.flows[..., L.FL_CAP_USED]
-    bad = used > alloc.T[None] * (1 + 1e-5) + 1e-3
-    if bad.any():
-        t, c, q = _first(bad)
-        raise InvariantError(
-            res.scenario.name,
-            f"national allocation exceeded at {_where(res, t, c, q)}: used {used[t, c, q]:.6g} > "
-            f"{alloc[q, c]:.6g} H100e by TPP",
-        )
+    _fail_where(
+        res,
+        used > alloc.T[None] * (1 + 1e-5) + 1e-3,
+        lambda i: (
+            f"national allocation exceeded at {_where(res, *i)}: used {used[i]:.6g} > "
+            f"{alloc[i[2], i[1]]:.6g} H100e by TPP"
+        ),
+    )
 
 
 def _grants(res) -> None:
@@ -102,13 +98,11 @@ def _grants(res) -> None:
     )
     for what, used, cap_tpp in limits:
         cap = cap_tpp / H100_TPP
-        bad = used > cap[None] * (1 + 1e-9) + 1e-6
-        if bad.any():
-            t, c = _first(bad)
-            raise InvariantError(
-                res.scenario.name,
-                f"{what} exceeded at {_where(res, t, c)}: {used[t, c]:.6g} > {cap[c]:.6g} H100e by TPP",
-            )
+        _fail_where(
+            res,
+            used > cap[None] * (1 + 1e-9) + 1e-6,
+            lambda i: f"{what} exceeded at {_where(res, *i)}: {used[i]:.6g} > {cap[i[1]]:.6g} H100e by TPP",
+        )
 
 
 def effective_policy(reg) -> np.ndarray:
@@ -138,10 +132,8 @@ def _licence_free(res) -> None:
         old = np.where((back >= 0)[:, None], add[rows, :, np.maximum(back, 0)], 0.0)
         add[:, :, q] = stock[:, :, q] - prev + old
     scale = 1e-4 * np.abs(stock).max(initial=0.0) + 1e-3
-    bad = (add > scale) & ~allowed.T[None]
-    if bad.any():
-        t, c, q = _first(bad)
-        raise InvariantError(
-            res.scenario.name,
-            f"{add[t, c, q]:.6g} H100e shipped licence-free at {_where(res, t, c, q)}, where no chip is free",
-        )
+    _fail_where(
+        res,
+        (add > scale) & ~allowed.T[None],
+        lambda i: f"{add[i]:.6g} H100e shipped licence-free at {_where(res, *i)}, where no chip is free",
+    )

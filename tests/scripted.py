@@ -123,6 +123,24 @@ def scripted(
     return comp, out, comp.iso3.index(next(iter(buyers)))
 
 
+def binding_inputs(world, trials: int = 2):
+    """Diffusion with NVEU, UVEU and a G2G deal, 8 quarters: vendors sold out (backlog, lapses), allocations
+    and NVEU caps used up, per-trial chip rates perturbed."""
+    import numpy as np
+
+    sc = load_scenario(ROOT / "scenarios" / "diffusion_2025.toml", world=world)
+    sc = sc.replace(nveu=["ARE", "IND", "MYS", "SAU"], g2g={"ARE": 2.0})
+    inp = compile_scenario(
+        sc.replace(trials=trials, quarters=8, start="2025Q1", firms_total=150, orders_per_quarter=2)
+    ).inputs
+    inp.quarterly[:, :, L.QT_GREY] = 2e4
+    inp.quarterly[:, :, L.QT_SUPPLY :] *= 0.2
+    inp.nveu_cap[:] *= 0.003
+    inp.alloc[:] *= 0.3
+    inp.chip_h100e = inp.chip_h100e * np.random.default_rng(5).uniform(0.8, 1.25, inp.chip_h100e.shape)
+    return inp
+
+
 def rerun(comp, **params):
     """Run ``comp`` again with some per-trial parameters set (``P_DIVERSION=1.0``...)."""
     for name, value in params.items():

@@ -6,7 +6,7 @@ import math
 import numba
 import numpy as np
 import pytest
-from scripted import ROOT
+from scripted import ROOT, binding_inputs
 
 from sim.inputs import compile_scenario
 from sim.kernel import cache
@@ -37,18 +37,7 @@ def _paths(world, name, trials=2, **kw):
 
 
 def _binding(world):
-    """Diffusion with NVEU, UVEU and a G2G deal; vendors sold out, allocations and NVEU caps used up."""
-    sc = load_scenario(ROOT / "scenarios" / "diffusion_2025.toml", world=world)
-    sc = sc.replace(nveu=["ARE", "IND", "MYS", "SAU"], g2g={"ARE": 2.0})
-    inp = compile_scenario(
-        sc.replace(trials=2, quarters=8, start="2025Q1", firms_total=150, orders_per_quarter=2)
-    ).inputs
-    inp.quarterly[:, :, L.QT_GREY] = 2e4
-    inp.quarterly[:, :, L.QT_SUPPLY :] *= 0.2
-    inp.nveu_cap[:] *= 0.003
-    inp.alloc[:] *= 0.3
-    inp.chip_h100e = inp.chip_h100e * np.random.default_rng(5).uniform(0.8, 1.25, inp.chip_h100e.shape)
-    return inp
+    return binding_inputs(world, trials=2)
 
 
 def assert_equals_reference(inp, out):

@@ -94,11 +94,10 @@ def test_ascend_counts_as_domestic_supply_for_chinese_buyers(tmp_path, world):
     assert out.stock[0, c, -1, L.CH_DOMESTIC] == pytest.approx(4_000.0, rel=1e-6)
 
 
-def test_uveu_ships_up_to_7_percent_of_its_fleet_in_one_tier2_country_outside_the_cap(tmp_path, world):
-    """Supp. 10 to Part 748 para. 6: a UVEU may install at most 7 % of its TPP in any one non-Tier-1
-    country; UVEU shipments do not count against the country allocation."""
+def _microsoft_in_mexico(tmp_path, world, **kw):
+    """40,000 H100 ordered in Mexico (2025Q2) where Microsoft has a site; its US site holds half the US base."""
     sites = [("Microsoft", "USA", 0.5), ("Microsoft", "MEX", 0.5)]
-    comp, out, c = scripted(
+    return scripted(
         tmp_path,
         world,
         "diffusion_2025",
@@ -107,11 +106,17 @@ def test_uveu_ships_up_to_7_percent_of_its_fleet_in_one_tier2_country_outside_th
         40_000.0,
         quarters=1,
         start="2025Q2",
-        regime_lines='uveu = ["Microsoft"]',
         sites=sites,
         installed=200_000.0,
         init_shares={"USA": 1.0},
+        **kw,
     )
+
+
+def test_uveu_ships_up_to_7_percent_of_its_fleet_in_one_tier2_country_outside_the_cap(tmp_path, world):
+    """Supp. 10 to Part 748 para. 6: a UVEU may install at most 7 % of its TPP in any one non-Tier-1
+    country; UVEU shipments do not count against the country allocation."""
+    comp, out, c = _microsoft_in_mexico(tmp_path, world, regime_lines='uveu = ["Microsoft"]')
     fleet = 0.5 * 200_000.0  # Microsoft's US site holds half the US base
     veu = fleet * 0.07 / (1 - 0.07)  # x ≤ 7 % of (fleet + x)
     assert out.stock[0, c, 0, L.CH_VEU] == pytest.approx(veu, rel=1e-6)
@@ -120,20 +125,7 @@ def test_uveu_ships_up_to_7_percent_of_its_fleet_in_one_tier2_country_outside_th
 
 
 def test_without_uveu_status_the_hyperscaler_uses_lpp_and_the_cap(tmp_path, world):
-    sites = [("Microsoft", "USA", 0.5), ("Microsoft", "MEX", 0.5)]
-    comp, out, c = scripted(
-        tmp_path,
-        world,
-        "diffusion_2025",
-        "MEX",
-        "H100",
-        40_000.0,
-        quarters=1,
-        start="2025Q2",
-        sites=sites,
-        installed=200_000.0,
-        init_shares={"USA": 1.0},
-    )
+    comp, out, c = _microsoft_in_mexico(tmp_path, world)
     assert out.stock[0, c, 0, L.CH_VEU] == 0.0
     assert out.flows[0, c, 0, L.FL_CAP_USED] == pytest.approx(40_000.0 - 2 * H100_LPP, rel=1e-6)
 

@@ -5,7 +5,7 @@ the kernel's random numbers, whatever the thread count; the suite runs and its t
 import numba
 import numpy as np
 import pytest
-from scripted import ROOT
+from scripted import ROOT, binding_inputs
 
 from sim.inputs import compile_scenario
 from sim.kernel import layout as L
@@ -55,16 +55,7 @@ def test_vectorised_equals_the_kernel_when_supply_allocations_and_nveu_bind(worl
     blocks and chunks of slots."""
     from benchmarks.rivals.vectorised import run_vectorised
 
-    sc = load_scenario(ROOT / "scenarios" / "diffusion_2025.toml", world=world)
-    sc = sc.replace(nveu=["ARE", "IND", "MYS", "SAU"], g2g={"ARE": 2.0})
-    inp = compile_scenario(
-        sc.replace(trials=3, quarters=8, start="2025Q1", firms_total=150, orders_per_quarter=2)
-    ).inputs
-    inp.quarterly[:, :, L.QT_GREY] = 2e4
-    inp.quarterly[:, :, L.QT_SUPPLY :] *= 0.2
-    inp.nveu_cap[:] *= 0.003
-    inp.alloc[:] *= 0.3
-    inp.chip_h100e = inp.chip_h100e * np.random.default_rng(5).uniform(0.8, 1.25, inp.chip_h100e.shape)  # per trial
+    inp = binding_inputs(world, trials=3)
     a = run_kernel(inp)
     assert (a.exhaust >= 0).any() and (a.nveu_exhaust >= 0).any()
     assert a.flows[..., L.FL_LAPSED].sum() > 0 and a.stock[..., L.CH_VEU].sum() > 0
