@@ -110,7 +110,9 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
                 path, f"regime.overrides.{key}", "unknown parameter of " + ", ".join(repr(r.name) for _, r in timeline)
             )
     labels = quarters.labels(run["start"], n_q)
-    check_overrides(overrides, timeline, world, load_chips(), path, quarters.midpoint(labels[0]))
+    chips = load_chips() if overrides else None  # read once, for the override checks and their compile
+    if overrides:
+        check_overrides(overrides, timeline, world, chips, path, quarters.midpoint(labels[0]))
     try:
         timeline = [
             (d, r.with_overrides({k: v for k, v in overrides.items() if k in r.params}, path)) for d, r in timeline
@@ -178,7 +180,7 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
         if c not in known:
             raise ScenarioError(path, "outputs.countries", f"unknown country {c!r}")
     if overrides:
-        _compile_overridden(timeline, world, labels, g2g, nveu, overrides, path)
+        _compile_overridden(timeline, world, chips, labels, g2g, nveu, overrides, path)
     return Scenario(
         path,
         name,
@@ -200,13 +202,13 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     )
 
 
-def _compile_overridden(timeline, world, labels, g2g, nveu, overrides, path) -> None:
+def _compile_overridden(timeline, world, chips, labels, g2g, nveu, overrides, path) -> None:
     """Compile the overridden rules once, so that an error an override causes names the scenario's
     ``regime.overrides.<name>`` rather than the regime file."""
     from .regimes.compile import compile_regime
 
     try:
-        compile_regime(timeline, world, load_chips(), labels, {k: float(v) for k, v in g2g.items()}, nveu)
+        compile_regime(timeline, world, chips, labels, {k: float(v) for k, v in g2g.items()}, nveu)
     except SimInputError as e:
         hit = [k for k in overrides if e.field == k or e.field.startswith(k.rsplit(".", 1)[0])]
         raise ScenarioError(path, f"regime.overrides.{hit[0]}" if hit else "regime.overrides", e.message) from None
