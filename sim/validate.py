@@ -50,21 +50,24 @@ def checks() -> list[Check]:
             790_000_000 / chips["GB300"]["tpp"],
             13_166,
             1.01,
-            "SemiAnalysis: the country cap is about 13,166 GB300",
+            "SemiAnalysis: the country cap is about 13,166 GB300 (https://newsletter.semianalysis.com/p/"
+            "2025-ai-diffusion-export-controls-microsoft-regulatory-capture-oracle-tears)",
         ),
         Check(
             "NVEU 2027 allocation in H100 (5,064M TPP)",
             5_064_000_000 / H100_TPP,
             320_000,
             1.005,
-            "90 FR 4544 § 748.15 Table 1; ~320,000 H100e (SemiAnalysis, RAND)",
+            "90 FR 4544 § 748.15 Table 1; ~320,000 H100e (SemiAnalysis; RAND PEA3776-1, "
+            "https://www.rand.org/pubs/perspectives/PEA3776-1.html)",
         ),
         Check(
             "H100 for 1e26 FLOP in 100 days at 40 % MFU",
             chips_needed(1e26, 0.40, 100),
             29_200,
             1.02,
-            "shared/research/calibration.md worked example (29,200 H100)",
+            "model's own arithmetic (hardware method, Epoch AI https://epoch.ai/data/ai-models-documentation): "
+            "1e26 FLOP / (989.5e12 dense BF16 FLOP/s, NVIDIA H100 SXM datasheet, x 0.40 x 8.64e6 s) = 29,200 H100",
         ),
         Check("H100 SXM TPP", chips["H100"]["tpp"], 15_832, 1.0001, "989.5 dense BF16 TFLOP/s x 16 (NVIDIA)"),
         Check("A100 TPP", chips["A100"]["tpp"], 4_992, 1.0001, "312 dense BF16 TFLOP/s x 16 (NVIDIA)"),

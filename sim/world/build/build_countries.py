@@ -32,7 +32,8 @@ Inputs and what each provides
 * Hand-typed tables below (each with its citation): GDP for territories that
   Natural Earth lacks, Epoch AI GPU-cluster H100e by country, IEA data-centre
   electricity by region, diversion-risk priors, and EAR Country Group
-  memberships (shared/research/country-groups-and-rule-text.md, table A2/A3).
+  memberships (Supp. No. 1 to 15 CFR Part 740 as in force in January 2025,
+  plus the dated Federal Register amendments in ``DATED``).
 
 Demand weight (column ``demand_weight``)
 ----------------------------------------
@@ -174,11 +175,13 @@ HAND_GDP = {
     "ATG": (1.7e9, "hand: World Bank WDI NY.GDP.MKTP.CD 2019 ~US$1.7 bn (approx.)"),
 }
 
-# Known existing AI-cluster H100-equivalents by country (Epoch AI "GPU
-# clusters" data, status "Existing"; CC-BY 4.0). Summed in
-# shared/research/calibration.md section 4a from the copy in
-# kitwebster-art/compute-atlas gpu_clusters.csv (original
-# https://epoch.ai/data/gpu_clusters.csv). Covers ~10-20 % of all chips.
+# Known existing AI-cluster H100-equivalents by country: Epoch AI "GPU
+# clusters" data (https://epoch.ai/data/gpu_clusters.csv, CC-BY 4.0), column
+# "H100 equivalents" summed over the rows with status "Existing" per
+# "Country" (786 rows, 609 existing, 37 countries; read from the public copy
+# in github.com/kitwebster-art/compute-atlas, gpu_clusters.csv), rounded to
+# 2 significant figures. Known clusters cover ~10-20 % of all AI-chip
+# performance (Pilz et al., "Trends in AI Supercomputers", arXiv:2504.16026).
 CLUSTER_H100E = {
     "USA": 1_390_000,
     "CHN": 230_000,
@@ -196,11 +199,15 @@ CLUSTER_H100E = {
     "ARE": 1_700,
     "SGP": 1_200,
 }
-SRC_CLUSTER = "Epoch AI GPU clusters (existing, CC-BY) per calibration.md 4a"
+SRC_CLUSTER = (
+    "Epoch AI GPU clusters data, status Existing, summed by country, https://epoch.ai/data/gpu_clusters.csv, CC-BY 4.0"
+)
 
-# IEA "Energy and AI" (2025), base case, data-centre electricity in 2024 (TWh).
-# https://www.iea.org/reports/energy-and-ai ; regional split per
-# shared/research/calibration.md section 4a.
+# IEA "Energy and AI" (2025), base case, data-centre electricity in 2024 (TWh)
+# by region, https://www.iea.org/reports/energy-and-ai . The regional values
+# (US 183, China 102, Europe 68, Asia Pacific excl. China 48, rest of world 15)
+# were transcribed from the Graphic News summary sheet of the report,
+# http://46.235.172.94/Archive/arch-46500-46999/GN46940T_words_EN.txt .
 IEA_DC_TWH_2024 = {
     "US": 183.0,
     "China": 102.0,
@@ -239,9 +246,17 @@ def iea_region(iso3: str, continent7: str, unregion: str) -> str:
 # EAR Country Groups (Supp. No. 1 to 15 CFR Part 740)
 # ---------------------------------------------------------------------------
 
-# Membership as of January 2025: shared/research/country-groups-and-rule-text.md
-# table A2 (reconstructed from the eCFR 2026-07-23 parse with the dated changes
-# of table A3 rolled back).
+# Membership as of January 2025, Supplement No. 1 to 15 CFR Part 740 (eCFR,
+# https://www.ecfr.gov/current/title-15/subtitle-B/chapter-VII/subchapter-C/part-740/appendix-Supplement%20No.%201%20to%20Part%20740).
+# No eCFR version dated January 2025 was read: the table is the eCFR
+# point-in-time text of 2026-07-23
+# (https://www.ecfr.gov/api/versioner/v1/full/2026-07-23/title-15.xml?part=740,
+# parsed cell by cell in the public repository
+# github.com/seelpeed-debug/export-controls-agent-mcp, src/data/country-groups.json)
+# with the two later Federal Register amendments in DATED rolled back
+# (Cambodia out of D:5, FR Doc 2026-02262; UAE out of D:3/D:4 and into A:5,
+# FR Doc 2026-14132). Any other amendment between January 2025 and July 2026
+# would be missed; none was found.
 GROUPS_JAN_2025 = {
     "A:5": (
         "ARG AUS AUT BEL BGR CAN HRV CZE DNK EST FIN FRA DEU GRC HUN ISL "
@@ -263,58 +278,86 @@ GROUPS_JAN_2025 = {
 EXPECTED_GROUP_SIZES = {"A:5": 37, "A:6": 8, "D:1": 24, "D:3": 37, "D:4": 22, "D:5": 23, "E:1": 3, "E:2": 1}
 
 HORIZON_START = "2000-01-01"
-SRC_BASE = (
-    "Supp. 1 to 15 CFR 740, Jan-2025 state (country-groups-and-rule-"
-    "text.md A2: eCFR 2026-07-23 parse less dated A3 changes); start "
-    "2000-01-01 = membership predates the simulator horizon"
+SUPP1 = (
+    "Supp. No. 1 to 15 CFR Part 740 (eCFR, https://www.ecfr.gov/current/title-15/"
+    "subtitle-B/chapter-VII/subchapter-C/part-740/appendix-Supplement%20No.%201%20to%20Part%20740)"
+)
+SRC_BASE = SUPP1 + ", state in force January 2025; start 2000-01-01 = membership predates the simulator horizon"
+# Extra words for one territory's rows (appended to SRC_BASE).
+SRC_BASE_EXTRA = {
+    "MAC": (
+        "; Macau is a destination of its own in the EAR since 64 FR 28907 (FR Doc 99-13352, 1999-05-28); "
+        "it is in D:1, D:3 and D:4 but not D:5, and the advanced-computing rules name it beside D:5 "
+        "(88 FR 2821, 2023-01-18; 15 CFR 742.6(b)(10), 90 FR 4544)"
+    ),
+}
+FR_MEX_CYP = (
+    "85 FR 84211 (FR Doc 2020-26552, 'Amendment to Country Groups for Ukraine, Mexico and Cyprus Under the "
+    "EAR', published and effective 2020-12-28, https://www.federalregister.gov/d/2020-26552)"
+)
+FR_NIC = (
+    "89 FR 18780 (FR Doc 2024-05696, 'Revisions to Export, Reexport, and Transfer (In-Country) Controls for "
+    "Nicaragua Under the EAR', published and effective 2024-03-15, https://www.federalregister.gov/d/2024-05696)"
+)
+FR_UAE = (
+    "91 FR 43034 (FR Doc 2026-14132, 'Enhanced Favorable Treatment for the United Arab Emirates Under the "
+    "EAR', RIN 0694-AK54, effective 2026-07-10, published 2026-07-14, https://www.federalregister.gov/d/2026-14132)"
 )
 
-# Dated changes (country-groups-and-rule-text.md A3). Keyed (iso3, group):
+# Dated changes, each from its Federal Register rule. Keyed (iso3, group):
 # (start, end, source). They replace the default (HORIZON_START, "", SRC_BASE)
 # interval for that pair; pairs absent from GROUPS_JAN_2025 are added.
 DATED = {
-    ("MEX", "A:6"): ("2020-12-28", "", "added to A:6 by 85 FR 84211 (2020-12-28); in force Jan 2025 (A2)"),
-    ("CYP", "A:6"): ("2020-12-28", "", "added to A:6 by 85 FR 84211 (2020-12-28); in force Jan 2025 (A2)"),
+    ("MEX", "A:6"): (
+        "2020-12-28",
+        "",
+        "added to A:6 by " + FR_MEX_CYP + "; still in A:6 in January 2025 per " + SUPP1,
+    ),
+    ("CYP", "A:6"): (
+        "2020-12-28",
+        "",
+        "added to A:6 by " + FR_MEX_CYP + "; still in A:6 in January 2025 per " + SUPP1,
+    ),
     ("CYP", "D:5"): (
         HORIZON_START,
         "2024-05-30",
-        "in D:5 before the horizon (start 2000-01-01 = predates "
-        "horizon); removed: 89 FR 40369 (FR 2024-10280) conforming "
-        "change 'Cyprus is no longer a Country Group D:5 country'",
+        "in D:5 before the horizon (start 2000-01-01 = predates horizon); removed by 89 FR 40369 (FR Doc "
+        "2024-10280, 'Conforming and Clarifying Changes to the EAR', published 2024-05-10, effective 2024-05-30, "
+        "https://www.federalregister.gov/d/2024-10280), a conforming change 'to reflect that Cyprus is no "
+        "longer a Country Group D:5 country'",
     ),
-    ("NIC", "D:1"): ("2024-03-15", "", "moved from B to D:1, FR 2024-05696 (2024-03-15)"),
-    ("NIC", "D:5"): ("2024-03-15", "", "added to D:5, FR 2024-05696 (2024-03-15)"),
+    ("NIC", "D:1"): ("2024-03-15", "", "moved from Country Group B to D:1 by " + FR_NIC),
+    ("NIC", "D:5"): ("2024-03-15", "", "added to D:5 by " + FR_NIC),
     ("KHM", "D:5"): (
         HORIZON_START,
         "2026-02-03",
-        "start 2000-01-01 = predates horizon; removed from D:5 "
-        "2026-02-03 (ITAR 126.1 delisting; Fenwick via "
-        "regulation.md 1b); stays in D:1",
+        "in D:5 since 86 FR 70015 (FR Doc 2021-26633, 2021-12-09), before the horizon (start 2000-01-01 = "
+        "predates horizon); removed by FR Doc 2026-02262 ('Conforming Change to the EAR for Cambodia', RIN "
+        "0694-AK41, effective 2026-02-03, https://www.federalregister.gov/d/2026-02262), which follows the "
+        "State Department's removal of Cambodia from 22 CFR 126.1 (final rule published 2025-11-07); stays in D:1",
     ),
     ("ARE", "A:5"): (
-        "2026-07-15",
+        "2026-07-10",
         "",
-        "APPROXIMATE date: added to A:5 (STA only for approved "
-        "entities in Supp. 8 to Part 740) between eCFR snapshots "
-        "2026-07-08 (absent) and 2026-07-23 (present); rule "
-        "citation not found",
+        "added to A:5 by " + FR_UAE + "; License Exception STA only for the UAE Government and the approved "
+        "entities listed in Supp. No. 8 to 15 CFR Part 740 (15 CFR 740.2(a)(26))",
     ),
     ("ARE", "D:3"): (
         HORIZON_START,
-        "2026-07-15",
-        "start 2000-01-01 = predates horizon; end is APPROXIMATE: "
-        "dropped from D:3 between eCFR snapshots 2026-07-08 and "
-        "2026-07-23; rule citation not found",
+        "2026-07-10",
+        "start 2000-01-01 = predates horizon; removed from D:3 by " + FR_UAE,
     ),
     ("ARE", "D:4"): (
         HORIZON_START,
-        "2026-07-15",
-        "start 2000-01-01 = predates horizon; end is APPROXIMATE: "
-        "dropped from D:4 between eCFR snapshots 2026-07-08 and "
-        "2026-07-23; rule citation not found",
+        "2026-07-10",
+        "start 2000-01-01 = predates horizon; removed from D:4 by " + FR_UAE,
     ),
 }
-HKG_SOURCE = "HK takes China's treatment since 85 FR 83765 (2020-12-23)"
+HKG_SOURCE = (
+    "Hong Kong takes China's entry since 85 FR 83765 (FR Doc 2020-28101, 'Removal of Hong Kong as a Separate "
+    "Destination Under the EAR', published and effective 2020-12-23, https://www.federalregister.gov/d/2020-28101); "
+    "this row mirrors China's row"
+)
 HKG_START = "2020-12-23"
 
 
@@ -327,7 +370,7 @@ def build_group_rows() -> list[dict]:
     seen = set()
     for grp, members in GROUPS_JAN_2025.items():
         for iso3 in members.split():
-            start, end, src = DATED.get((iso3, grp), (HORIZON_START, "", SRC_BASE))
+            start, end, src = DATED.get((iso3, grp), (HORIZON_START, "", SRC_BASE + SRC_BASE_EXTRA.get(iso3, "")))
             rows.append({"iso3": iso3, "group": grp, "start": start, "end": end, "source": src})
             seen.add((iso3, grp))
     for (iso3, grp), (start, end, src) in DATED.items():
@@ -354,60 +397,78 @@ DIVERSION = {
     # iso3: (prior, reason / source)
     "USA": (
         0.002,
-        "raised from 0.0005 (much diverted stock is first bought in the US): DOJ Operation Gatekeeper, at least US$160M of H100/H200 smuggled out of the US Oct 2024-May 2025 (Arnold & Porter, 15 Dec 2025, https://www.arnoldporter.com/en/perspectives/blogs/enforcement-edge/2025/12/doj-shutdown-of-major-china-linked-ai-tech-smuggling-network); SDNY Mar-2026 indictment, ~US$2.5B of Supermicro servers sold via a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement, 90 % range 0.0005-0.008 (calibration research s4)",
+        "raised from 0.0005 (much diverted stock is first bought in the US): DOJ Operation Gatekeeper, at least US$160M of H100/H200 smuggled out of the US Oct 2024-May 2025 (Arnold & Porter, 15 Dec 2025, https://www.arnoldporter.com/en/perspectives/blogs/enforcement-edge/2025/12/doj-shutdown-of-major-china-linked-ai-tech-smuggling-network); SDNY Mar-2026 indictment, ~US$2.5B of Supermicro servers sold via a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement from the evidence above, 90 % range 0.0005-0.008",
     ),
     "MYS": (
         0.1,
-        "Taiwan customs data: Malaysia imported US$6.45B of GPUs in Jan-Apr 2025, more than in all of 2024 (SemiMedia, 13 May 2025, https://www.semimedia.cc/19081.html); Singapore server-fraud case, US$390M of servers routed to Malaysia (calibration.md s3); rate before Malaysia's Jul-2025 transit permit, which enforcement.guidance cuts; judgement, 90 % range 0.03-0.25 (calibration research s4)",
+        "Taiwan customs data: Malaysia imported US$6.45B of GPUs in Jan-Apr 2025, more than in all of 2024 (SemiMedia, 13 May 2025, https://www.semimedia.cc/19081.html); Singapore server-fraud case, US$390M of Dell and Supermicro servers routed to Malaysia (Singapore prosecutors in court, Reuters 13 Mar 2025, https://devdiscourse.com/article/law-order/3306150-singapore-firms-allegedly-funnel-390m-us-servers-to-malaysia); rate before Malaysia's Jul-2025 transit permit, which enforcement.guidance cuts; judgement from the evidence above, 90 % range 0.03-0.25",
     ),
     "SGP": (
         0.05,
-        "lowered from 0.08: NVIDIA 10-Q Q1 FY2026, Singapore is 20 % of revenue by billing location, products 'almost always shipped elsewhere', over 99 % of controlled Data Center compute revenue billed there is for US-based customers (https://www.sec.gov/Archives/edgar/data/1045810/000104581025000116/R34.htm); Singapore fraud case, US$390M of servers, 3 charged Feb-Mar 2025 (calibration.md s3); judgement, 90 % range 0.01-0.15 (calibration research s4)",
+        "lowered from 0.08: NVIDIA 10-Q Q1 FY2026, Singapore is 20 % of revenue by billing location, products 'almost always shipped elsewhere', over 99 % of controlled Data Center compute revenue billed there is for US-based customers (https://www.sec.gov/Archives/edgar/data/1045810/000104581025000116/R34.htm); Singapore fraud case, US$390M of servers, 3 charged Feb-Mar 2025 (Reuters 13 Mar 2025, https://devdiscourse.com/article/law-order/3306150-singapore-firms-allegedly-funnel-390m-us-servers-to-malaysia); judgement from the evidence above, 90 % range 0.01-0.15",
     ),
     "THA": (
         0.08,
-        "raised from 0.04: FT (Jul 2025), at least US$1bn of B200 and other banned NVIDIA chips reached China in the three months after the Apr-2025 curbs, SE Asia named as the source market and Commerce weighing controls on Thailand (Reuters summary, https://media.dealstreetasia.com/stories/nvidia-ai-chips-enter-china-450453); Bloomberg (Jul 2025): draft rule restricting AI-chip exports to Malaysia and Thailand (https://www.benzinga.com/markets/asia/25/07/46266218/us-plans-to-restrict-ai-chip-exports-to-malaysia-thailand-to-curb-diversion-to-china); judgement, 90 % range 0.02-0.20 (calibration research s4)",
+        "raised from 0.04: FT (Jul 2025), at least US$1bn of B200 and other banned NVIDIA chips reached China in the three months after the Apr-2025 curbs, SE Asia named as the source market and Commerce weighing controls on Thailand (Reuters summary, https://media.dealstreetasia.com/stories/nvidia-ai-chips-enter-china-450453); Bloomberg (Jul 2025): draft rule restricting AI-chip exports to Malaysia and Thailand (https://www.benzinga.com/markets/asia/25/07/46266218/us-plans-to-restrict-ai-chip-exports-to-malaysia-thailand-to-curb-diversion-to-china); judgement from the evidence above, 90 % range 0.02-0.20",
     ),
     "VNM": (
         0.04,
-        "D:1 licence destination since Oct 2023 (named by law firms, "
-        "regulation.md 1c); SE-Asian transit route (calibration.md s3)",
+        "D:1 licence destination since 2023-11-17 (88 FR 73458, FR Doc 2023-23055: licence for 3A090/4A090 "
+        "items to D:1, D:4, D:5 less A:5/A:6; Vietnam in D:1, Supp. No. 1 to 15 CFR Part 740); SE-Asian "
+        "neighbour of the documented Singapore-Malaysia and Thailand routes, no Vietnam-specific case found; "
+        "judgement",
     ),
-    "IDN": (0.03, "remote-access route: INF Tech reportedly used 2,300 GB200 in Indonesia (calibration.md s3)"),
+    "IDN": (
+        0.03,
+        "remote-access route: Shanghai start-up INF Tech rents ~2,300 GB200 (32 NVL72 racks) in an Indosat "
+        "data centre in Jakarta (Wall Street Journal, Nov 2025, as reported at https://www.moneycontrol.com/"
+        "world/how-a-chinese-ai-firm-tapped-nvidia-s-top-chips-via-indonesia-article-13674006.html); judgement",
+    ),
     "ARE": (
         0.03,
-        "lowered from 0.05: 2025 licences carry security conditions; Microsoft's Sep-2025 licences (60,400 A100-equivalents incl. GB300) required 'stringent' cyber and physical safeguards (AP / Reuters, 3 Nov 2025, https://www.thestar.com.my/tech/tech-news/2025/11/04/microsoft-to-ship-60000-nvidia-ai-chips-to-the-united-arab-emirates); G42 licensed Nov 2025 (calibration.md s5); judgement, 90 % range 0.005-0.10 (calibration research s4)",
+        "lowered from 0.05: 2025 licences carry security conditions; Microsoft's Sep-2025 licences (60,400 A100-equivalents incl. GB300) required 'stringent' cyber and physical safeguards (AP / Reuters, 3 Nov 2025, https://www.thestar.com.my/tech/tech-news/2025/11/04/microsoft-to-ship-60000-nvidia-ai-chips-to-the-united-arab-emirates); G42 licensed 19 Nov 2025 for up to 35,000 GB300-equivalents with security and reporting conditions (https://www.lawyer-monthly.com/2025/11/nvidia-amd-saudi-ai-chip-export-approval); judgement from the evidence above, 90 % range 0.005-0.10",
     ),
-    "SAU": (0.01, "D:4 licence destination since Oct 2023, named as newly licensed (regulation.md 1c, mondaq)"),
+    "SAU": (
+        0.01,
+        "D:4 licence destination since 2023-11-17 (88 FR 73458, FR Doc 2023-23055; Saudi Arabia in D:4, Supp. "
+        "No. 1 to 15 CFR Part 740), named as newly licensed by law firms (https://www.mondaq.com/unitedstates/"
+        "export-controls--trade--investment-sanctions/1383674/); judgement",
+    ),
     "TWN": (
         0.02,
-        "lowered from 0.03 (Taiwan's own demand is mostly legitimate): SDNY Mar-2026 indictment of a Supermicro co-founder and a Taiwan-based manager, ~US$2.5B of servers routed via Taiwan and a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement, 90 % range 0.005-0.06 (calibration research s4)",
+        "lowered from 0.03 (Taiwan's own demand is mostly legitimate): SDNY Mar-2026 indictment of a Supermicro co-founder and a Taiwan-based manager, ~US$2.5B of servers routed via Taiwan and a SE-Asian intermediary, US$510M reached China (CNN / The Register, 20 Mar 2026); judgement from the evidence above, 90 % range 0.005-0.06",
     ),
     "IND": (
         0.01,
-        "low-moderate: large new Tier-2 buyer base (IndiaAI 18-38k "
-        "GPUs, calibration.md s5); no documented case in our notes",
+        "low-moderate: large new Tier-2 buyer base (IndiaAI Mission: 34,333 GPUs approved by Jun 2025, "
+        "https://www.electronicsforyou.biz/industry-buzz/india-installs-17300-gpus-to-build-countrys-ai-"
+        "infrastructure/; >38,000 onboarded by Mar 2026, MeitY reply in the Lok Sabha 25 Mar 2026, "
+        "https://pibtracker.com/article/2026-03-25/indiaai-mission-2245069); no documented diversion case "
+        "found; judgement",
     ),
     "KAZ": (
         0.02,
-        "D:1 licence destination; EAEU member, documented "
-        "transshipment hub for US dual-use items to Russia (Tier 3) "
-        "(BIS/FinCEN 2023 alerts; not in our research notes)",
+        "D:1 licence destination (Supp. No. 1 to 15 CFR Part 740); EAEU member, named among the common "
+        "transshipment points for controlled US items to Russia (Tier 3) in FinCEN/BIS Joint Alert "
+        "FIN-2022-Alert003 (28 Jun 2022) and the supplemental joint alert of 19 May 2023; judgement",
     ),
     "KGZ": (
         0.02,
-        "D:1 licence destination; EAEU member, documented "
-        "transshipment hub for US dual-use items to Russia (Tier 3) "
-        "(BIS/FinCEN 2023 alerts; not in our research notes)",
+        "D:1 licence destination (Supp. No. 1 to 15 CFR Part 740); EAEU member, named among the common "
+        "transshipment points for controlled US items to Russia (Tier 3) in FinCEN/BIS Joint Alert "
+        "FIN-2022-Alert003 (28 Jun 2022) and the supplemental joint alert of 19 May 2023; judgement",
     ),
     "ARM": (
         0.02,
-        "D:1 licence destination; EAEU member, documented "
-        "transshipment hub for US dual-use items to Russia (Tier 3) "
-        "(BIS/FinCEN 2023 alerts; not in our research notes)",
+        "D:1 licence destination (Supp. No. 1 to 15 CFR Part 740); EAEU member, named among the common "
+        "transshipment points for controlled US items to Russia (Tier 3) in FinCEN/BIS Joint Alert "
+        "FIN-2022-Alert003 (28 Jun 2022) and the supplemental joint alert of 19 May 2023; judgement",
     ),
 }
-SRC_DIV_TIER3 = "0: Tier-3 destination itself (D:5 on 2025-01-13, or Macau / Hong Kong, which take China's treatment)"
+SRC_DIV_TIER3 = (
+    "0: Tier-3 destination itself: D:5 on 2025-01-13 (Supp. No. 1 to 15 CFR Part 740), Macau (named beside D:5 in "
+    "15 CFR 742.6(b)(10), 90 FR 4544) or Hong Kong (China's entry since 85 FR 83765)"
+)
 
 
 # ---------------------------------------------------------------------------
@@ -592,7 +653,7 @@ def main() -> None:
     assert len(t3 | {"MAC"}) == 24 and len(t3 | {"MAC", "HKG"}) == 25
     for day, exp in (("2023-11-17", 45), ("2026-07-23", 45)):
         n = len(licence_set(day, False))
-        print(f"  licence set on {day}: {n} (research note A4 says {exp})")
+        print(f"  licence set on {day}: {n} (expected {exp})")
         assert n == exp, (day, n)
     print("top 15 demand weights:")
     for a3 in sorted(weights, key=lambda k: (-weights[k], k))[:15]:
