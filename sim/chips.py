@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import DataError
+from .kernel.layout import FAMILIES
 
 CHIPS_CSV = Path(__file__).parent / "world" / "chips.csv"
 H100_TPP = 15_832.0  # 989.5 dense BF16 TFLOP/s × 16 (NVIDIA H100 SXM datasheet)
@@ -53,10 +54,16 @@ def tpp(row: dict) -> float:
     return max(vals) if vals else 0.0
 
 
-def classify(tpp_value: float, pd: float, interconnect_gbps: float, th: Thresholds = Thresholds()) -> int:
-    """ECCN 3A090 class (CLASS_NONE, CLASS_A, CLASS_B) under thresholds ``th``."""
+def classify(
+    tpp_value: float, pd: float, interconnect_gbps: float, th: Thresholds = Thresholds(), data_center: bool = True
+) -> int:
+    """ECCN 3A090 class (CLASS_NONE, CLASS_A, CLASS_B) under thresholds ``th``. Under the 2023 rule a chip
+    not designed or marketed for data centres is controlled only from TPP 4,800 (``th.a_tpp``): the
+    performance-density prongs and 3A090.b apply to data-centre chips alone (ECCN 3A090, 88 FR 73458)."""
     if th.vintage == "2022":
         return CLASS_A if tpp_value >= th.a_tpp and interconnect_gbps >= th.interconnect_gbps else CLASS_NONE
+    if not data_center:
+        return CLASS_A if tpp_value >= th.a_tpp else CLASS_NONE
     if tpp_value >= th.a_tpp or (tpp_value >= th.a_tpp_with_pd and pd >= th.a_pd):
         return CLASS_A
     if (th.b_tpp_low <= tpp_value < th.a_tpp and th.b_pd_low <= pd < th.a_pd) or (
@@ -72,7 +79,16 @@ def load_chips(path: Path = CHIPS_CSV) -> pl.DataFrame:
     if not Path(path).exists():
         raise DataError(path, "", "file not found")
     df = pl.read_csv(path, infer_schema_length=None)
-    need = {"name", "vendor", "us_jurisdiction", "fp16_dense_tflops", "die_area_mm2", "interconnect_gbps"}
+    need = {
+        "name",
+        "vendor",
+        "us_jurisdiction",
+        "data_center",
+        "family",
+        "fp16_dense_tflops",
+        "die_area_mm2",
+        "interconnect_gbps",
+    }
     missing = need - set(df.columns)
     if missing:
         raise DataError(path, ",".join(sorted(missing)), "missing column")
@@ -90,6 +106,10 @@ def load_chips(path: Path = CHIPS_CSV) -> pl.DataFrame:
         area = r["die_area_mm2"]
         pd = t / area if area else None
         ic = r["interconnect_gbps"] or 0.0
+        dc = r.get("data_center")
+        dc = True if dc is None else str(dc).lower() == "true"
+        if "family" in df.columns and r["family"] not in FAMILIES:
+            raise DataError(path, f"{r['name']}.family", f"unknown family {r['family']!r}; expected one of {FAMILIES}")
         rows.append(
             {
                 "name": r["name"],
@@ -99,7 +119,7 @@ def load_chips(path: Path = CHIPS_CSV) -> pl.DataFrame:
                 "h100e_flops": fp16 / H100_FP16_TFLOPS,
                 "fp16_derived": derived,
                 "eccn_2022": CLASS_NAMES[classify(t, pd, ic, Thresholds(vintage="2022"))],
-                "eccn_2023": CLASS_NAMES[classify(t, pd, ic)],
+                "eccn_2023": CLASS_NAMES[classify(t, pd, ic, data_center=dc)],
             }
         )
     return df.join(pl.DataFrame(rows), on="name", how="left", maintain_order="left")

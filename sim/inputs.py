@@ -94,10 +94,30 @@ def alias_table(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prob, alias
 
 
+ABROAD_ROW = "huawei_abroad"
+
+
 def mix_groups(sc: Scenario) -> list[str]:
-    """Rows of the chip-mix tables: the buyer groups, then hyperscalers with a mix of their own."""
+    """Rows of the chip-mix tables: the buyer groups, hyperscalers with a mix of their own, then the buyers
+    of Huawei's sales abroad (when the assumptions give them a mix)."""
     hs = set(sc.world.sites["hyperscaler"].to_list())
-    return ["world", "china"] + [g for g in sc.assumptions.structure["chip_mix"] if g in hs]
+    mix = sc.assumptions.structure["chip_mix"]
+    return ["world", "china"] + [g for g in mix if g in hs] + ([ABROAD_ROW] if ABROAD_ROW in mix else [])
+
+
+def huawei_abroad(sc: Scenario, groups: list[str]) -> tuple[np.ndarray, int]:
+    """uint8 [C]: territories whose domestic buyers may order Ascend (``huawei_abroad.countries`` of the
+    assumptions, resolved at the first quarter's midpoint, Chinese buyers excluded), and the mix row they order from."""
+    C = len(sc.world.iso3)
+    spec = sc.assumptions.structure.get("huawei_abroad")
+    if spec is None or ABROAD_ROW not in groups:
+        return np.zeros(C, np.uint8), -1
+    china = set(sc.assumptions.structure["buyers"]["china"])
+    members = sc.world.resolve(
+        spec.get("countries", []), quarters.midpoint(sc.labels[0]), sc.assumptions.path, "huawei_abroad.countries"
+    )
+    flags = np.array([iso in members and iso not in china for iso in sc.world.iso3], np.uint8)
+    return flags, groups.index(ABROAD_ROW)
 
 
 def _chip_mix(sc: Scenario, chips: pl.DataFrame, labels: list[str], slips: int) -> tuple[np.ndarray, np.ndarray]:
@@ -260,6 +280,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
     top = np.nan_to_num(params[:, L.P_SLIP], nan=0.0).max(initial=0.0)  # the longest roadmap slip drawn
     slips = int(round(min(top, 1e6))) + 1
     groups = mix_groups(sc)
+    hw_flags, g_abroad = huawei_abroad(sc, groups)
     hs_names = list(dict.fromkeys(sc.world.sites["hyperscaler"].to_list()))
     firm_mix = np.array(
         [groups.index(hs_names[h]) if h >= 0 and hs_names[h] in groups else group[c] for c, h in zip(f_country, f_hs)],
@@ -294,11 +315,13 @@ def compile_scenario(sc: Scenario) -> Compiled:
             div=countries["diversion_risk"].to_numpy().astype(float),
             init_share=init,
             group=group,
+            hw_abroad=hw_flags,
         ),
         chips=Chips(
             tpp=chips["tpp"].to_numpy(),
             supply=supply_cost(chips),
             vendor=np.array([vendors.index(v) for v in chips["vendor"]], np.int32),
+            family=np.array([L.FAMILIES.index(x) for x in chips["family"]], np.int32),
             vendor_china_only=np.array([v in L.CHINA_ONLY_VENDORS for v in vendors], np.uint8),
         ),
         rules=Rules(
@@ -320,6 +343,8 @@ def compile_scenario(sc: Scenario) -> Compiled:
             year_start=np.array([lab.endswith("Q1") for lab in labels], np.uint8),
         ),
         tables=Tables(mix_prob=mix_prob, mix_alias=mix_alias, ztab=ztab),
-        consts=Consts(key=root_key(sc.seed), div_dest=div, us_index=idx["USA"], m=sc.orders_per_quarter),
+        consts=Consts(
+            key=root_key(sc.seed), div_dest=div, us_index=idx["USA"], m=sc.orders_per_quarter, g_abroad=g_abroad
+        ),
     ).plain()
     return Compiled(inputs, reg, chips, iso3, labels, names, draws)

@@ -87,12 +87,17 @@ def scripted(
     init_shares: dict | None = None,
     start: str = "2025Q1",
     subst: float = 1.0,
+    approve_denial: float = 0.0,
+    hw_share: float = 0.0,
+    china_chip: str | None = None,
 ):
     """One firm in ``buyer`` (or in each territory of a dict iso3 → demand weight) orders
     ``h100e_per_quarter`` (times its weight) of ``chip`` every quarter (one order, no noise);
     supply (H100e a quarter per vendor) ample unless given, no installed base unless given, licences
-    approved with probability ``approve`` without delay, grey-market capacity ``grey``, ``subst`` fallback
-    chips per refused chip."""
+    approved with probability ``approve`` without delay (``approve_denial`` under a policy of denial),
+    grey-market capacity ``grey``, ``subst`` fallback chips per refused chip, a share ``hw_share`` of
+    eligible orders to the Huawei-abroad row (which asks for the same chip); Chinese buyers order
+    ``china_chip`` when given."""
     buyers = buyer if isinstance(buyer, dict) else {buyer: 1.0}
     sc = load_scenario(
         write_scenario(tmp_path, regime, quarters, extra, regime_lines, start),
@@ -107,10 +112,12 @@ def scripted(
     k = comp.chips["name"].to_list().index(chip)
     inp.mix_prob[:] = 0.0  # every alias column points at the chip
     inp.mix_alias[:] = k
+    if china_chip is not None:
+        inp.mix_alias[:, L.GROUP_CHINA] = comp.chips["name"].to_list().index(china_chip)
     p = inp.params
     p[:, L.P_ORDER_SIGMA], p[:, L.P_INSTALLED], p[:, L.P_APPROVE] = 0.0, installed, approve
-    p[:, L.P_APPROVE_DENIAL], p[:, L.P_DELAY], p[:, L.P_DIVERSION], p[:, L.P_LIFE] = 0.0, 0.0, 0.0, life
-    p[:, L.P_SUBST] = subst
+    p[:, L.P_APPROVE_DENIAL], p[:, L.P_DELAY], p[:, L.P_DIVERSION], p[:, L.P_LIFE] = approve_denial, 0.0, 0.0, life
+    p[:, L.P_SUBST], p[:, L.P_HW_ABROAD] = subst, hw_share
     inp.quarterly[:, :, L.QT_DEMAND] = h100e_per_quarter
     inp.quarterly[:, :, L.QT_GREY] = grey
     if isinstance(supply, dict):  # vendor → H100e a quarter, the others ample

@@ -43,7 +43,7 @@ def _binding(world):
 def assert_equals_reference(inp, out):
     for t in range(inp.shape[0]):
         ref = simulate_trial(inp, t)
-        for name in ("stock", "stock_tpp", "largest", "flows", "nveu_used", "allow_used"):
+        for name in ("stock", "stock_tpp", "largest", "flows", "nveu_used", "allow_used", "family"):
             np.testing.assert_allclose(getattr(out, name)[t], ref[name], rtol=2e-6, atol=1e-3, err_msg=name)
         for name in ("largest_site", "exhaust", "nveu_exhaust"):
             np.testing.assert_array_equal(getattr(out, name)[t], ref[name], err_msg=name)
@@ -71,6 +71,18 @@ def test_kernel_equals_reference_on_every_rule_path(world, name, flow):
     inp = _paths(world, name)
     out = run_kernel(inp)
     assert out.flows[..., flow].sum() > 0
+    assert_equals_reference(inp, out)
+
+
+def test_kernel_equals_reference_with_embargoes_and_huawei_sales_abroad(world):
+    """Diffusion (embargoed destinations, China parts bought directly) with a fifth of eligible orders asking
+    for Ascend: the second hash, the Huawei-abroad row and the chip families agree with the oracle."""
+    inp = _paths(world, "diffusion_2025", firms_total=400)
+    inp.params[:, L.P_HW_ABROAD] = 0.2
+    out = run_kernel(inp)
+    china = [i for i, g in enumerate(inp.terr.group) if g == L.GROUP_CHINA]
+    abroad = np.delete(out.family[..., L.FAMILIES.index("huawei")], china, axis=1)
+    assert abroad.sum() > 0 and out.family[..., L.FAMILIES.index("h20_class")].sum() > 0
     assert_equals_reference(inp, out)
 
 

@@ -50,6 +50,16 @@ def test_vectorised_equals_the_kernel_under_every_rule_path(world, name):
     _assert_same(run_kernel(inp), run_vectorised(inp))
 
 
+def test_vectorised_equals_the_kernel_with_embargoes_and_huawei_sales_abroad(world):
+    from benchmarks.rivals.vectorised import run_vectorised
+
+    inp = _small(world, "diffusion_2025", firms_total=400)
+    inp.params[:, L.P_HW_ABROAD] = 0.2
+    a = run_kernel(inp)
+    assert a.family[..., L.FAMILIES.index("huawei")].sum() > 0
+    _assert_same(a, run_vectorised(inp))
+
+
 def test_vectorised_equals_the_kernel_when_supply_allocations_and_nveu_bind(world):
     """Vendors sold out (backlog, lapses), allocations and NVEU caps used up, UVEU shares, several trial
     blocks and chunks of slots."""

@@ -126,6 +126,8 @@ class _Block:
         self.sigma = P[:, L.P_ORDER_SIGMA]
         self.slip = np.clip(_pyround(P[:, L.P_SLIP]), 0, inp.tables.mix_prob.shape[0] - 1)
         self.sub_r = P[:, L.P_SUBST].copy()  # fallback chips per refused chip
+        self.hw_share = P[:, L.P_HW_ABROAD].copy()  # share of eligible orders to the Huawei-abroad row
+        self.hw_on = bool(inp.terr.hw_abroad.any()) and bool((self.hw_share > 0).any())
         self.size_fix = np.array([math.exp(-0.5 * s * s) for s in self.sigma])
         self.p_app = P[:, L.P_APPROVE]
         self.p_app_den = P[:, L.P_APPROVE_DENIAL]
@@ -211,8 +213,8 @@ class _Block:
         self.cap_used = np.zeros(T * C)
         self.nveu_used = np.zeros(T * C)
         self.lpp_used = np.zeros(T * F)
-        self.share_us = np.zeros(T)
-        self.share_used = np.zeros(T)
+        self.share_us = np.zeros((T, self.K))  # licence_share, per trial and chip
+        self.share_used = np.zeros((T, self.K))
         self.carry = np.zeros(T * F)
         self.exhaust = np.full(T * C, -1, np.int64)
         self.nveu_exhaust = np.full(T * C, -1, np.int64)
@@ -341,6 +343,10 @@ class _Block:
         grp = self.c_group[c]
         col = (((u & _U(0xFFFF)) * _U(self.K)) >> _U(16)).view(np.int64)
         g = self.firm_mix[f]
+        if self.hw_on:  # buyers of Huawei's sales abroad: a second hash of the draw
+            ua = (_mix(u ^ _U(L.HW_KEY)) >> _U(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+            hw = (inp.terr.hw_abroad[c] == 1) & (inp.firms.hs[f] < 0) & (ua < self.hw_share[None, :])
+            g = np.where(hw, inp.consts.g_abroad, g)
         sl = self.slip[None, :]
         k = np.where((u >> _U(48)).view(np.int64) * _U16 >= self.mix_p[sl, g, col], self.mix_a[sl, g, col], col)
         hk = self.hk_tk[self.tt[None, :], k]
@@ -362,7 +368,7 @@ class _Block:
         is_main = is_free | ok_lic
         is_no = ((pol == L.LICENCE) | (pol == L.PROHIBITED)) & ~ok_lic
         is_share = pol == L.LICENCE_SHARE
-        is_deny = (pol == L.DENY) & ~ok_lic
+        is_deny = ((pol == L.DENY) & ~ok_lic) | (pol == L.EMBARGO)
         is_cap = pol == L.CAPPED
         is_ref = is_share | is_deny
         fmain = is_main.astype(np.float64)
@@ -386,7 +392,13 @@ class _Block:
         lppl = float(inp.rules.lpp[q]) / _HTPP
         allow_on = None
         if self.allow_q is not None:
-            allow_on = (self.cls_q[k] != 0) & (self.allow_q[c] > 0.0) & (pol != L.PROHIBITED) & (pol != L.FREE)
+            allow_on = (
+                (self.cls_q[k] != 0)
+                & (self.allow_q[c] > 0.0)
+                & (pol != L.PROHIBITED)
+                & (pol != L.FREE)
+                & (pol != L.EMBARGO)
+            )
         any_allow = allow_on.any(axis=1).tolist() if allow_on is not None else [False] * S
         hs = self.firm_hs[f]
         any_uveu = [False] * S
@@ -499,7 +511,8 @@ class _Block:
                 np.subtract(rem, b, out=over[j])
                 req2 = np.multiply(b, appc[j], out=nck[j])
             if any_shr[j]:
-                a = maximum(share_ratio * self.share_us - self.share_used, 0.0) / hk[j]
+                kj = k[j]
+                a = maximum(share_ratio * self.share_us[tt, kj] - self.share_used[tt, kj], 0.0) / hk[j]
                 a = np.multiply(minimum(nsh, a), app_shr[j], out=ns[j])
                 req1 = req1 + a
                 ndn = ndn + (nsh - a)
@@ -510,9 +523,9 @@ class _Block:
             if any_cap[j] and lpp_on:
                 lpp_used[lj] = LU + x * tkj * fcap[j]
             if any_shr[j]:
-                self.share_used += x * hk[j] * fshr[j]
+                self.share_used[tt, k[j]] += x * hk[j] * fshr[j]
             if share_on and any_us[j]:
-                self.share_us += x * hk[j] * usm[j]
+                self.share_us[tt, k[j]] += x * hk[j] * usm[j]
             # the second take: the allocation, or the grey market for refused orders
             if any_ref[j]:
                 g = minimum(ndn, maximum(grey, 0.0) / hk[j])

@@ -4,7 +4,8 @@
 over trials. The kernel takes the input groups of structures.py (Draws, Firms, Territories, Chips, Rules,
 Tables, Consts) and writes ``Outputs``, per trial t, territory c, quarter q: ``stock[t, c, q, channel]``
 and ``largest[t, c, q]`` (largest single firm's stock located in c) in H100e by dense 16-bit FLOP/s,
-``stock_tpp[t, c, q]`` in H100e by TPP, ``flows[t, c, q, flow]`` (layout.FLOWS), ``exhaust[t, c]`` and
+``stock_tpp[t, c, q]`` in H100e by TPP, ``family[t, c, q, family]`` (stock by chip family, layout.FAMILIES),
+``flows[t, c, q, flow]`` (layout.FLOWS), ``exhaust[t, c]`` and
 ``nveu_exhaust[t, c]`` (first quarter the national allocation / an NVEU allocation is used up, -1 if never).
 
 Orders are generated inside the kernel, never stored: in quarter q, slot s in [0, F·m) is mapped by a
@@ -27,7 +28,17 @@ from numba import njit, prange
 
 from . import layout as L
 from .cache import keyed
-from .primitives import _ITPP, _chip_choice, _domain, _licence_draw, _order_draw, _quarter_keys, _shift, _size_factor
+from .primitives import (
+    _ITPP,
+    _abroad_draw,
+    _chip_choice,
+    _domain,
+    _licence_draw,
+    _order_draw,
+    _quarter_keys,
+    _shift,
+    _size_factor,
+)
 from .shipping import _refuse, _ship
 from .structures import KernelInputs, Order, Outputs
 from .trial import _close_quarter, _finish, _new_state, _open_quarter, _trial_values
@@ -100,9 +111,8 @@ def _capped(st, o, n, left, u_lic, tr, t, firms, rules, out):
 # kernels): it allocates nothing, and the reference counts numba would keep on every array it reads from
 # the structures (it copies them into each inlined helper) cost more than the rules themselves.
 @njit(_nrt=False)
-def _orders(st, tr, q, grey, share_us, share_used, firms, terr, chips, rules, tables, consts, out):
-    """Every order of quarter q of trial ``tr``, in random arrival order, first come first served.
-    ``share_us``, ``share_used``: the 'licence_share' volumes (H100e) so far; returns them updated."""
+def _orders(st, tr, q, grey, firms, terr, chips, rules, tables, consts, out):
+    """Every order of quarter q of trial ``tr``, in random arrival order, first come first served."""
     t = tr.t
     m = consts.m
     N = firms.country.shape[0] * m  # orders per quarter
@@ -118,7 +128,10 @@ def _orders(st, tr, q, grey, share_us, share_used, firms, terr, chips, rules, ta
         st.flows[q, c, L.FL_ORDERED] += base
         old = st.firm[f, L.FS_WAITING]  # volume that already waited a quarter for supply
         vol = base + old
-        k = _chip_choice(u, tables, tr.slip, firms.mix[f], q)
+        g = firms.mix[f]
+        if terr.hw_abroad[c] == 1 and firms.hs[f] < 0 and _abroad_draw(u) < tr.hw_share:
+            g = consts.g_abroad  # a buyer of Huawei's sales abroad
+        k = _chip_choice(u, tables, tr.slip, g, q)
         v = chips.vendor[k]
         o = Order(
             f,
@@ -128,6 +141,7 @@ def _orders(st, tr, q, grey, share_us, share_used, firms, terr, chips, rules, ta
             c != consts.us_index,
             terr.group[c],
             v,
+            chips.family[k],
             tr.h100e[k],
             tr.tk[k],
             tr.itk[k],
@@ -141,7 +155,7 @@ def _orders(st, tr, q, grey, share_us, share_used, firms, terr, chips, rules, ta
         u_lic = _licence_draw(u)
         book = 1.0 if cls != 0 else 0.0  # controlled chips count toward UVEU shares
         left = 0.0  # chips the rules let through but the vendor cannot supply
-        if cls != 0 and rules.allow_tpp[q, c] > 0.0 and pol != L.PROHIBITED and pol != L.FREE:
+        if cls != 0 and rules.allow_tpp[q, c] > 0.0 and pol != L.PROHIBITED and pol != L.FREE and pol != L.EMBARGO:
             na = min(n, max(rules.allow_tpp[q, c] * _ITPP - st.allow_used[c], 0.0) * o.itk)  # bilateral deals
             x = _ship(st, o, na, q, L.CH_LICENSED, 1.0)
             st.allow_used[c] += x * o.tk
@@ -158,20 +172,20 @@ def _orders(st, tr, q, grey, share_us, share_used, firms, terr, chips, rules, ta
                 ch = L.CH_LICENSED
             x = _ship(st, o, n, qd, ch, book)
             if pol == L.FREE and not o.abroad and rules.share_chip[q, k] == 1:
-                share_us += x * o.hk
+                st.share_us[k] += x * o.hk  # US customers' volume of the chip, for 'licence_share'
             left += n - x
         elif pol == L.LICENCE or pol == L.PROHIBITED:
             st.flows[q, c, L.FL_DENIED] += n * o.hk
             st.flows[q, c, L.FL_UNMET] += n * o.hk
-        elif pol == L.LICENCE_SHARE or pol == L.DENY:
+        elif pol == L.LICENCE_SHARE or pol == L.DENY or pol == L.EMBARGO:
             refused = n
-            if pol == L.LICENCE_SHARE:  # case by case, within a share of US customers' volume
-                ns = min(n, max(rules.share_ratio[q] * share_us - share_used, 0.0) / o.hk)
+            if pol == L.LICENCE_SHARE:  # case by case, within a share of US customers' volume of the chip
+                ns = min(n, max(rules.share_ratio[q] * st.share_us[k] - st.share_used[k], 0.0) / o.hk)
                 if u_lic >= tr.p_app:
                     ns = 0.0  # the licence is refused
                 if ns > 0.0:
                     x = _ship(st, o, ns, q + tr.delay, L.CH_LICENSED, book)
-                    share_used += x * o.hk
+                    st.share_used[k] += x * o.hk
                     left += ns - x
                 refused = n - ns
             if refused > 0.0:  # the grey market, then substitutes
@@ -184,7 +198,6 @@ def _orders(st, tr, q, grey, share_us, share_used, firms, terr, chips, rules, ta
             st.flows[q, c, L.FL_LAPSED] += lapsed
             st.firm[f, L.FS_BACKLOG] += lv - lapsed
             st.backlog[c] += lv - lapsed
-    return share_us, share_used
 
 
 @njit(cache=True)
@@ -192,13 +205,9 @@ def _trial(t, draws, firms, terr, chips, rules, tables, consts, out):
     """Trial t (a row of ``draws`` and ``out``), quarter by quarter."""
     tr = _trial_values(t, draws, firms, terr, chips, tables, consts)
     st = _new_state(tr, draws, firms, terr, chips, rules, consts)
-    share_us = 0.0  # cumulative US volume of 'licence_share' chips (H100e)
-    share_used = 0.0  # cumulative volume licensed under 'licence_share' (H100e)
     for q in range(rules.policy.shape[0]):
         grey = _open_quarter(st, tr, q, draws, terr, chips, rules, consts.m)
-        share_us, share_used = _orders(
-            st, tr, q, grey, share_us, share_used, firms, terr, chips, rules, tables, consts, out
-        )
+        _orders(st, tr, q, grey, firms, terr, chips, rules, tables, consts, out)
         _close_quarter(st, q)
     _finish(st, tr, firms, terr, consts, out)
 
@@ -252,6 +261,8 @@ def check_inputs(inputs: KernelInputs, out: Outputs) -> None:
         "firms.hs_start": (fi.hs_start, 0, fi.hs_sites.shape[0] + 1),
         "firms.div_firms": (fi.div_firms, 0, F),
         "chips.vendor": (ch.vendor, 0, V),
+        "chips.family": (ch.family, 0, len(L.FAMILIES)),
+        "consts.g_abroad": (np.asarray(inputs.consts.g_abroad), -1, G),
         "rules.chip_class": (ru.chip_class, 0, ru.policy.shape[2] + 1),
         "rules.fallback": (ru.fallback, -1, K),
         "tables.mix_alias": (tb.mix_alias, 0, K),
@@ -261,6 +272,8 @@ def check_inputs(inputs: KernelInputs, out: Outputs) -> None:
     for name, (a, lo, hi) in bounds.items():
         if a.size and (a.min() < lo or a.max() >= hi):
             raise ValueError(f"kernel inputs: {name} has values outside [{lo}, {hi - 1}]")
+    if inputs.terr.hw_abroad.any() and inputs.consts.g_abroad < 0:
+        raise ValueError("kernel inputs: terr.hw_abroad names buyers of Huawei abroad but consts.g_abroad is -1")
 
 
 def run_kernel(inputs: KernelInputs, out: Outputs | None = None, start: int = 0, stop: int | None = None) -> Outputs:

@@ -2,9 +2,11 @@
 compiles them in as constants)."""
 
 # destination policies (regime files spell them free, licence, capped, deny)
-# licence_share: case-by-case licences while the destination's cumulative volume stays within a share of
-# US customers' volume of the same chips; prohibited: no licence, no grey market, no substitute
-FREE, LICENCE, CAPPED, DENY, LICENCE_SHARE, PROHIBITED = 0, 1, 2, 3, 4, 5
+# licence_share: case-by-case licences while the destination's cumulative volume of a product stays within a
+# share of US customers' volume of the same product; prohibited: no licence, no grey market, no substitute;
+# embargo: a licence is required and none is granted (a policy of denial with no approvals: 15 CFR 746),
+# refused demand goes to the grey market and to substitutes the rules let through
+FREE, LICENCE, CAPPED, DENY, LICENCE_SHARE, PROHIBITED, EMBARGO = 0, 1, 2, 3, 4, 5, 6
 POLICY_CODES = {
     "free": FREE,
     "licence": LICENCE,
@@ -12,6 +14,7 @@ POLICY_CODES = {
     "deny": DENY,
     "licence_share": LICENCE_SHARE,
     "prohibited": PROHIBITED,
+    "embargo": EMBARGO,
 }
 
 # stock channels: how the chips in a country's stock got there
@@ -81,6 +84,7 @@ PARAMS = (
     ("enforcement.location_verification_cut", "P_CUT_LV"),
     ("roadmap.slip_quarters", "P_SLIP"),
     ("substitution.chips_per_refused_chip", "P_SUBST"),
+    ("huawei_abroad.share_of_demand", "P_HW_ABROAD"),
 )
 (
     P_INSTALLED,
@@ -95,11 +99,15 @@ PARAMS = (
     P_CUT_LV,
     P_SLIP,
     P_SUBST,
+    P_HW_ABROAD,
 ) = range(len(PARAMS))
 
 VENDORS = ("NVIDIA", "AMD", "Intel", "Huawei", "Google", "Amazon")
+# reporting families of chips (chips.csv column ``family``): stocks are also kept by family, so a run tells
+# e.g. China's H20-class chips from its Ascend or its flagship NVIDIA parts
+FAMILIES = ("nvidia", "china_2022", "h20_class", "amd", "intel", "huawei", "google", "amazon")
 SUPPLY_PATHS = tuple(f"supply.{v.lower()}_h100e_per_quarter" for v in VENDORS)
-CHINA_ONLY_VENDORS = ("Huawei",)  # Ascend output is sold only to Chinese buyers
+CHINA_ONLY_VENDORS = ("Huawei",)  # Ascend: domestic to Chinese buyers; abroad only through the Huawei-abroad buyers
 # vendors whose output path is in dense 16-bit H100e (Epoch's Huawei series; the 950/960 die areas are
 # unknown); the others' paths are in capacity units, where a chip costs max(FLOP/s, die area) in H100 terms
 FLOP_COSTED_VENDORS = ("Huawei",)
@@ -114,6 +122,7 @@ QT_DEMAND, QT_GREY, QT_SUPPLY = 0, 1, 2
 UV_OUTSIDE_TIER1, UV_ONE_TERRITORY, UV_OUTSIDE_US = 0, 1, 2
 
 GROUP_WORLD, GROUP_CHINA = 0, 1
+TINY_H100E = 1e-6  # a firm stock below this (H100e) is a rounding residue of its retirement window: zero
 ZTAB_BITS = 12  # order-size noise: standard-normal quantile table of 4096 entries
 ZTAB_MASK = (1 << ZTAB_BITS) - 1
 H100_TPP = 15_832.0
@@ -122,6 +131,9 @@ H100_TPP = 15_832.0
 # (ZTAB_BITS wide), 32-47 the licence decision, 48-63 the alias-method threshold
 U_SIZE_SHIFT, U_LICENCE_SHIFT, U_ALIAS_SHIFT = 16, 32, 48
 U16_MASK = 0xFFFF
+# an eligible buyer's order goes to the Huawei-abroad mix row when a second hash of its draw, splitmix64(u ^
+# HW_KEY) >> 11 as a uniform in [0, 1) (53 bits), falls below the trial's huawei_abroad share
+HW_KEY = 0x5851F42D4C957F2D
 
 # columns of the kernel's per-firm state within a quarter (one cache line per firm): expected size of the
 # firm's next order (H100e), volume per order that already waited a quarter for supply, volume waiting

@@ -134,3 +134,13 @@ def _chip_choice(u, tables, slip, g, q):
 def _licence_draw(u):
     """The uniform in [0, 1) that decides the order's licence: bits 32-47 of its draw ``u``."""
     return np.float64((u >> np.uint64(L.U_LICENCE_SHIFT)) & np.uint64(L.U16_MASK)) * _U16
+
+
+_U53 = 1.0 / 9007199254740992.0  # 2^-53
+
+
+@njit(inline="always")
+def _abroad_draw(u):
+    """A uniform in [0, 1) from a second hash of the order's draw ``u`` (independent of its other bit
+    fields): decides whether an eligible buyer's order goes to the Huawei-abroad row."""
+    return np.float64(_mix(u ^ np.uint64(L.HW_KEY)) >> np.uint64(11)) * _U53

@@ -73,6 +73,7 @@ def simulate_trial(inp, t: int) -> dict:
     s_exp = pr[L.P_SIZE_EXP]
     slip = whole(pr[L.P_SLIP], 0, inp.tables.mix_prob.shape[0] - 1)
     sub_r = pr[L.P_SUBST]
+    hw_share = pr[L.P_HW_ABROAD]
     hrow = inp.draws.chip_h100e[t]  # this trial's H100e per chip
     tkey = mix(int(inp.consts.key) ^ (((inp.draws.first + t + 1) * GOLDEN) & MASK))  # the global trial's stream
 
@@ -101,12 +102,14 @@ def simulate_trial(inp, t: int) -> dict:
     firm_add = np.zeros((F, Q))
     c_add = np.zeros((C, Q, len(L.CHANNELS)))
     c_tpp = np.zeros((C, Q))
+    fam_add = np.zeros((C, Q, len(L.FAMILIES)))  # stock added by chip family
     due = np.zeros((C, Q))
     pend = [0.0] * C
     carry = [0.0] * F
     lpp_used: dict[int, float] = {}
     allow_used = [0.0] * C
-    quota = {"us": 0.0, "used": 0.0}  # licence_share: US volume and volume licensed, cumulative
+    quota_us = [0.0] * K  # licence_share, per chip: US customers' volume over the rule's period
+    quota_used = [0.0] * K  # ... and the volume licensed to the destination, cumulative
     cap_used = [0.0] * C
     nveu_used = [0.0] * C
     exhaust = [-1] * C
@@ -114,7 +117,7 @@ def simulate_trial(inp, t: int) -> dict:
 
     diverted = [0.0] * Q  # H100e diverted to the diversion destination, by quarter of arrival
 
-    def deliver(f, c, q, qd, vol, tpp_h, ch, d=0.0):
+    def deliver(f, c, q, qd, vol, tpp_h, ch, fam, d=0.0):
         if qd >= Q:
             pend[c] += vol
             return
@@ -126,11 +129,13 @@ def simulate_trial(inp, t: int) -> dict:
         firm_add[f, qd] += vol * (1.0 - d)
         c_add[c, qd, ch] += vol * (1.0 - d)
         c_tpp[c, qd] += tpp_h * (1.0 - d)
+        fam_add[c, qd, fam] += vol * (1.0 - d)
         if d > 0.0:
             flows[c, qd, L.FL_DIVERTED_OUT] += vol * d
             flows[inp.consts.div_dest, qd, L.FL_DIVERTED_IN] += vol * d
             c_add[inp.consts.div_dest, qd, L.CH_DIVERTED] += vol * d
             c_tpp[inp.consts.div_dest, qd] += tpp_h * d
+            fam_add[inp.consts.div_dest, qd, fam] += vol * d
             diverted[qd] += vol * d
 
     def effective_policy(q, k, c):
@@ -159,7 +164,7 @@ def simulate_trial(inp, t: int) -> dict:
         qkey = mix(tkey ^ (((q + 1) * M1) & MASK))
         keys = [mix(qkey + i) for i in (1, 2, 3, 4)]
 
-        def refuse(f, c, q, n, hk, tk, sk, v, grp):
+        def refuse(f, c, q, n, hk, tk, sk, v, grp, fam):
             """Denied: the grey market first, then fallback chips (sub_r per refused chip), the rest unmet."""
             nonlocal grey
             wanted = n
@@ -173,6 +178,7 @@ def simulate_trial(inp, t: int) -> dict:
                 firm_add[f, q] += gm * hk
                 c_add[c, q, L.CH_DIVERTED] += gm * hk
                 c_tpp[c, q] += gm * tk
+                fam_add[c, q, fam] += gm * hk
             got = 0.0
             for kk in inp.rules.fallback[q]:
                 if kk < 0 or n <= 0.0:
@@ -199,6 +205,7 @@ def simulate_trial(inp, t: int) -> dict:
                     flops,
                     x * inp.chips.tpp[kk] / L.H100_TPP,
                     L.CH_DOMESTIC if inp.chips.vendor_china_only[vk] and grp == L.GROUP_CHINA else L.CH_FREE,
+                    int(inp.chips.family[kk]),
                 )
             flows[c, q, L.FL_UNMET] += max(0.0, (wanted - gm if gm > 0.0 else wanted) * hk - got)
 
@@ -218,11 +225,14 @@ def simulate_trial(inp, t: int) -> dict:
             vol = base + waited[f]
             grp = inp.terr.group[c]
             g = inp.firms.mix[f]  # the chip: alias method (column from bits 0-15, threshold 48-63)
+            if inp.terr.hw_abroad[c] and inp.firms.hs[f] < 0 and (mix(u ^ L.HW_KEY) >> 11) / 2.0**53 < hw_share:
+                g = inp.consts.g_abroad  # a buyer of Huawei's sales abroad
             k = ((u & L.U16_MASK) * K) >> 16
             if (u >> L.U_ALIAS_SHIFT) / 65536.0 >= inp.tables.mix_prob[slip, g, q, k]:
                 k = int(inp.tables.mix_alias[slip, g, q, k])
             hk, tk, sk = hrow[k], inp.chips.tpp[k] / L.H100_TPP, inp.chips.supply[k]
             v = inp.chips.vendor[k]
+            fam = int(inp.chips.family[k])
             n = vol / hk
             cls = inp.rules.chip_class[q, k]
             pol = effective_policy(q, k, c)
@@ -240,12 +250,12 @@ def simulate_trial(inp, t: int) -> dict:
             domestic = bool(inp.chips.vendor_china_only[v]) and grp == L.GROUP_CHINA
             left = 0.0
 
-            if controlled and inp.rules.allow_tpp[q, c] > 0.0 and pol not in (L.PROHIBITED, L.FREE):  # bilateral deals
+            if controlled and inp.rules.allow_tpp[q, c] > 0.0 and pol not in (L.PROHIBITED, L.FREE, L.EMBARGO):  # deals
                 na = min(n, max(inp.rules.allow_tpp[q, c] / L.H100_TPP - allow_used[c], 0.0) / tk)
                 x = take(v, sk, na)
                 if x > 0.0:
                     allow_used[c] += x * tk
-                    deliver(f, c, q, q, x * hk, x * tk, L.CH_LICENSED, d)
+                    deliver(f, c, q, q, x * hk, x * tk, L.CH_LICENSED, fam, d)
                     book_site(f, x * tk * (1.0 - d))
                 left += na - x
                 n -= na
@@ -253,15 +263,15 @@ def simulate_trial(inp, t: int) -> dict:
                 pass
             elif pol == L.FREE:
                 x = take(v, sk, n)
-                deliver(f, c, q, q, x * hk, x * tk, L.CH_DOMESTIC if domestic else L.CH_FREE, d)
+                deliver(f, c, q, q, x * hk, x * tk, L.CH_DOMESTIC if domestic else L.CH_FREE, fam, d)
                 if controlled:
                     book_site(f, x * tk * (1.0 - d))
                 if c == inp.consts.us_index and inp.rules.share_chip[q, k]:
-                    quota["us"] += x * hk
+                    quota_us[k] += x * hk
                 left += n - x
             elif (pol == L.LICENCE and u_lic < pr[L.P_APPROVE]) or (pol == L.DENY and u_lic < pr[L.P_APPROVE_DENIAL]):
                 x = take(v, sk, n)
-                deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, d)
+                deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, fam, d)
                 if controlled:
                     book_site(f, x * tk * (1.0 - d))
                 left += n - x
@@ -269,20 +279,20 @@ def simulate_trial(inp, t: int) -> dict:
                 flows[c, q, L.FL_DENIED] += n * hk
                 flows[c, q, L.FL_UNMET] += n * hk
             elif pol == L.LICENCE_SHARE:
-                ns = min(n, max(inp.rules.share_ratio[q] * quota["us"] - quota["used"], 0.0) / hk)
+                ns = min(n, max(inp.rules.share_ratio[q] * quota_us[k] - quota_used[k], 0.0) / hk)
                 if u_lic >= pr[L.P_APPROVE]:
                     ns = 0.0
                 if ns > 0.0:
                     x = take(v, sk, ns)
-                    quota["used"] += x * hk
-                    deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, d)
+                    quota_used[k] += x * hk
+                    deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, fam, d)
                     if controlled:
                         book_site(f, x * tk * (1.0 - d))
                     left += ns - x
                 if n - ns > 0.0:
-                    refuse(f, c, q, n - ns, hk, tk, sk, v, grp)
-            elif pol == L.DENY:
-                refuse(f, c, q, n, hk, tk, sk, v, grp)
+                    refuse(f, c, q, n - ns, hk, tk, sk, v, grp, fam)
+            elif pol in (L.DENY, L.EMBARGO):  # a policy of denial (the few approvals above) or an embargo
+                refuse(f, c, q, n, hk, tk, sk, v, grp, fam)
             else:  # capped: UVEU, NVEU, LPP, then licences against the national allocation
                 h = inp.firms.hs[f]
                 lim = inp.rules.uveu_lim[q]
@@ -329,7 +339,7 @@ def simulate_trial(inp, t: int) -> dict:
                     elif path == "licence":
                         cap_used[c] += x * tk
                     ch = {"veu": L.CH_VEU, "nveu": L.CH_VEU, "lpp": L.CH_FREE, "licence": L.CH_LICENSED}[path]
-                    deliver(f, c, q, q + (delay if path == "licence" else 0), x * hk, x * tk, ch, d)
+                    deliver(f, c, q, q + (delay if path == "licence" else 0), x * hk, x * tk, ch, fam, d)
                     book_site(f, x * tk * (1.0 - d))
             if left > 0.0:
                 lapsed = left * hk * waited[f] / vol
@@ -347,6 +357,7 @@ def simulate_trial(inp, t: int) -> dict:
     left_init = [max(0.0, 1.0 - (q + 1.0) / life) for q in range(Q)]
     stock = np.zeros((C, Q, len(L.CHANNELS)))
     stock_tpp = np.zeros((C, Q))
+    family = np.zeros((C, Q, len(L.FAMILIES)))
     largest = np.zeros((C, Q))
     largest_site = np.zeros((C, Q), np.uint8)
     for c in range(C):
@@ -355,6 +366,8 @@ def simulate_trial(inp, t: int) -> dict:
                 stock[c, q, ch] = window(c_add[c, :, ch], q)
             stock[c, q, L.CH_INITIAL] = pr[L.P_INSTALLED] * inp.terr.init_share[c] * left_init[q]
             stock_tpp[c, q] = window(c_tpp[c], q) + pr[L.P_INSTALLED] * inp.terr.init_share[c] * left_init[q]
+            for j in range(len(L.FAMILIES)):
+                family[c, q, j] = window(fam_add[c, :, j], q)
     cn = [int(f) for f in inp.firms.div_firms]  # diverted chips join these firms pro rata to demand
     total = sum(share[f] for f in cn)
     for f in cn:
@@ -364,6 +377,8 @@ def simulate_trial(inp, t: int) -> dict:
         c = inp.firms.country[f]
         for q in range(Q):
             x = window(firm_add[f], q) + init[f] * left_init[q]
+            if x < L.TINY_H100E:  # a rounding residue of a retired window is no stock
+                x = 0.0
             if x > largest[c, q]:
                 largest[c, q], largest_site[c, q] = x, inp.firms.hs[f] >= 0
     return {
@@ -376,4 +391,5 @@ def simulate_trial(inp, t: int) -> dict:
         "nveu_exhaust": np.array(nveu_exhaust),
         "nveu_used": np.array(nveu_used),
         "allow_used": np.array(allow_used),
+        "family": family,
     }

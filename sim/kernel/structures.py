@@ -55,6 +55,7 @@ class Territories(NamedTuple):
     div: np.ndarray  # float64 [C]: diversion-risk prior (share of divertible shipments)
     init_share: np.ndarray  # float64 [C]: share of the world installed base at the start
     group: np.ndarray  # int8 [C]: buyer group (layout.GROUP_*)
+    hw_abroad: np.ndarray  # uint8 [C]: the territory's domestic buyers may order Ascend (the Huawei-abroad row)
 
 
 class Chips(NamedTuple):
@@ -63,6 +64,7 @@ class Chips(NamedTuple):
     tpp: np.ndarray  # float64 [K]: total processing performance
     supply: np.ndarray  # float64 [K]: vendor capacity a chip uses, in H100e
     vendor: np.ndarray  # int32 [K]: index into layout.VENDORS
+    family: np.ndarray  # int32 [K]: index into layout.FAMILIES
     vendor_china_only: np.ndarray  # uint8 [V]: the vendor sells only to Chinese buyers
 
 
@@ -79,8 +81,8 @@ class Rules(NamedTuple):
     nveu_cap: np.ndarray  # float64 [Q]: NVEU allocation, TPP
     tier1: np.ndarray  # uint8 [Q, C]
     allow_tpp: np.ndarray  # float64 [Q, C]: pre-approved TPP per calendar year (bilateral deals)
-    share_ratio: np.ndarray  # float64 [Q]: 'licence_share' limit as a share of US volume
-    share_chip: np.ndarray  # uint8 [Q, K]: the chip counts toward the 'licence_share' US volume
+    share_ratio: np.ndarray  # float64 [Q]: 'licence_share' limit as a share of US volume of the same chip
+    share_chip: np.ndarray  # uint8 [Q, K]: the chip's US volume is counted in the quarter (the rule's period)
     guidance_on: np.ndarray  # uint8 [Q, C]: diversion guidance applies
     lv_on: np.ndarray  # uint8 [Q]: location verification in force
     fallback: np.ndarray  # int32 [Q, NF]: fallback chips in order, -1 padded
@@ -102,10 +104,11 @@ class Consts(NamedTuple):
     div_dest: int  # territory receiving diverted chips
     us_index: int  # the United States
     m: int  # orders per firm per quarter
+    g_abroad: int = -1  # row of the chip-mix tables of the Huawei-abroad buyers, -1 for none
 
     def typed(self) -> Consts:
         """The same with one type per field (uint64, then ints), so the kernel compiles one signature."""
-        return Consts(np.uint64(self.key), int(self.div_dest), int(self.us_index), int(self.m))
+        return Consts(np.uint64(self.key), int(self.div_dest), int(self.us_index), int(self.m), int(self.g_abroad))
 
 
 class Outputs(NamedTuple):
@@ -122,6 +125,9 @@ class Outputs(NamedTuple):
     nveu_exhaust: np.ndarray  # int16 [T, C]
     nveu_used: np.ndarray  # float64 [T, C]: NVEU allocation used by the run's end, H100e by TPP
     allow_used: np.ndarray  # float64 [T, C]: pre-approved (bilateral deal) volume used by the run's end, H100e by TPP
+    family: (
+        np.ndarray
+    )  # float32 [T, C, Q, family]: stock delivered during the run by chip family (layout.FAMILIES), H100e (FLOP/s)
 
     @classmethod
     def empty(cls, T: int, C: int, Q: int) -> Outputs:
@@ -135,6 +141,7 @@ class Outputs(NamedTuple):
             np.full((T, C), -1, np.int16),
             np.zeros((T, C)),
             np.zeros((T, C)),
+            np.zeros((T, C, Q, len(L.FAMILIES)), np.float32),
         )
 
     def slice(self, a: int, b: int) -> Outputs:
@@ -162,6 +169,7 @@ class Trial(NamedTuple):
     life: int  # service life, quarters >= 1
     slip: int  # roadmap slip, a row of the chip-mix tables
     sub_r: float  # fallback chips per refused chip
+    hw_share: float  # share of eligible buyers' orders that go to the Huawei-abroad row
     p_app: float  # licence approval probability (presumption of approval)
     p_app_den: float  # approval probability under a policy of denial
     div_mult: float  # diversion multiplier
@@ -180,6 +188,8 @@ class State(NamedTuple):
     due: np.ndarray  # [Q, C]: licensed volume arriving in the quarter
     dv: np.ndarray  # [Q, C]: diverted from territory c, arriving in the quarter
     dv_tpp: np.ndarray  # [Q, C]: the same by TPP
+    f_add: np.ndarray  # [Q, C, family]: stock added by chip family (diverted chips at the diversion destination)
+    dv_f: np.ndarray  # [Q, family]: diverted chips by family, arriving in the quarter at the diversion destination
     pend: np.ndarray  # [C]: licensed, not yet delivered
     backlog: np.ndarray  # [C]: waiting for next quarter's supply
     firm: np.ndarray  # [F, FS_COLUMNS]: per-firm state within the quarter (layout.FS_*)
@@ -193,6 +203,8 @@ class State(NamedTuple):
     cap_used: np.ndarray  # [C]: national allocation used (H100e by TPP)
     nveu_used: np.ndarray  # [C]: NVEU allocation used (H100e by TPP)
     allow_used: np.ndarray  # [C]: pre-approved volume used (H100e by TPP)
+    share_us: np.ndarray  # [K]: US customers' volume per chip in the 'licence_share' period (H100e)
+    share_used: np.ndarray  # [K]: volume licensed per chip under 'licence_share' (H100e)
 
 
 class Order(NamedTuple):
@@ -205,6 +217,7 @@ class Order(NamedTuple):
     abroad: bool  # the territory is not the US
     grp: int  # the territory's buyer group
     v: int  # the chip's vendor
+    fam: int  # the chip's family
     hk: float  # H100e per chip
     tk: float  # H100e by TPP per chip
     itk: float  # 1 / tk
@@ -245,6 +258,8 @@ _RENAMED = {
     "chip_tpp": ("chips", "tpp"),
     "chip_supply": ("chips", "supply"),
     "chip_vendor": ("chips", "vendor"),
+    "chip_family": ("chips", "family"),
+    "c_hw_abroad": ("terr", "hw_abroad"),
 }
 GROUPS = {
     "draws": Draws,
@@ -295,7 +310,16 @@ class KernelInputs:
 
     @classmethod
     def from_flat(cls, **flat) -> KernelInputs:
-        """From the flat names (``ALIASES``: every one is needed)."""
+        """From the flat names (``ALIASES``: every one is needed, but for inputs added in 0.3: chip families,
+        the Huawei-abroad flags, row and share, which default to none, so inputs stored before keep working)."""
+        flat = dict(flat)
+        K, C = len(flat["chip_tpp"]), len(flat["c_weight"])
+        flat.setdefault("chip_family", np.zeros(K, np.int32))
+        flat.setdefault("c_hw_abroad", np.zeros(C, np.uint8))
+        flat.setdefault("g_abroad", -1)
+        p = flat["params"]
+        if p.shape[1] < len(L.PARAMS):  # parameters appended since: zero
+            flat["params"] = np.hstack([p, np.zeros((p.shape[0], len(L.PARAMS) - p.shape[1]))])
         parts = {g: {} for g in GROUPS}
         for name, value in flat.items():
             g, f = ALIASES[name]

@@ -55,6 +55,7 @@ def _trial_values(t, draws, firms, terr, chips, tables, consts):
         _whole(p[L.P_LIFE], 1, _MAX_LIFE),
         _whole(p[L.P_SLIP], 0, tables.mix_prob.shape[0] - 1),  # roadmap delay: row of the chip-mix tables
         p[L.P_SUBST],
+        p[L.P_HW_ABROAD],
         p[L.P_APPROVE],
         p[L.P_APPROVE_DENIAL],
         p[L.P_DIVERSION],
@@ -77,6 +78,8 @@ def _new_state(tr, draws, firms, terr, chips, rules, consts):
         np.zeros((Q, C)),
         np.zeros((Q, C)),
         np.zeros((Q, C)),
+        np.zeros((Q, C, len(L.FAMILIES))),
+        np.zeros((Q, len(L.FAMILIES))),
         np.zeros(C),
         np.zeros(C),
         np.zeros((F, L.FS_COLUMNS)),
@@ -90,6 +93,8 @@ def _new_state(tr, draws, firms, terr, chips, rules, consts):
         np.zeros(C),
         np.zeros(C),
         np.zeros(C),
+        np.zeros(K),
+        np.zeros(K),
     )
     for f in range(F):
         h = firms.hs[f]
@@ -159,7 +164,7 @@ def _close_quarter(st, q):
 def _finish(st, tr, firms, terr, consts, out):
     """After the last quarter: diverted chips reach the diversion destination (its stock, and its firms in
     proportion to demand); stocks with retirement (the initial base retires linearly over a service life,
-    shipments after one); the largest firm per territory; the flows, to row t of ``out``."""
+    shipments after one), also by chip family; the largest firm per territory; the flows, to row t of ``out``."""
     t, life = tr.t, tr.life
     Q, C = st.flows.shape[0], st.flows.shape[1]
     dd = consts.div_dest
@@ -172,6 +177,8 @@ def _finish(st, tr, firms, terr, consts, out):
     for q in range(Q):
         st.flows[q, dd, L.FL_DIVERTED_IN] = div_q[q]
         st.c_add[q, dd, L.CH_DIVERTED] += div_q[q]
+        for j in range(st.dv_f.shape[1]):
+            st.f_add[q, dd, j] += st.dv_f[q, j]
     for c in range(C):
         out.nveu_used[t, c] = st.nveu_used[c]
         out.allow_used[t, c] = st.allow_used[c]
@@ -184,6 +191,13 @@ def _finish(st, tr, firms, terr, consts, out):
                 if q >= life:
                     run -= st.c_add[q - life, c, ch]
                 out.stock[t, c, q, ch] = run
+        for j in range(st.f_add.shape[2]):
+            run = 0.0
+            for q in range(Q):
+                run += st.f_add[q, c, j]
+                if q >= life:
+                    run -= st.f_add[q - life, c, j]
+                out.family[t, c, q, j] = run
         run = 0.0
         for q in range(Q):
             left_init = max(0.0, 1.0 - (q + 1.0) / life)
@@ -210,6 +224,8 @@ def _finish(st, tr, firms, terr, consts, out):
             if q >= life:
                 run -= st.firm_add[q - life, f]
             x = run + tr.firm_init[f] * max(0.0, 1.0 - (q + 1.0) / life)
+            if x < L.TINY_H100E:  # a retired window's rounding residue is no stock (it would pick the firm)
+                x = 0.0
             if x > out.largest[t, c, q]:
                 out.largest[t, c, q] = x
                 out.largest_site[t, c, q] = 1 if firms.hs[f] >= 0 else 0

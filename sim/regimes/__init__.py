@@ -20,8 +20,8 @@ from ..quarters import to_date
 REGIME_DIR = Path(__file__).parent
 _PARAM_KEYS = {"values", "description", "unit", "reference", "documentation"}
 _TOP_KEYS = {"name", "title", "horizon_end", "horizon_note", "base", "description"}
-DESTINATION_POLICIES = ("free", "licence", "capped", "deny", "prohibited")
-CHIP_RULE_POLICIES = ("free", "licence", "deny", "licence_share", "prohibited", "none")
+DESTINATION_POLICIES = ("free", "licence", "capped", "deny", "prohibited", "embargo")
+CHIP_RULE_POLICIES = ("free", "licence", "deny", "licence_share", "prohibited", "embargo", "none")
 
 
 @dataclass
@@ -91,7 +91,7 @@ def _dated_values(table: dict, path: object, fld: str) -> list[tuple[dt.date, ob
 
 def policies_for(name: str) -> tuple[str, ...] | None:
     """The policies parameter ``name`` may take (a destination class's or a chip rule's), else None."""
-    if name.endswith(("policy_a", "policy_b")):
+    if name.endswith(("policy_a", "policy_b", "policy_other")):
         return DESTINATION_POLICIES
     return CHIP_RULE_POLICIES if name.endswith(".policy") else None
 

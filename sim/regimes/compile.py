@@ -36,8 +36,10 @@ class RegimeArrays:
     """Rules per quarter. Shapes: Q quarters, C territories, K chips. TPP units for caps."""
 
     policy: np.ndarray  # int8 [Q, C, 2]: policy for 3A090.a and 3A090.b chips
+    policy_other: np.ndarray  # int8 [Q, C]: policy for US-jurisdiction chips outside 3A090 (folded into chip_override)
     chip_class: np.ndarray  # int8 [Q, K]: 0 uncontrolled (or outside US jurisdiction), 1 .a, 2 .b
-    chip_override: np.ndarray  # int8 [Q, K, C]: a chip-specific rule's policy, -1 where none applies
+    chip_override: np.ndarray  # int8 [Q, K, C]: a chip-specific rule's policy, a destination's embargo (which
+    # wins over chip rules) or its policy for US chips outside 3A090 where not free; -1 where none applies
     alloc: np.ndarray  # float64 [Q, C]: national allocation (TPP, G2G multiplier applied); inf = none
     lpp: np.ndarray  # float64 [Q]: LPP allowance per consignee per calendar year (TPP); 0 = none
     uveu_lim: np.ndarray  # float64 [Q, 3]: outside Tier 1, single country, outside US (shares); 0 = no UVEU
@@ -45,7 +47,7 @@ class RegimeArrays:
     tier1: np.ndarray  # uint8 [Q, C]: destination in Tier 1 (the class named tier1)
     allow_tpp: np.ndarray  # float64 [Q, C]: cumulative pre-approved TPP (bilateral deals); 0 = none
     share_ratio: np.ndarray  # float64 [Q]: 'licence_share' volume limit as a share of US volume
-    share_chip: np.ndarray  # uint8 [Q, K]: chip counts toward the 'licence_share' volumes
+    share_chip: np.ndarray  # uint8 [Q, K]: the chip's US volume counts toward 'licence_share' (the rule's period)
     guidance_on: np.ndarray  # uint8 [Q, C]: diversion enforcement guidance applies to the territory
     lv_on: np.ndarray  # uint8 [Q]: location verification in force on controlled chips
     weights_threshold: np.ndarray  # float64 [Q]: training operations from which closed weights are controlled; 0 = none
@@ -118,6 +120,19 @@ def _select_chips(regime: Regime, rule: str, date, chips: pl.DataFrame, classes:
     return sel
 
 
+def _fold_destination_policies(override, cls, policy, other, us) -> None:
+    """Fold a quarter's destination policies into its chip overrides [K, C] (in place): an embargo wins over
+    chip rules for every US-jurisdiction chip; a non-free policy for US chips outside 3A090 applies where no
+    chip rule does. Chips outside US jurisdiction meet neither."""
+    emb = POLICY_CODES["embargo"]
+    for k in np.flatnonzero(us):
+        dest = other if cls[k] == 0 else policy[:, cls[k] - 1]  # [C]
+        override[k, dest == emb] = emb
+        if cls[k] == 0:
+            fill = (override[k] < 0) & (other != POLICY_CODES["free"])
+            override[k, fill] = other[fill]
+
+
 def compile_regime(
     timeline: Timeline | Regime,
     world: World,
@@ -132,6 +147,7 @@ def compile_regime(
     idx = world.index()
     names = chips["name"].to_list()
     policy = np.zeros((Q, C, 2), np.int8)
+    policy_other = np.zeros((Q, C), np.int8)
     chip_class = np.zeros((Q, K), np.int8)
     chip_override = np.full((Q, K, C), -1, np.int8)
     alloc = np.full((Q, C), np.inf)
@@ -146,6 +162,9 @@ def compile_regime(
     dest_class: list[list[str]] = []
     regime_name: list[str] = []
     us = chips["us_jurisdiction"].cast(pl.Boolean).to_numpy()
+    dc = chips["data_center"].cast(pl.Boolean).to_numpy()
+    share_any = np.zeros(K, bool)  # chips a 'licence_share' rule ever names
+    share_from: dt.date | None = None  # the earliest date from which their US volume counts
     for q, lab in enumerate(labels):
         mid = quarters.midpoint(lab)
         regime = regime_at(timeline, mid)
@@ -155,8 +174,8 @@ def compile_regime(
         th = thresholds_at(regime, date)
         raw_class = np.array(
             [
-                classify(t, pd or 0.0, ic or 0.0, th)
-                for t, pd, ic in chips.select("tpp", "pd", "interconnect_gbps").iter_rows()
+                classify(t, pd or 0.0, ic or 0.0, th, bool(d))
+                for (t, pd, ic), d in zip(chips.select("tpp", "pd", "interconnect_gbps").iter_rows(), dc)
             ],
             np.int8,
         )
@@ -174,11 +193,13 @@ def compile_regime(
             members = world.resolve(items, date, regime.path, fld)
             pa = POLICY_CODES[regime.at(f"destinations.{cls}.policy_a", date, "free")]
             pb = POLICY_CODES[regime.at(f"destinations.{cls}.policy_b", date, "free")]
+            po = POLICY_CODES[regime.at(f"destinations.{cls}.policy_other", date, "free")]
             for iso in members:
                 i = idx[iso]
                 if not assigned[i]:
                     assigned[i] = True
                     policy[q, i] = (pa, pb)
+                    policy_other[q, i] = po
                     cls_names[i] = cls
                     tier1[q, i] = cls == "tier1"
         dest_class.append(cls_names)
@@ -214,6 +235,11 @@ def compile_regime(
                     )
                 share_ratio[q] = float(regime.at(f"chip_rules.{rule}.us_volume_share", date, 0.0))
                 share_chip[q, sel] = 1
+                share_any |= sel
+                since = regime.at(f"chip_rules.{rule}.us_volume_counted_from", date)
+                since = quarters.to_date(since) if since is not None else mid
+                share_from = since if share_from is None else min(share_from, since)
+        _fold_destination_policies(chip_override[q], chip_class[q], policy[q], policy_other[q], us)
         for rule in _rule_names(regime, "allowances"):
             country = regime.at(f"allowances.{rule}.country", date)
             qty = float(regime.at(f"allowances.{rule}.quantity", date, 0.0))
@@ -231,12 +257,17 @@ def compile_regime(
                 guidance_on[q, idx[iso]] = 1
         lv_on[q] = bool(regime.at("enforcement.location_verification", date, False))
         weights_threshold[q] = float(regime.at("weights.threshold_operations", date, 0.0))
+    if share_from is not None:  # each chip's US volume counts over the rule's period, before it binds too
+        for q, lab in enumerate(labels):
+            if quarters.midpoint(lab) >= share_from:
+                share_chip[q, share_any] = 1
     if np.any((policy == POLICY_CODES["capped"]).any(axis=2) & np.isinf(alloc)):
         raise DataError(
             timeline[-1][1].path, "caps.country_allocation_tpp", "a 'capped' policy is in force without an allocation"
         )
     return RegimeArrays(
         policy,
+        policy_other,
         chip_class,
         chip_override,
         alloc,
