@@ -45,9 +45,11 @@ def supply_cost(chips: pl.DataFrame) -> np.ndarray:
     """Vendor capacity one chip uses, in H100e: the larger of its dense 16-bit FLOP/s and its logic-die
     area, each relative to the H100 (814 mm²). A cut-down part (H20: a full H100 die at 15 % of the
     FLOP/s) costs its maker as much as the full part. Vendors whose output is given in FLOP terms
-    (layout.FLOP_COSTED_VENDORS: Huawei) pay FLOP/s alone."""
+    (layout.FLOP_COSTED_VENDORS: Huawei) pay FLOP/s alone, and so do parts not designed for data centres
+    (RTX 4090 D: gaming boards with GDDR memory, outside the packaging-bound data-centre output)."""
     die = chips["die_area_mm2"].fill_null(0.0).to_numpy() / 814.0
     flop_only = chips["vendor"].is_in(list(L.FLOP_COSTED_VENDORS)).to_numpy()
+    flop_only |= ~chips["data_center"].cast(pl.Boolean).to_numpy()
     flops = chips["h100e_flops"].to_numpy()
     return np.where(flop_only, flops, np.maximum(flops, die))
 
