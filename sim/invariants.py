@@ -10,6 +10,8 @@ Checked (volumes in H100e by dense 16-bit FLOP/s, caps in H100e by TPP):
   the NVEU cap, and what a bilateral deal's pre-approval gave never exceeds the pre-approved volume;
 - no chip reaches a territory licence-free in a quarter in which no chip is free to it (and it is not capped,
   where LPP shipments are licence-free);
+- the stock by chip family adds up to the stock delivered during the run (every channel but the initial base);
+- no chip reaches an embargoed territory (every US chip under 'embargo') through a legal channel;
 - exhaustion quarters are -1 (never) or a quarter of the run.
 """
 
@@ -42,7 +44,7 @@ def _fail_where(res, bad: np.ndarray, describe) -> None:
 def check(res) -> None:
     """Raise InvariantError at the first violated invariant of the run ``res`` (a RunResult)."""
     out = res.outputs
-    for field in ("stock", "stock_tpp", "largest", "flows"):
+    for field in ("stock", "stock_tpp", "largest", "flows", "family"):
         a = getattr(out, field)
         _fail_where(res, ~np.isfinite(a), lambda i: f"{field} is not finite at {_where(res, *i[:3])}")
         axes = tuple(range(a.ndim - 1)) if field == "flows" else None  # round-off at each flow's own scale
@@ -53,6 +55,8 @@ def check(res) -> None:
     _allocation(res)
     _grants(res)
     _licence_free(res)
+    _families(res)
+    _embargo(res)
     Q = len(res.compiled.labels)
     for field in ("exhaust", "nveu_exhaust"):
         a = getattr(out, field)
@@ -103,6 +107,33 @@ def _grants(res) -> None:
             used > cap[None] * (1 + 1e-9) + 1e-6,
             lambda i: f"{what} exceeded at {_where(res, *i)}: {used[i]:.6g} > {cap[i[1]]:.6g} H100e by TPP",
         )
+
+
+def _families(res) -> None:
+    """Stock by chip family = stock of every channel but the initial base (same retirement windows)."""
+    out = res.outputs
+    fam = out.family.sum(axis=3, dtype=np.float64)
+    new = out.stock[..., L.CH_FREE :].sum(axis=3, dtype=np.float64)
+    bad = np.abs(fam - new) > _REL * np.maximum(np.abs(fam), np.abs(new)) + _ABS  # float32 round-off per cell
+    _fail_where(
+        res, bad, lambda i: f"stock by family {fam[i]:.6g} != delivered stock {new[i]:.6g} at {_where(res, *i)}"
+    )
+
+
+def _embargo(res) -> None:
+    """A territory under an embargo for every US chip in every quarter of the run gets no legal channel
+    (licence-free, licensed, VEU) stock: chips outside US jurisdiction (Ascend) are the only exception,
+    and the Huawei-abroad buyers leave embargoed destinations out."""
+    reg = res.compiled.regime
+    us = res.compiled.chips["us_jurisdiction"].cast(bool).to_numpy()
+    pol = effective_policy(reg)[:, us, :]  # [Q, K_us, C]
+    embargoed = (pol == L.EMBARGO).all(axis=(0, 1))  # [C]
+    if not embargoed.any():
+        return
+    legal = res.outputs.stock[..., [L.CH_FREE, L.CH_LICENSED, L.CH_VEU]].sum(axis=3, dtype=np.float64)
+    hw = res.compiled.inputs.terr.hw_abroad.astype(bool)
+    bad = (legal > 1e-3) & (embargoed & ~hw)[None, :, None]
+    _fail_where(res, bad, lambda i: f"{legal[i]:.6g} H100e of legal stock at embargoed {_where(res, *i)}")
 
 
 def effective_policy(reg) -> np.ndarray:

@@ -31,11 +31,12 @@ def test_a_real_multi_regime_run_satisfies_every_invariant(history):
         (lambda o: o.flows.__setitem__((1, 7, 2, L.FL_DENIED), -50.0), "negative"),
         (lambda o: o.flows.__setitem__((0, 3, 4, L.FL_ORDERED), o.flows[0, 3, 4, L.FL_ORDERED] + 1e4), "conservation"),
         (lambda o: o.exhaust.__setitem__((2, 9), 999), "out of range"),
+        (lambda o: o.family.__setitem__((1, 4, 5, 2), o.family[1, 4, 5, 2] + 1e4), "stock by family"),
     ],
 )
 def test_each_corruption_is_caught(history, corrupt, expected):
     out = history.outputs
-    saved = {k: getattr(out, k).copy() for k in ("stock", "flows", "exhaust")}
+    saved = {k: getattr(out, k).copy() for k in ("stock", "flows", "exhaust", "family")}
     try:
         corrupt(out)
         with pytest.raises(InvariantError, match=expected):
@@ -43,6 +44,21 @@ def test_each_corruption_is_caught(history, corrupt, expected):
     finally:
         for k, v in saved.items():
             getattr(out, k)[...] = v
+
+
+def test_legal_stock_at_an_embargoed_destination_is_caught(history):
+    """Iran is under an embargo for every US chip throughout the history: legal stock there is a bug."""
+    out, c = history.outputs, history.compiled.iso3.index("IRN")
+    assert out.stock[:, c, :, [L.CH_FREE, L.CH_LICENSED, L.CH_VEU]].max() == 0.0
+    saved = out.stock.copy()
+    try:
+        out.stock[0, c, 3, L.CH_LICENSED] += 10.0
+        out.family[0, c, 3, 0] += 10.0  # keep the family sums consistent, so the embargo check is reached
+        with pytest.raises(InvariantError, match="embargoed"):
+            check(history)
+    finally:
+        out.stock[...] = saved
+        out.family[0, c, 3, 0] -= 10.0
 
 
 def test_allocation_used_beyond_the_cap_is_caught():
