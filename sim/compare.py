@@ -192,6 +192,7 @@ def check_comparable(scenarios: list[Scenario]) -> None:
             ("run.start", first.start, sc.start),
             ("run.quarters", first.quarters, sc.quarters),
             ("firms.total", first.firms_total, sc.firms_total),
+            ("firms.buyers_per_data_centre", first.buyers_per_data_centre, sc.buyers_per_data_centre),
             ("firms.orders_per_quarter", first.orders_per_quarter, sc.orders_per_quarter),
             ("assumptions", first.assumptions.dists, sc.assumptions.dists),
         ):

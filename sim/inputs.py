@@ -171,8 +171,26 @@ def _chip_mix(sc: Scenario, chips: pl.DataFrame, labels: list[str], slips: int) 
     return prob, alias
 
 
+def buyer_counts(sc: Scenario, weights: np.ndarray) -> np.ndarray:
+    """int [C]: domestic firms (ultimate consignees) per territory, 0 where the demand weight is 0. A
+    territory with a data-centre count (sim/world/buyers.csv) outside the 'china' buyer group has
+    max(3, round(r × count)), r = firms.buyers_per_data_centre; any other max(1, round(firms.total ×
+    demand weight)) (Western directories undercount China's data centres)."""
+    china = set(sc.assumptions.structure["buyers"]["china"])
+    listed = sc.world.data_centres
+    n = np.zeros(len(weights), np.int64)
+    for c, iso in enumerate(sc.world.iso3):
+        if weights[c] <= 0:
+            continue
+        if iso in listed and iso not in china:
+            n[c] = max(3, int(round(sc.buyers_per_data_centre * listed[iso])))
+        else:
+            n[c] = max(1, int(round(sc.firms_total * weights[c])))
+    return n
+
+
 def _firms(sc: Scenario, weights: np.ndarray, idx: dict[str, int]):
-    """Domestic firms (n per territory ∝ demand weight, at least one) and hyperscaler sites."""
+    """Domestic firms (buyer_counts per territory) and hyperscaler sites."""
     sites = sc.world.sites
     hs_names = list(dict.fromkeys(sites["hyperscaler"].to_list()))
     C = len(weights)
@@ -181,10 +199,7 @@ def _firms(sc: Scenario, weights: np.ndarray, idx: dict[str, int]):
         site_share[idx[iso]] += s
     country, parent, hs, rank, sshare, names = [], [], [], [], [], []
     iso3 = sc.world.iso3
-    for c in range(C):
-        if weights[c] <= 0:
-            continue
-        n = max(1, int(round(sc.firms_total * weights[c])))
+    for c, n in enumerate(buyer_counts(sc, weights)):
         for r in range(1, n + 1):
             f = len(country)
             country.append(c)

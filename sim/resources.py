@@ -48,7 +48,8 @@ def check_memory(sc, threads: int | None, source: object, field: str, available:
     """Refuse scenario ``sc`` if its estimated peak memory exceeds the available memory; returns the
     estimate (bytes). ``source``/``field`` name where the trial count came from."""
     threads = threads or os.cpu_count() or 1
-    C, Q, F = len(sc.world.iso3), sc.quarters, sc.firms_total
+    C, Q = len(sc.world.iso3), sc.quarters
+    F = sc.firms_total + int(sc.buyers_per_data_centre * sum(sc.world.data_centres.values()))  # an upper bound
     need = estimate_bytes(sc.trials, C, Q, F, threads)
     have = int((available if available is not None else available_bytes()) * HEADROOM)
     if need > have:

@@ -21,12 +21,13 @@ from .world import World, load_world
 _SCHEMA = {
     "run": {"name", "start", "quarters", "trials", "seed", "description"},
     "regime": {"name", "timeline", "uveu", "nveu", "g2g", "overrides"},
-    "firms": {"total", "orders_per_quarter"},
+    "firms": {"total", "orders_per_quarter", "buyers_per_data_centre"},
     "assumptions": None,  # any name of the assumption tree
     "outputs": {"countries"},
 }
 DEFAULT_COUNTRIES = ["USA", "CHN", "ARE", "SAU", "IND", "MYS"]
 MAX_TRIALS = 1_000_000
+MAX_BUYERS_PER_DATA_CENTRE = 100.0  # ~1.2M buyers for the 11,700 listed data centres, like firms.total's 1M
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Scenario:
     countries: list[str] = field(default_factory=lambda: list(DEFAULT_COUNTRIES))
     raw: dict = field(default_factory=dict)
     timeline: list = field(default_factory=list)  # [(start date or None, Regime)], by start date
+    buyers_per_data_centre: float = 1.0  # buyers per listed data centre (sim/world/buyers.csv); range 0.3-3
 
     @property
     def labels(self) -> list[str]:
@@ -64,6 +66,12 @@ def _int(x: object, path: Path, fld: str, lo: int, hi: int) -> int:
     if isinstance(x, bool) or not isinstance(x, int) or not lo <= x <= hi:
         raise ScenarioError(path, fld, f"expected an integer in [{lo}, {hi}], got {x!r}")
     return x
+
+
+def _positive(x: object, path: Path, fld: str, hi: float) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0.0 < x <= hi:
+        raise ScenarioError(path, fld, f"expected a number > 0 and <= {hi:g}, got {x!r}")
+    return float(x)
 
 
 def _str_list(x: object, path: Path, fld: str) -> list[str]:
@@ -161,6 +169,9 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     firms = raw.get("firms", {})
     firms_total = _int(firms.get("total", 12_000), path, "firms.total", 1, 1_000_000)
     opq = _int(firms.get("orders_per_quarter", 4), path, "firms.orders_per_quarter", 1, 1000)
+    per_dc = _positive(
+        firms.get("buyers_per_data_centre", 1.0), path, "firms.buyers_per_data_centre", MAX_BUYERS_PER_DATA_CENTRE
+    )
     assumptions = load_assumptions()
     for key, spec in raw.get("assumptions", {}).items():
         if key not in assumptions.dists:
@@ -199,6 +210,7 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
         countries,
         raw,
         timeline,
+        per_dc,
     )
 
 

@@ -138,7 +138,14 @@ def binding_inputs(world, trials: int = 2):
     sc = load_scenario(ROOT / "scenarios" / "diffusion_2025.toml", world=world)
     sc = sc.replace(nveu=["ARE", "IND", "MYS", "SAU"], g2g={"ARE": 2.0})
     inp = compile_scenario(
-        sc.replace(trials=trials, quarters=8, start="2025Q1", firms_total=150, orders_per_quarter=2)
+        sc.replace(
+            trials=trials,
+            quarters=8,
+            start="2025Q1",
+            firms_total=150,
+            buyers_per_data_centre=0.01,
+            orders_per_quarter=2,
+        )
     ).inputs
     inp.quarterly[:, :, L.QT_GREY] = 2e4
     inp.quarterly[:, :, L.QT_SUPPLY :] *= 0.2

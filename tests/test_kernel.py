@@ -23,13 +23,17 @@ pytestmark = pytest.mark.kernel
 def small(world):
     """The default scenario on a small firm population: every territory, 8 quarters, 3 trials."""
     sc = load_scenario(ROOT / "scenarios" / "default.toml", world=world)
-    return compile_scenario(sc.replace(trials=3, quarters=8, firms_total=60, orders_per_quarter=3))
+    return compile_scenario(
+        sc.replace(trials=3, quarters=8, firms_total=60, buyers_per_data_centre=0.01, orders_per_quarter=3)
+    )
 
 
 def _paths(world, name, trials=2, **kw):
     """A small world of scenario ``name`` with grey-market capacity, so every refusal path runs."""
     sc = load_scenario(ROOT / "scenarios" / f"{name}.toml", world=world)
-    opts = dict(trials=trials, quarters=10, start="2025Q1", firms_total=60, orders_per_quarter=2)
+    opts = dict(
+        trials=trials, quarters=10, start="2025Q1", firms_total=60, buyers_per_data_centre=0.01, orders_per_quarter=2
+    )
     opts.update(kw)
     inp = compile_scenario(sc.replace(**opts)).inputs
     inp.quarterly[:, :, L.QT_GREY] = 2e4
@@ -146,7 +150,7 @@ def test_diverted_chips_leave_the_transit_country_and_reach_china(small):
 
 def test_different_seeds_differ(world):
     sc = load_scenario(ROOT / "scenarios" / "default.toml", world=world).replace(
-        trials=1, quarters=2, firms_total=30, orders_per_quarter=2
+        trials=1, quarters=2, firms_total=30, buyers_per_data_centre=0.01, orders_per_quarter=2
     )
     a = run_kernel(compile_scenario(sc).inputs)
     b = run_kernel(compile_scenario(sc.replace(seed=sc.seed + 1)).inputs)
@@ -173,7 +177,9 @@ def test_a_draw_used_as_an_index_is_a_bounded_whole_number(x, lo, hi, want):
 def ranges(world):
     """A small capped world, 4 quarters: delays, lives and slips outside their ranges, one per trial."""
     sc = load_scenario(ROOT / "scenarios" / "diffusion_2025.toml", world=world)
-    return compile_scenario(sc.replace(trials=4, quarters=4, firms_total=40, orders_per_quarter=1)).inputs
+    return compile_scenario(
+        sc.replace(trials=4, quarters=4, firms_total=40, buyers_per_data_centre=0.01, orders_per_quarter=1)
+    ).inputs
 
 
 def _with(inp, **columns):

@@ -104,7 +104,9 @@ def test_ascend_is_no_fallback_outside_china(tmp_path, world):
 @pytest.fixture(scope="module")
 def default_small(world):
     sc = load_scenario(ROOT / "scenarios" / "default.toml", world=world)
-    comp = compile_scenario(sc.replace(trials=2, quarters=6, firms_total=200, orders_per_quarter=2))
+    comp = compile_scenario(
+        sc.replace(trials=2, quarters=6, firms_total=200, buyers_per_data_centre=0.01, orders_per_quarter=2)
+    )
     return comp, run_kernel(comp.inputs)
 
 
@@ -118,7 +120,7 @@ def test_ascend_counts_as_domestic_supply_only_for_chinese_buyers(default_small)
 
 def test_diversion_scales_with_the_multiplier(world):
     sc = load_scenario(ROOT / "scenarios" / "default.toml", world=world).replace(
-        trials=1, quarters=4, firms_total=200, orders_per_quarter=2
+        trials=1, quarters=4, firms_total=200, buyers_per_data_centre=0.01, orders_per_quarter=2
     )
     comp = compile_scenario(sc)
     comp.inputs.params[:, L.P_DIVERSION] = 0.0

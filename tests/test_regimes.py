@@ -195,7 +195,11 @@ def test_kernel_equals_reference_under_every_rule_path(world, name):
     from sim.kernel.reference import simulate_trial
 
     sc = load_scenario(ROOT / "scenarios" / f"{name}.toml", world=world)
-    comp = compile_scenario(sc.replace(trials=1, quarters=10, start="2025Q3", firms_total=60, orders_per_quarter=2))
+    comp = compile_scenario(
+        sc.replace(
+            trials=1, quarters=10, start="2025Q3", firms_total=60, buyers_per_data_centre=0.01, orders_per_quarter=2
+        )
+    )
     comp.inputs.quarterly[:, :, L.QT_GREY] = 2e4
     out = run_kernel(comp.inputs)
     ref = simulate_trial(comp.inputs, 0)

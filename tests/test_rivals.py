@@ -17,7 +17,9 @@ pytestmark = pytest.mark.slow
 
 def _small(world, name, trials=2, **kw):
     sc = load_scenario(ROOT / "scenarios" / f"{name}.toml", world=world)
-    opts = dict(trials=trials, quarters=10, start="2025Q1", firms_total=60, orders_per_quarter=2)
+    opts = dict(
+        trials=trials, quarters=10, start="2025Q1", firms_total=60, buyers_per_data_centre=0.01, orders_per_quarter=2
+    )
     opts.update(kw)
     comp = compile_scenario(sc.replace(**opts))
     comp.inputs.quarterly[:, :, L.QT_GREY] = 2e4

@@ -1,12 +1,13 @@
 """The world: territories with their data (countries.csv), calibrated demand weights for the territories
-that matter most (demand_weights.csv), dated EAR Country Group memberships (country_groups.csv) and the
-sites of global hyperscalers (hyperscaler_sites.csv). Every figure in these files carries a source
-column; this module loads and checks them, and applies the calibrated demand weights."""
+that matter most (demand_weights.csv), dated EAR Country Group memberships (country_groups.csv), the
+sites of global hyperscalers (hyperscaler_sites.csv) and listed data centres per country, which set the
+number of buyers (buyers.csv). Every figure in these files carries a source column; this module loads
+and checks them, and applies the calibrated demand weights."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -23,6 +24,7 @@ class World:
     countries: pl.DataFrame  # one row per territory, in iso3 order of ``iso3``; demand_weight sums to 1
     groups: pl.DataFrame  # iso3, group, start, end (end null = in force)
     sites: pl.DataFrame  # hyperscaler, hq_iso3, site_iso3, share_of_site_demand
+    data_centres: dict[str, int] = field(default_factory=dict)  # iso3 → operational data centres listed
 
     @property
     def iso3(self) -> list[str]:
@@ -67,7 +69,10 @@ class World:
 def _read(path: Path, need: set[str]) -> pl.DataFrame:
     if not path.exists():
         raise DataError(path, "", "file not found")
-    df = pl.read_csv(path, infer_schema_length=None)
+    try:
+        df = pl.read_csv(path, infer_schema_length=None)
+    except pl.exceptions.PolarsError as e:
+        raise DataError(path, "", f"malformed CSV: {str(e).strip().splitlines()[0]}") from None
     missing = need - set(df.columns)
     if missing:
         raise DataError(path, sorted(missing)[0], "missing column")
@@ -129,6 +134,38 @@ def _calibrated_weights(path: Path, countries: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _data_centres(path: Path, known: set[str]) -> dict[str, int]:
+    """iso3 → operational data centres listed (buyers.csv): a whole number >= 0 with a source per row."""
+    df = _read(path, {"iso3", "data_centres", "source"})
+    out: dict[str, int] = {}
+    for iso, n, src in df.select("iso3", "data_centres", "source").iter_rows():
+        if iso not in known:
+            raise DataError(path, "iso3", f"unknown country {iso!r}")
+        if iso in out:
+            raise DataError(path, "iso3", f"duplicate territory {iso!r}")
+        count = _whole(n)
+        if count is None or count < 0:
+            raise DataError(path, f"{iso}.data_centres", f"must be a whole number >= 0, got {n!r}")
+        if src is None or not str(src).strip():
+            raise DataError(path, f"{iso}.source", "every count needs a source")
+        out[iso] = count
+    return out
+
+
+def _whole(x: object) -> int | None:
+    """``x`` as an int if it is a whole number (3, 3.0 or "3"), else None."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    try:
+        return int(x) if isinstance(x, str) else None
+    except ValueError:
+        return None
+
+
 def load_world(directory: Path = WORLD_DIR) -> World:
     """Load and check the world data files; the demand weights are the formula weights of
     countries.csv with the calibrated weights of demand_weights.csv applied (see _calibrated_weights)."""
@@ -163,4 +200,5 @@ def load_world(directory: Path = WORLD_DIR) -> World:
     per_site = sites.group_by("site_iso3").agg(pl.col("share_of_site_demand").sum())
     if per_site.filter(pl.col("share_of_site_demand") > 0.95).height:
         raise DataError(spath, "share_of_site_demand", "hyperscalers take more than 95 % of a territory's demand")
-    return World(countries.sort("iso3"), groups, sites)
+    data_centres = _data_centres(directory / "buyers.csv", set(countries["iso3"]))
+    return World(countries.sort("iso3"), groups, sites, data_centres)
