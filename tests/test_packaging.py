@@ -30,6 +30,11 @@ def test_the_changelog_has_an_entry_for_the_version():
     assert heads and heads[0] == sim.__version__  # the newest entry first
 
 
+def test_the_citation_file_has_the_version():
+    found = re.findall(r"^version: (\S+)$", (ROOT / "CITATION.cff").read_text(), flags=re.M)
+    assert found == [sim.__version__]
+
+
 def _loaded_after(code: str) -> list[str]:
     probe = f"import sys\n{code}\nprint('loaded:', *(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
