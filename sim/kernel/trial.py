@@ -161,6 +161,19 @@ def _close_quarter(st, q):
 
 
 @njit
+def _in_service(add, c, life, dest):
+    """Stock in service per quarter and column of territory c: ``add`` [Q, C, K] is what arrived by quarter,
+    retired ``life`` quarters later; written to ``dest`` [Q, K]."""
+    for k in range(add.shape[2]):
+        run = 0.0
+        for q in range(add.shape[0]):
+            run += add[q, c, k]
+            if q >= life:
+                run -= add[q - life, c, k]
+            dest[q, k] = run
+
+
+@njit
 def _finish(st, tr, firms, terr, consts, out):
     """After the last quarter: diverted chips reach the diversion destination (its stock, and its firms in
     proportion to demand); stocks with retirement (the initial base retires linearly over a service life,
@@ -184,20 +197,8 @@ def _finish(st, tr, firms, terr, consts, out):
         out.allow_used[t, c] = st.allow_used[c]
     for c in range(C):
         init_c = tr.installed * terr.init_share[c]
-        for ch in range(st.c_add.shape[2]):
-            run = 0.0
-            for q in range(Q):
-                run += st.c_add[q, c, ch]
-                if q >= life:
-                    run -= st.c_add[q - life, c, ch]
-                out.stock[t, c, q, ch] = run
-        for j in range(st.f_add.shape[2]):
-            run = 0.0
-            for q in range(Q):
-                run += st.f_add[q, c, j]
-                if q >= life:
-                    run -= st.f_add[q - life, c, j]
-                out.family[t, c, q, j] = run
+        _in_service(st.c_add, c, life, out.stock[t, c])
+        _in_service(st.f_add, c, life, out.family[t, c])
         run = 0.0
         for q in range(Q):
             left_init = max(0.0, 1.0 - (q + 1.0) / life)
