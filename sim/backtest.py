@@ -68,7 +68,7 @@ def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame)
             v = total[:, c, b] / world[:, b]
         elif m == "smuggled":
             fl = out.flows[:, c, a : b + 1]
-            v = fl[..., L.FL_DIVERTED_IN].sum(axis=1, dtype=np.float64) + fl[..., L.FL_GREY_IN].sum(
+            v = fl[..., L.FL_DIVERTED_IN].sum(axis=1, dtype=np.float64) + fl[..., L.FL_SMUGGLED].sum(
                 axis=1, dtype=np.float64
             )
         elif m == "substitute":

@@ -63,7 +63,7 @@ def headline(res: RunResult) -> Headline:
         [world.iso3[c] for c in np.flatnonzero(capped & (ex > 0.5))],
         {
             name: out.flows[..., fl].sum(axis=(1, 2), dtype=np.float64)
-            for name, fl in (("diverted", L.FL_DIVERTED_IN), ("grey_market", L.FL_GREY_IN), ("denied", L.FL_DENIED))
+            for name, fl in (("diverted", L.FL_DIVERTED_IN), ("smuggled", L.FL_SMUGGLED), ("denied", L.FL_DENIED))
         },
         out.flows[..., L.FL_UNMET][:, [idx[c] for c in ("CHN", "HKG", "MAC")], :].sum(axis=(1, 2), dtype=np.float64),
     )

@@ -76,6 +76,14 @@ def chip_h100e_draws(chips: pl.DataFrame, seed: int, T: int) -> tuple[np.ndarray
     return out, draws
 
 
+def smuggling_take_up(draws: dict[str, np.ndarray]) -> np.ndarray:
+    """Per trial: the share of refused demand smugglers serve before enforcement, base × (1 + premium) ^
+    -elasticity (buyers who would pay list price, fewer the dearer smuggled chips are), within [0, 1]."""
+    base = draws["smuggling.base_take_up"]
+    premium = draws["smuggling.price_premium"]
+    return np.clip(base * (1.0 + premium) ** -draws["smuggling.price_elasticity"], 0.0, 1.0)
+
+
 def root_key(seed: int) -> np.uint64:
     return np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]
 
@@ -290,6 +298,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
     draws = uncertainty.draw(sc.assumptions.dists, sc.seed, sc.trials)
     paths = {name: timepaths.level(spec, draws, sc.seed, labels) for name, spec in sc.assumptions.paths.items()}
     draws["installed_base.world_h100e"] = paths["installed_base.world_h100e"][:, 0]
+    draws["smuggling.take_up"] = smuggling_take_up(draws)
     params = np.column_stack([draws[name] for name, _ in L.PARAMS])
     supply = np.stack([paths[name] for name in L.SUPPLY_PATHS], axis=2)  # [T, Q, V]
     grey = draws["grey_market.share_of_nvidia_output"][:, None] * supply[:, :, L.VENDORS.index("NVIDIA")]

@@ -16,6 +16,7 @@ one parameter, or adding another, does not reshuffle the draws of the rest (comm
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,14 +41,18 @@ class Dist:
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Quantile function applied to uniforms ``u`` in (0, 1)."""
         u = np.asarray(u, dtype=np.float64)
-        if self.kind == "fixed":
-            x = np.full_like(u, self.a)
-        elif self.kind == "uniform":
-            x = stats.uniform.ppf(u, loc=self.a, scale=self.b - self.a)
-        elif self.kind == "normal":
-            x = stats.norm.ppf(u, loc=self.a, scale=self.b)
-        else:  # lognormal: a = mu, b = sigma of log
-            x = stats.lognorm.ppf(u, s=self.b, scale=np.exp(self.a))
+        # extreme parameters (an inf or overflowing scale) give NaN draws, which the valid-range check refuses
+        # in one line; scipy's RuntimeWarnings about them would add lines to that error
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if self.kind == "fixed":
+                x = np.full_like(u, self.a)
+            elif self.kind == "uniform":
+                x = stats.uniform.ppf(u, loc=self.a, scale=self.b - self.a)
+            elif self.kind == "normal":
+                x = stats.norm.ppf(u, loc=self.a, scale=self.b)
+            else:  # lognormal: a = mu, b = sigma of log
+                x = stats.lognorm.ppf(u, s=self.b, scale=np.exp(self.a))
         if self.clip is not None:
             x = np.clip(x, *self.clip)
         return x

@@ -90,12 +90,15 @@ def scripted(
     approve_denial: float = 0.0,
     hw_share: float = 0.0,
     china_chip: str | None = None,
+    smuggle: float = 1.0,
+    params: dict | None = None,
 ):
     """One firm in ``buyer`` (or in each territory of a dict iso3 → demand weight) orders
     ``h100e_per_quarter`` (times its weight) of ``chip`` every quarter (one order, no noise);
     supply (H100e a quarter per vendor) ample unless given, no installed base unless given, licences
     approved with probability ``approve`` without delay (``approve_denial`` under a policy of denial),
-    grey-market capacity ``grey``, ``subst`` fallback chips per refused chip, a share ``hw_share`` of
+    smuggling capacity ``grey`` of which smugglers serve a share ``smuggle`` of refused demand, ``subst``
+    fallback chips per refused chip, other per-trial ``params`` (layout.P_* → value), a share ``hw_share`` of
     eligible orders to the Huawei-abroad row (which asks for the same chip); Chinese buyers order
     ``china_chip`` when given."""
     buyers = buyer if isinstance(buyer, dict) else {buyer: 1.0}
@@ -117,7 +120,10 @@ def scripted(
     p = inp.params
     p[:, L.P_ORDER_SIGMA], p[:, L.P_INSTALLED], p[:, L.P_APPROVE] = 0.0, installed, approve
     p[:, L.P_APPROVE_DENIAL], p[:, L.P_DELAY], p[:, L.P_DIVERSION], p[:, L.P_LIFE] = approve_denial, 0.0, 0.0, life
-    p[:, L.P_SUBST], p[:, L.P_HW_ABROAD] = subst, hw_share
+    p[:, L.P_SUBST], p[:, L.P_HW_ABROAD], p[:, L.P_SMUGGLE] = subst, hw_share, smuggle
+    p[:, L.P_CUT_GUIDANCE] = p[:, L.P_CUT_LV] = 0.0  # enforcement cuts nothing unless a test sets it
+    for col, value in (params or {}).items():
+        p[:, col] = value
     inp.quarterly[:, :, L.QT_DEMAND] = h100e_per_quarter
     inp.quarterly[:, :, L.QT_GREY] = grey
     if isinstance(supply, dict):  # vendor → H100e a quarter, the others ample

@@ -63,7 +63,7 @@ def test_numba_kernel_equals_reference_implementation(small):
 @pytest.mark.parametrize(
     "name, flow",  # a flow the scenario's rules must move, so the comparison bites
     [
-        ("history", L.FL_GREY_IN),  # licence_share, pre-approved volumes, prohibited destinations
+        ("history", L.FL_SMUGGLED),  # licence_share, pre-approved volumes, prohibited destinations
         ("china_h200_2026", L.FL_SUBSTITUTE),
         ("gulf_deals_2025", L.FL_SHIPPED),
         ("rescission_2025", L.FL_DENIED),

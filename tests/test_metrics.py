@@ -267,8 +267,8 @@ def test_trials_table(res, oracle):
     expect = [labels[int(np.argmax(row))] if row.any() else None for row in china]
     assert t["china_first_feasible_quarter"].to_list() == expect
     assert_array_equal(t["countries_exhausted"].to_numpy(), (o.exhaust >= 0).sum(axis=1))
-    grey = o.flows[..., L.FL_GREY_IN].astype(np.float64).sum(axis=(1, 2))
-    assert_allclose(t["grey_market_h100e"].to_numpy(), grey, rtol=RTOL)
+    grey = o.flows[..., L.FL_SMUGGLED].astype(np.float64).sum(axis=(1, 2))
+    assert_allclose(t["smuggled_h100e"].to_numpy(), grey, rtol=RTOL)
     assert_allclose(t["diverted_h100e"].to_numpy(), o.flows[..., L.FL_DIVERTED_IN].sum(axis=(1, 2)), rtol=RTOL)
 
 

@@ -33,11 +33,12 @@ def test_a_sold_out_vendor_does_not_hide_denials(tmp_path, world):
     assert fl[:, L.FL_BACKLOG].sum() == 0.0 and fl[:, L.FL_UNMET].sum() == pytest.approx(40_000.0, rel=1e-6)
 
 
-def test_grey_market_serves_denied_tier3_demand_up_to_its_capacity(tmp_path, world):
+def test_smugglers_serve_denied_tier3_demand_up_to_their_capacity(tmp_path, world):
     comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "H100", 10_000.0, grey=3_000.0)
     fl = out.flows[0, c]
-    np.testing.assert_allclose(fl[:, L.FL_GREY_IN], 3_000.0, rtol=1e-6)
-    np.testing.assert_allclose(out.stock[0, c, :, L.CH_DIVERTED], 3_000.0 * np.arange(1, 5), rtol=1e-6)
+    np.testing.assert_allclose(fl[:, L.FL_SMUGGLED], 3_000.0, rtol=1e-6)
+    np.testing.assert_allclose(out.stock[0, c, :, L.CH_SMUGGLED], 3_000.0 * np.arange(1, 5), rtol=1e-6)
+    assert out.stock[0, c, :, L.CH_DIVERTED].max() == 0.0  # smuggled chips are not diverted ones
     h20 = comp.chips.filter(comp.chips["name"] == "H20")["h100e_flops"][0]  # the rest: H20 one for one
     np.testing.assert_allclose(fl[:, L.FL_UNMET], 7_000.0 * (1 - h20), rtol=1e-6)
 

@@ -35,7 +35,7 @@ def test_under_rescission_a_malaysian_buyer_gets_no_ascend_while_a_chinese_buyer
     assert fl[0, L.FL_SHIPPED] == pytest.approx(1_000.0, rel=1e-6)  # 2025Q1: before the guidance
     assert fl[1:, L.FL_SHIPPED].sum() == 0.0  # from 2025Q2: prohibited
     assert fl[1:, L.FL_UNMET].sum() == pytest.approx(2_000.0, rel=1e-6)
-    assert fl[1:, L.FL_GREY_IN].sum() == 0.0 and fl[1:, L.FL_SUBSTITUTE].sum() == 0.0
+    assert fl[1:, L.FL_SMUGGLED].sum() == 0.0 and fl[1:, L.FL_SUBSTITUTE].sum() == 0.0
     comp, out, c = scripted(tmp_path, world, "rescission_2025", "CHN", "Ascend910C", 1_000.0, quarters=3)
     assert out.flows[0, c, :, L.FL_SHIPPED] == pytest.approx([1_000.0] * 3, rel=1e-6)
     assert out.stock[0, c, -1, L.CH_DOMESTIC] == pytest.approx(3_000.0, rel=1e-6)
@@ -151,10 +151,10 @@ def test_refused_h200_class_orders_go_to_the_grey_market_and_substitutes(tmp_pat
     )
     fl = out.flows[0, c, 0]  # no US volume yet: the 50 % share leaves no room
     assert fl[L.FL_DENIED] == pytest.approx(1_000.0, rel=1e-6)
-    assert fl[L.FL_GREY_IN] == pytest.approx(300.0, rel=1e-6)
+    assert fl[L.FL_SMUGGLED] == pytest.approx(300.0, rel=1e-6)
     # what the grey market leaves goes to fallback chips, which never give more H100e than the refused chips;
     # the rest stays unmet
-    rest = fl[L.FL_DENIED] - fl[L.FL_GREY_IN]
+    rest = fl[L.FL_DENIED] - fl[L.FL_SMUGGLED]
     assert 0.0 < fl[L.FL_SUBSTITUTE] <= rest
     assert fl[L.FL_SUBSTITUTE] + fl[L.FL_UNMET] == pytest.approx(rest, rel=1e-6)
     assert fl[L.FL_SHIPPED] == pytest.approx(fl[L.FL_SUBSTITUTE], rel=1e-6)  # only the fallback chips ship

@@ -43,7 +43,7 @@ def test_embargoed_destinations_receive_no_legal_chips_on_a_real_run(tmp_path, w
     idx = [comp.iso3.index(i) for i in EMBARGOED]
     assert out.flows[:, idx, :, L.FL_ORDERED].sum() > 0
     assert out.stock[:, idx][..., [L.CH_FREE, L.CH_LICENSED, L.CH_VEU]].max() == 0.0
-    assert out.flows[:, idx, :, L.FL_GREY_IN].sum() > 0  # refused demand reaches the smuggling channel
+    assert out.flows[:, idx, :, L.FL_SMUGGLED].sum() > 0  # refused demand reaches the smuggling channel
 
 
 def test_the_h20_rules_change_chinas_h20_class_stock_on_a_real_run(tmp_path, world):

@@ -35,7 +35,7 @@ def test_embargoed_destinations_receive_no_legal_chips_of_any_kind(tmp_path, wor
     assert fl[..., L.FL_ORDERED].sum() > 0
     assert out.stock[0][idx][..., list(LEGAL)].max() == 0.0
     assert fl[..., L.FL_DENIED].sum() == pytest.approx(fl[..., L.FL_ORDERED].sum(), rel=1e-6)
-    assert fl[..., L.FL_GREY_IN].sum() == pytest.approx(600.0 * 4, rel=1e-6)  # the grey market serves them
+    assert fl[..., L.FL_SMUGGLED].sum() == pytest.approx(600.0 * 4, rel=1e-6)  # the grey market serves them
 
 
 def test_other_d5_destinations_need_no_licence_for_chips_outside_3a090(tmp_path, world):

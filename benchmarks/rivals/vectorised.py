@@ -269,6 +269,9 @@ class _Block:
         qt = inp.draws.quarterly[self.t0 : self.t1, q]
         self.supply[:] = qt[:, L.QT_SUPPLY :]
         self.grey[:] = qt[:, L.QT_GREY]
+        guided = float(inp.rules.guidance_on[q].any())
+        lv = 1.0 - self.P[:, L.P_CUT_LV] * inp.rules.lv_on[q]
+        self.smug = np.minimum(1.0, self.P[:, L.P_SMUGGLE] * (1.0 - self.cut_g * guided) * lv)  # [T]: refused share
         self.dq = qt[:, L.QT_DEMAND].copy()
         self.carry_q = self.carry / m
         self.carry = np.zeros(T * F)
@@ -528,7 +531,7 @@ class _Block:
                 self.share_us[tt, k[j]] += x * hk[j] * usm[j]
             # the second take: the allocation, or the grey market for refused orders
             if any_ref[j]:
-                g = minimum(ndn, maximum(grey, 0.0) / hk[j])
+                g = minimum(ndn * self.smug, maximum(grey, 0.0) / hk[j])
                 req2 = req2 + g if any_cap[j] else g
             if any_cap[j] or any_ref[j]:
                 x = minimum(req2, Sv / skj, out=x2[j])
@@ -595,7 +598,7 @@ class _Block:
             if xs is not None:
                 ndn_all = ndn_all + (n_after * fshr - ns)
             denied = denied + ndn_all
-            tf[:, L.FL_GREY_IN] += bc(gm * hk)
+            tf[:, L.FL_SMUGGLED] += bc(gm * hk)
             got = 0.0 if sub is None else sub
             tk_ = 0.0 if took is None else took
             refm = np.maximum(0.0, (nrem + tk_) * hk - got) * (ndn_all > 0.0)
@@ -634,7 +637,7 @@ class _Block:
         shipped = x_now * hk
         if gm is not None:
             g = gm * hk
-            ch[:, L.CH_DIVERTED] += bc(g)
+            ch[:, L.CH_SMUGGLED] += bc(g)
             tpp_now = tpp_now + gm * tk
             now_f = now_f + g
         if sub is not None:

@@ -111,8 +111,9 @@ def _capped(st, o, n, left, u_lic, tr, t, firms, rules, out):
 # kernels): it allocates nothing, and the reference counts numba would keep on every array it reads from
 # the structures (it copies them into each inlined helper) cost more than the rules themselves.
 @njit(_nrt=False)
-def _orders(st, tr, q, grey, firms, terr, chips, rules, tables, consts, out):
-    """Every order of quarter q of trial ``tr``, in random arrival order, first come first served."""
+def _orders(st, tr, q, grey, smug, firms, terr, chips, rules, tables, consts, out):
+    """Every order of quarter q of trial ``tr``, in random arrival order, first come first served. ``grey``:
+    the quarter's smuggling capacity (H100e); ``smug``: the share of refused demand smugglers serve."""
     t = tr.t
     m = consts.m
     N = firms.country.shape[0] * m  # orders per quarter
@@ -188,8 +189,8 @@ def _orders(st, tr, q, grey, firms, terr, chips, rules, tables, consts, out):
                     st.share_used[k] += x * o.hk
                     left += ns - x
                 refused = n - ns
-            if refused > 0.0:  # the grey market, then substitutes
-                grey = _refuse(st, o, refused, grey, tr, chips, rules)
+            if refused > 0.0:  # smugglers, then substitutes
+                grey = _refuse(st, o, refused, grey, smug, tr, chips, rules)
         else:
             left = _capped(st, o, n, left, u_lic, tr, t, firms, rules, out)
         if left > 0.0:  # the vendor is sold out: the rest waits a quarter, what already waited lapses
@@ -206,8 +207,8 @@ def _trial(t, draws, firms, terr, chips, rules, tables, consts, out):
     tr = _trial_values(t, draws, firms, terr, chips, tables, consts)
     st = _new_state(tr, draws, firms, terr, chips, rules, consts)
     for q in range(rules.policy.shape[0]):
-        grey = _open_quarter(st, tr, q, draws, terr, chips, rules, consts.m)
-        _orders(st, tr, q, grey, firms, terr, chips, rules, tables, consts, out)
+        grey, smug = _open_quarter(st, tr, q, draws, terr, chips, rules, consts.m)
+        _orders(st, tr, q, grey, smug, firms, terr, chips, rules, tables, consts, out)
         _close_quarter(st, q)
     _finish(st, tr, firms, terr, consts, out)
 

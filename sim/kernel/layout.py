@@ -18,8 +18,9 @@ POLICY_CODES = {
 }
 
 # stock channels: how the chips in a country's stock got there
-CH_INITIAL, CH_FREE, CH_LICENSED, CH_VEU, CH_DIVERTED, CH_DOMESTIC = range(6)
-CHANNELS = ("initial", "licence_free", "licensed", "veu", "diverted", "domestic")
+# (diverted: bought legally elsewhere, then moved to a Tier-3 buyer; smuggled: refused demand served by smugglers)
+CH_INITIAL, CH_FREE, CH_LICENSED, CH_VEU, CH_DIVERTED, CH_DOMESTIC, CH_SMUGGLED = range(7)
+CHANNELS = ("initial", "licence_free", "licensed", "veu", "diverted", "domestic", "smuggled")
 
 # flows per country and quarter, in H100e (dense 16-bit FLOP/s) unless noted. Conservation, cumulated
 # over quarters: ordered = shipped + denied + lapsed + pending + backlog (pending and backlog are stocks
@@ -32,7 +33,7 @@ CHANNELS = ("initial", "licence_free", "licensed", "veu", "diverted", "domestic"
     FL_BACKLOG,
     FL_LAPSED,
     FL_UNMET,
-    FL_GREY_IN,
+    FL_SMUGGLED,
     FL_SUBSTITUTE,
     FL_DIVERTED_OUT,
     FL_DIVERTED_IN,
@@ -47,7 +48,7 @@ FLOWS = (
     "backlog",
     "lapsed",
     "unmet",
-    "grey_market_in",
+    "smuggled",
     "substitute",
     "diverted_out",
     "diverted_in",
@@ -61,8 +62,8 @@ FLOW_NOTES = {
     "pending": "licensed, awaiting the licence decision and delivery, at quarter end",
     "backlog": "waiting for vendor supply at quarter end (re-ordered next quarter)",
     "lapsed": "dropped after waiting a quarter for supply",
-    "unmet": "denied and not replaced by the grey market or a substitute chip",
-    "grey_market_in": "denied Tier-3 demand served by the grey market",
+    "unmet": "denied and not replaced by smuggled chips or a substitute chip",
+    "smuggled": "refused demand served by smugglers (the grey market)",
     "substitute": "fallback chips bought in place of denied ones",
     "diverted_out": "shipped to the territory, then diverted to Tier-3 buyers",
     "diverted_in": "received through diversion",
@@ -85,6 +86,7 @@ PARAMS = (
     ("roadmap.slip_quarters", "P_SLIP"),
     ("substitution.chips_per_refused_chip", "P_SUBST"),
     ("huawei_abroad.share_of_demand", "P_HW_ABROAD"),
+    ("smuggling.take_up", "P_SMUGGLE"),
 )
 (
     P_INSTALLED,
@@ -100,6 +102,7 @@ PARAMS = (
     P_SLIP,
     P_SUBST,
     P_HW_ABROAD,
+    P_SMUGGLE,
 ) = range(len(PARAMS))
 
 VENDORS = ("NVIDIA", "AMD", "Intel", "Huawei", "Google", "Amazon")

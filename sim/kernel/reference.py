@@ -157,7 +157,14 @@ def simulate_trial(inp, t: int) -> dict:
             flows[c, q, L.FL_SHIPPED] += due[c, q]
             pend[c] -= due[c, q]
         supply = [float(x) for x in inp.draws.quarterly[t, q, L.QT_SUPPLY :]]
-        grey = float(inp.draws.quarterly[t, q, L.QT_GREY])
+        grey = float(inp.draws.quarterly[t, q, L.QT_GREY])  # smuggling capacity, H100e
+        # the share of refused demand smugglers serve: the trial's take-up, cut by diversion guidance anywhere
+        # and by location verification
+        guided = bool(inp.rules.guidance_on[q].any())
+        smug = min(
+            1.0,
+            pr[L.P_SMUGGLE] * (1.0 - pr[L.P_CUT_GUIDANCE] * guided) * (1.0 - pr[L.P_CUT_LV] * inp.rules.lv_on[q]),
+        )
         dq = float(inp.draws.quarterly[t, q, L.QT_DEMAND])
         waited = [x / m for x in carry]
         carry = [0.0] * F
@@ -165,18 +172,18 @@ def simulate_trial(inp, t: int) -> dict:
         keys = [mix(qkey + i) for i in (1, 2, 3, 4)]
 
         def refuse(f, c, q, n, hk, tk, sk, v, grp, fam):
-            """Denied: the grey market first, then fallback chips (sub_r per refused chip), the rest unmet."""
+            """Denied: smugglers first (a share of it), then fallback chips (sub_r per refused chip), the rest unmet."""
             nonlocal grey
             wanted = n
             flows[c, q, L.FL_DENIED] += n * hk
-            gm = min(n, grey / hk, supply[v] / sk)
+            gm = min(n * smug, grey / hk, supply[v] / sk)
             if gm > 0.0:
                 grey -= gm * hk
                 supply[v] -= gm * sk
                 n -= gm
-                flows[c, q, L.FL_GREY_IN] += gm * hk
+                flows[c, q, L.FL_SMUGGLED] += gm * hk
                 firm_add[f, q] += gm * hk
-                c_add[c, q, L.CH_DIVERTED] += gm * hk
+                c_add[c, q, L.CH_SMUGGLED] += gm * hk
                 c_tpp[c, q] += gm * tk
                 fam_add[c, q, fam] += gm * hk
             got = 0.0

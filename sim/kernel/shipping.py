@@ -72,21 +72,22 @@ def _ship(st, o, n, qd, ch, book):
 
 
 @njit(inline="always")
-def _refuse(st, o, n, grey, tr, chips, rules):
-    """A refused order of ``n`` chips: denied; then the grey market (``grey`` H100e of capacity left this
-    quarter) and the quarter's first fallback chips (``rules.fallback``) the rules let through (a
-    China-only vendor's only to Chinese buyers), ``tr.sub_r`` of them per refused chip (the budget spent
-    on a cheaper part) but never more H100e than refused. Returns the grey market's capacity left."""
+def _refuse(st, o, n, grey, smug, tr, chips, rules):
+    """A refused order of ``n`` chips: denied; then smugglers serve a share ``smug`` of it, within ``grey``
+    H100e of smuggling capacity left this quarter and the vendor's supply; then the quarter's first fallback
+    chips (``rules.fallback``) the rules let through (a China-only vendor's only to Chinese buyers),
+    ``tr.sub_r`` of them per refused chip (the budget spent on a cheaper part) but never more H100e than
+    refused. Returns the smuggling capacity left."""
     c, q = o.c, o.q
     st.flows[q, c, L.FL_DENIED] += n * o.hk
-    gm = min(n, grey / o.hk, st.supply[o.v] / o.sk)
+    gm = min(n * smug, grey / o.hk, st.supply[o.v] / o.sk)
     if gm > 0.0:
         grey -= gm * o.hk
         st.supply[o.v] -= gm * o.sk
         n -= gm
-        st.flows[q, c, L.FL_GREY_IN] += gm * o.hk
+        st.flows[q, c, L.FL_SMUGGLED] += gm * o.hk
         st.firm[o.f, L.FS_DELIVERED] += gm * o.hk
-        st.c_add[q, c, L.CH_DIVERTED] += gm * o.hk
+        st.c_add[q, c, L.CH_SMUGGLED] += gm * o.hk
         st.c_tpp[q, c] += gm * o.tk
         st.f_add[q, c, o.fam] += gm * o.hk
     got = 0.0  # H100e obtained from fallback chips
@@ -111,6 +112,6 @@ def _refuse(st, o, n, grey, tr, chips, rules):
         st.flows[q, c, L.FL_SUBSTITUTE] += vol
         ch = L.CH_DOMESTIC if china_only and o.grp == L.GROUP_CHINA else L.CH_FREE
         _deliver(st, o.f, c, q, q, vol, x * chips.tpp[kk] / L.H100_TPP, ch, chips.family[kk], 0.0)
-    # unmet: what the refused order wanted, less what the grey market and fallbacks gave
+    # unmet: what the refused order wanted, less what smugglers and fallbacks gave
     st.flows[q, c, L.FL_UNMET] += max(0.0, (n + took) * o.hk - got)
     return grey

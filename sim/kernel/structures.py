@@ -170,6 +170,7 @@ class Trial(NamedTuple):
     slip: int  # roadmap slip, a row of the chip-mix tables
     sub_r: float  # fallback chips per refused chip
     hw_share: float  # share of eligible buyers' orders that go to the Huawei-abroad row
+    smug: float  # share of refused demand smugglers serve, before enforcement
     p_app: float  # licence approval probability (presumption of approval)
     p_app_den: float  # approval probability under a policy of denial
     div_mult: float  # diversion multiplier

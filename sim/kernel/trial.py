@@ -56,6 +56,7 @@ def _trial_values(t, draws, firms, terr, chips, tables, consts):
         _whole(p[L.P_SLIP], 0, tables.mix_prob.shape[0] - 1),  # roadmap delay: row of the chip-mix tables
         p[L.P_SUBST],
         p[L.P_HW_ABROAD],
+        p[L.P_SMUGGLE],
         p[L.P_APPROVE],
         p[L.P_APPROVE_DENIAL],
         p[L.P_DIVERSION],
@@ -111,7 +112,8 @@ def _new_state(tr, draws, firms, terr, chips, rules, consts):
 def _open_quarter(st, tr, q, draws, terr, chips, rules, m):
     """Start quarter q: licensed deliveries due now, the vendors' supply, the firms' expected order sizes and
     what waited a quarter, the effective policy per chip and territory, the diversion shares. Returns the
-    quarter's grey-market capacity (H100e)."""
+    quarter's smuggling capacity (H100e) and the share of refused demand smugglers serve (the trial's take-up,
+    cut by diversion guidance anywhere and by location verification)."""
     t = tr.t
     if rules.year_start[q] == 1:
         st.lpp_used[:] = 0.0
@@ -143,7 +145,11 @@ def _open_quarter(st, tr, q, draws, terr, chips, rules, m):
                 * (1.0 - tr.cut_g * rules.guidance_on[q, c])
                 * (1.0 - tr.cut_lv * rules.lv_on[q]),
             )
-    return draws.quarterly[t, q, L.QT_GREY]
+    guided = 0
+    for c in range(rules.guidance_on.shape[1]):
+        guided |= rules.guidance_on[q, c]
+    smug = min(1.0, tr.smug * (1.0 - tr.cut_g * guided) * (1.0 - tr.cut_lv * rules.lv_on[q]))
+    return draws.quarterly[t, q, L.QT_GREY], smug
 
 
 @njit

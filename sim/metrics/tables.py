@@ -82,7 +82,7 @@ def exhaustion_table(m: Metrics) -> pl.DataFrame:
 def trials_table(m: Metrics) -> pl.DataFrame:
     """One row per trial: the uncertain inputs drawn, installed H100e per bloc and in the World at the last
     quarter, China's first quarter with a feasible 1e26 run, the number of territories that use up their
-    allocation, and the grey-market and diverted H100e over the run."""
+    allocation, and the smuggled and diverted H100e over the run."""
     out, labels = m.out, m.labels
     china = m.feasible_1e26[:, m.world.index()["CHN"]]  # [T, Q]
     first_cn = [labels[row.argmax()] if row.any() else None for row in china]
@@ -92,6 +92,6 @@ def trials_table(m: Metrics) -> pl.DataFrame:
     cols.update({f"compute_h100e_last.{name}": last[:, g] for g, name in enumerate(m.regions.names[-last.shape[1] :])})
     cols["china_first_feasible_quarter"] = pl.Series(first_cn, dtype=pl.Utf8)
     cols["countries_exhausted"] = (out.exhaust >= 0).sum(axis=1)
-    cols["grey_market_h100e"] = out.flows[..., L.FL_GREY_IN].sum(axis=(1, 2), dtype=np.float64)
+    cols["smuggled_h100e"] = out.flows[..., L.FL_SMUGGLED].sum(axis=(1, 2), dtype=np.float64)
     cols["diverted_h100e"] = out.flows[..., L.FL_DIVERTED_IN].sum(axis=(1, 2), dtype=np.float64)
     return pl.DataFrame(cols)
