@@ -13,6 +13,7 @@ from scipy import stats
 from . import paths as timepaths
 from . import quarters, uncertainty
 from .chips import CHIPS_CSV, H100_FP16_TFLOPS, load_chips
+from .contracts import demand_add
 from .errors import DataError, ScenarioError
 from .kernel import layout as L
 from .kernel.structures import Chips, Consts, Draws, Firms, KernelInputs, Rules, Tables, Territories
@@ -82,6 +83,18 @@ def smuggling_take_up(draws: dict[str, np.ndarray]) -> np.ndarray:
     base = draws["smuggling.base_take_up"]
     premium = draws["smuggling.price_premium"]
     return np.clip(base * (1.0 + premium) ** -draws["smuggling.price_elasticity"], 0.0, 1.0)
+
+
+def country_weights(sc: Scenario, weights: np.ndarray, draws: dict[str, np.ndarray]) -> np.ndarray:
+    """float64 [T, C]: each territory's share of world demand per trial: the calibrated territories' draws
+    (``demand_weight.<iso3>``), the others their central weight, renormalised to sum to 1."""
+    T = len(draws["service_life_quarters"])
+    out = np.repeat(weights[None, :], T, axis=0)
+    idx = sc.world.index()
+    for iso in sc.world.demand_ranges:
+        if weights[idx[iso]] > 0:  # a territory without demand keeps none (it has no firms)
+            out[:, idx[iso]] = draws[f"demand_weight.{iso}"]
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def root_key(seed: int) -> np.uint64:
@@ -299,6 +312,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
     paths = {name: timepaths.level(spec, draws, sc.seed, labels) for name, spec in sc.assumptions.paths.items()}
     draws["installed_base.world_h100e"] = paths["installed_base.world_h100e"][:, 0]
     draws["smuggling.take_up"] = smuggling_take_up(draws)
+    trial_weights = country_weights(sc, weights, draws)
     params = np.column_stack([draws[name] for name, _ in L.PARAMS])
     supply = np.stack([paths[name] for name in L.SUPPLY_PATHS], axis=2)  # [T, Q, V]
     grey = draws["grey_market.share_of_nvidia_output"][:, None] * supply[:, :, L.VENDORS.index("NVIDIA")]
@@ -318,7 +332,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
     ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
     div = idx[s["buyers"]["diversion_destination"]]
     inputs = KernelInputs(
-        draws=Draws(params, quarterly, chip_h100e, 0),
+        draws=Draws(params, quarterly, chip_h100e, trial_weights, 0),
         firms=Firms(
             country=f_country,
             parent=f_parent,
@@ -367,6 +381,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
             lv_on=reg.lv_on,
             fallback=fallback,
             year_start=np.array([lab.endswith("Q1") for lab in labels], np.uint8),
+            demand_add=demand_add(sc.contracts, iso3, labels),
         ),
         tables=Tables(mix_prob=mix_prob, mix_alias=mix_alias, ztab=ztab),
         consts=Consts(

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from . import paths as timepaths
 from . import quarters, uncertainty
-from .assumptions import Assumptions, load_assumptions
+from .assumptions import Assumptions, add_country_demand, load_assumptions
 from .chips import load_chips
+from .contracts import parse_contracts
 from .errors import DataError, ScenarioError, SimInputError
 from .folders import check_component
 from .regimes import Regime, load_regime
@@ -20,7 +21,7 @@ from .world import World, load_world
 
 _SCHEMA = {
     "run": {"name", "start", "quarters", "trials", "seed", "description"},
-    "regime": {"name", "timeline", "uveu", "nveu", "g2g", "overrides"},
+    "regime": {"name", "timeline", "uveu", "nveu", "g2g", "overrides", "contracted_demand"},
     "firms": {"total", "orders_per_quarter", "buyers_per_data_centre"},
     "assumptions": None,  # any name of the assumption tree
     "outputs": {"countries"},
@@ -50,6 +51,7 @@ class Scenario:
     raw: dict = field(default_factory=dict)
     timeline: list = field(default_factory=list)  # [(start date or None, Regime)], by start date
     buyers_per_data_centre: float = 1.0  # buyers per listed data centre (sim/world/buyers.csv); range 0.3-3
+    contracts: list = field(default_factory=list)  # contracted demand of deals (sim/contracts.py)
 
     @property
     def labels(self) -> list[str]:
@@ -137,6 +139,7 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
                 path, "regime.uveu", f"unknown hyperscaler {h!r} (known: {', '.join(sorted(hyperscalers))})"
             )
     nveu = _str_list(reg.get("nveu", []), path, "regime.nveu")
+    contracts = parse_contracts(reg.get("contracted_demand", {}), known, path)
     barred = no_grant(world, labels)
     for c in nveu:
         if c not in known:
@@ -173,6 +176,7 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
         firms.get("buyers_per_data_centre", 1.0), path, "firms.buyers_per_data_centre", MAX_BUYERS_PER_DATA_CENTRE
     )
     assumptions = load_assumptions()
+    add_country_demand(assumptions, world)
     for key, spec in raw.get("assumptions", {}).items():
         if key not in assumptions.dists:
             raise ScenarioError(path, f"assumptions.{key}", "unknown assumption (see sim/assumptions/default.toml)")
@@ -211,6 +215,7 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
         raw,
         timeline,
         per_dc,
+        contracts,
     )
 
 

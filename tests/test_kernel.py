@@ -289,10 +289,10 @@ def test_inputs_are_made_plain_so_every_source_shares_one_compiled_kernel(small)
     odd = np.asfortranarray(d.quarterly)
     ro = d.params.copy()
     ro.flags.writeable = False
-    p = plain(Draws(ro, odd, d.chip_h100e, d.first))
+    p = plain(Draws(ro, odd, d.chip_h100e, d.weight, d.first))
     assert p.chip_h100e is d.chip_h100e and p.first == d.first
     for a, b in ((p.params, ro), (p.quarterly, odd)):
         assert a.flags.c_contiguous and a.flags.writeable and np.array_equal(a, b)
-    inp = KernelInputs(**{**small.inputs.__dict__, "draws": Draws(ro, odd, d.chip_h100e, d.first)})
+    inp = KernelInputs(**{**small.inputs.__dict__, "draws": Draws(ro, odd, d.chip_h100e, d.weight, d.first)})
     for a, b in zip(run_kernel(inp).arrays(), run_kernel(small.inputs).arrays()):
         np.testing.assert_array_equal(a, b)

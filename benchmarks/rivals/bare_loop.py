@@ -55,7 +55,7 @@ def _bare_trial(t, draws, firms, terr, rules, tables, consts, out, hits):
     wf = _firm_weights(firms, terr, p[L.P_SIZE_EXP])
     fshare = np.empty(F)
     for f in range(F):
-        fshare[f] = terr.weight[country[f]] * wf[f]
+        fshare[f] = draws.weight[t, country[f]] * wf[f]
     tf = np.zeros((Q, C, 2))  # ordered, shipped: the flows every order touches
     c_add = np.zeros((Q, C, 2))  # stock added (licence-free channel), in H100e and H100e by TPP
     firm_add = np.zeros((Q, F))
@@ -69,7 +69,7 @@ def _bare_trial(t, draws, firms, terr, rules, tables, consts, out, hits):
             po, u = _order_draw(s, N, dom, keys, tkey, qbase)
             f = po >> mshift if mshift >= 0 else po // m
             c = country[f]
-            base = dq * fshare[f] / m * _size_factor(etab, u)
+            base = (dq * fshare[f] + rules.demand_add[q, c] * wf[f]) / m * _size_factor(etab, u)
             tf[q, c, 0] += base
             if c_add[q, c, 1] * L.H100_TPP > alloc[q, c]:  # one cap check per order
                 n_hit += 1

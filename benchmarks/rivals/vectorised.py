@@ -163,7 +163,8 @@ class _Block:
         w = np.empty((T, F))
         w[:, dom] = inp.terr.dom_share[fcd] * pw[:, dom] / norm[:, fcd]
         w[:, ~dom] = inp.firms.site_share[~dom]
-        self.fshare = inp.terr.weight[self.fc] * w
+        self.fshare = inp.draws.weight[self.t0 : self.t1][:, self.fc] * w  # the trials' territory weights
+        self.w_flat = w.reshape(-1)  # the firm's share of its territory's (contracted) demand
         self.firm_init = (P[:, L.P_INSTALLED][:, None] * inp.terr.init_share[self.fc][None, :]) * w
 
         # UVEU bookkeeping (H100e by TPP of controlled chips), one vector: per site (and a zero column),
@@ -273,6 +274,7 @@ class _Block:
         lv = 1.0 - self.P[:, L.P_CUT_LV] * inp.rules.lv_on[q]
         self.smug = np.minimum(1.0, self.P[:, L.P_SMUGGLE] * (1.0 - self.cut_g * guided) * lv)  # [T]: refused share
         self.dq = qt[:, L.QT_DEMAND].copy()
+        self.add_q = inp.rules.demand_add[q]  # [C]: contracted demand this quarter
         self.carry_q = self.carry / m
         self.carry = np.zeros(T * F)
         qkey = _mix(self.tkey ^ _U(((q + 1) * int(_M1)) & 0xFFFFFFFFFFFFFFFF))
@@ -340,7 +342,9 @@ class _Block:
         fi = f + tF  # flat (trial, firm)
         ci = c + tt * C  # flat (trial, territory)
         z = ((u >> _U(16)) & _U(self.zbits)).view(np.int64) + self.tz
-        base = self.dq * self.fshare_flat[fi] / self.m * self.etab[z] * self.size_fix
+        base = (
+            (self.dq * self.fshare_flat[fi] + self.add_q[c] * self.w_flat[fi]) / self.m * self.etab[z] * self.size_fix
+        )
         old = self.carry_q[fi]
         vol = base + old
         grp = self.c_group[c]

@@ -79,6 +79,19 @@ def _valid(x: object, path: Path, fld: str) -> tuple[float, float]:
     return float(x[0]), float(x[1])
 
 
+def add_country_demand(a: Assumptions, world) -> None:
+    """Add each calibrated territory's demand weight (sim/world/demand_weights.csv) as an uncertain input
+    ``demand_weight.<iso3>``: lognormal over its documented 90 % interval, share of world demand, valid in
+    [0, 1]. A scenario overrides one by name like any assumption; sim/inputs.py renormalises per trial."""
+    src = "sim/world/demand_weights.csv"
+    for iso, (lo, hi) in world.demand_ranges.items():
+        name = f"demand_weight.{iso}"
+        spec = {"fixed": lo} if lo == hi else {"lognormal": {"ci90": [lo, hi]}}
+        a.dists[name] = uncertainty.parse(spec, src, name)
+        a.valid[name] = (0.0, 1.0)
+        a.meta[name] = {"description": f"{iso}'s share of world demand (calibrated, sampled per trial)", "unit": "1"}
+
+
 def load_assumptions(path: Path = DEFAULT) -> Assumptions:
     """Load the assumption tree: every table with a ``distribution`` is an uncertain input."""
     if not Path(path).exists():

@@ -207,7 +207,7 @@ def _trial(t, draws, firms, terr, chips, rules, tables, consts, out):
     tr = _trial_values(t, draws, firms, terr, chips, tables, consts)
     st = _new_state(tr, draws, firms, terr, chips, rules, consts)
     for q in range(rules.policy.shape[0]):
-        grey, smug = _open_quarter(st, tr, q, draws, terr, chips, rules, consts.m)
+        grey, smug = _open_quarter(st, tr, q, draws, firms, terr, chips, rules, consts.m)
         _orders(st, tr, q, grey, smug, firms, terr, chips, rules, tables, consts, out)
         _close_quarter(st, q)
     _finish(st, tr, firms, terr, consts, out)
@@ -236,6 +236,8 @@ def check_inputs(inputs: KernelInputs, out: Outputs) -> None:
         "draws.params": (d.params.shape, (T, len(L.PARAMS))),
         "draws.quarterly": (d.quarterly.shape, (T, Q, L.QT_SUPPLY + V)),
         "draws.chip_h100e": (d.chip_h100e.shape, (T, K)),
+        "draws.weight": (d.weight.shape, (T, C)),
+        "rules.demand_add": (ru.demand_add.shape, (Q, C)),
         "firms.hs_start": (fi.hs_start.shape, (H + 1,)),
         "tables.mix_prob": (tb.mix_prob.shape, (S, G, Q, K)),
         "tables.mix_alias": (tb.mix_alias.shape, (S, G, Q, K)),

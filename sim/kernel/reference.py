@@ -82,7 +82,7 @@ def simulate_trial(inp, t: int) -> dict:
     for f in range(F):
         if inp.firms.rank[f] > 0:
             norm[inp.firms.country[f]] += float(inp.firms.rank[f]) ** -s_exp
-    share, init = [0.0] * F, [0.0] * F
+    share, init, within = [0.0] * F, [0.0] * F, [0.0] * F  # of world demand, of the start's base, of the territory's
     for f in range(F):
         c = inp.firms.country[f]
         w = (
@@ -90,7 +90,8 @@ def simulate_trial(inp, t: int) -> dict:
             if inp.firms.rank[f] > 0
             else inp.firms.site_share[f]
         )
-        share[f] = inp.terr.weight[c] * w
+        share[f] = inp.draws.weight[t, c] * w  # the trial's territory weights
+        within[f] = w
         init[f] = pr[L.P_INSTALLED] * inp.terr.init_share[c] * w
     # UVEU bookkeeping per hyperscaler (H100e by TPP of controlled chips): installed per site
     sites: dict[int, dict[int, float]] = {}  # hyperscaler → {site firm → installed}
@@ -227,7 +228,8 @@ def simulate_trial(inp, t: int) -> dict:
             f, c = po // m, inp.firms.country[po // m]
             u = mix(tkey + (((q * N + po + 1) * GOLDEN) & MASK))
             z = inp.tables.ztab[(u >> L.U_SIZE_SHIFT) & L.ZTAB_MASK]
-            base = dq * share[f] / m * math.exp(sigma * z) * math.exp(-0.5 * sigma * sigma)
+            expected = (dq * share[f] + inp.rules.demand_add[q, c] * within[f]) / m  # plus contracted demand
+            base = expected * math.exp(sigma * z) * math.exp(-0.5 * sigma * sigma)
             flows[c, q, L.FL_ORDERED] += base
             vol = base + waited[f]
             grp = inp.terr.group[c]

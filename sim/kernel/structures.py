@@ -23,11 +23,12 @@ class Draws(NamedTuple):
     params: np.ndarray  # float64 [T, len(L.PARAMS)]: scalar draws, columns layout.P_*
     quarterly: np.ndarray  # float64 [T, Q, QT_SUPPLY + V]: demand, grey-market capacity, vendor output (layout.QT_*)
     chip_h100e: np.ndarray  # float64 [T, K]: dense 16-bit FLOP/s per chip in H100e (roadmap specs are uncertain)
+    weight: np.ndarray  # float64 [T, C]: each territory's share of world demand in the trial (sums to 1)
     first: int  # global index of row 0: a trial's random stream is keyed by its global index
 
     def slice(self, a: int, b: int) -> Draws:
         """Trials [a, b): rows a..b-1, keeping their global indices (and so their random streams)."""
-        return Draws(self.params[a:b], self.quarterly[a:b], self.chip_h100e[a:b], self.first + a)
+        return Draws(self.params[a:b], self.quarterly[a:b], self.chip_h100e[a:b], self.weight[a:b], self.first + a)
 
 
 class Firms(NamedTuple):
@@ -50,7 +51,7 @@ class Firms(NamedTuple):
 class Territories(NamedTuple):
     """Territories (axis C)."""
 
-    weight: np.ndarray  # float64 [C]: share of world demand
+    weight: np.ndarray  # float64 [C]: share of world demand (central; per trial in Draws.weight): sets firm counts
     dom_share: np.ndarray  # float64 [C]: share of territory demand left to domestic firms
     div: np.ndarray  # float64 [C]: diversion-risk prior (share of divertible shipments)
     init_share: np.ndarray  # float64 [C]: share of the world installed base at the start
@@ -87,6 +88,7 @@ class Rules(NamedTuple):
     lv_on: np.ndarray  # uint8 [Q]: location verification in force
     fallback: np.ndarray  # int32 [Q, NF]: fallback chips in order, -1 padded
     year_start: np.ndarray  # uint8 [Q]: quarter opens a calendar year (LPP resets)
+    demand_add: np.ndarray  # float64 [Q, C]: contracted demand of the scenario's deals, H100e a quarter
 
 
 class Tables(NamedTuple):
@@ -164,6 +166,7 @@ class Trial(NamedTuple):
     isk: np.ndarray  # float64 [K]: 1 / Chips.supply
     etab: np.ndarray  # float64 [2**ZTAB_BITS]: mean-one log-normal order-size factors
     fshare: np.ndarray  # float64 [F]: the firm's share of world demand
+    wf: np.ndarray  # float64 [F]: the firm's share of its territory's demand
     firm_init: np.ndarray  # float64 [F]: the firm's installed base at the start, H100e
     delay: int  # licence delay, quarters in [0, Q]
     life: int  # service life, quarters >= 1
@@ -273,6 +276,7 @@ GROUPS = {
 }
 ALIASES = {
     **{f: ("draws", f) for f in ("params", "quarterly", "chip_h100e")},
+    "c_weight_draws": ("draws", "weight"),
     **{f: ("firms", f) for f in ("hs_sites", "hs_start", "hs_hq_us", "hs_uveu")},
     "vendor_china_only": ("chips", "vendor_china_only"),
     **{f: ("rules", f) for f in Rules._fields},
@@ -318,6 +322,8 @@ class KernelInputs:
         flat.setdefault("chip_family", np.zeros(K, np.int32))
         flat.setdefault("c_hw_abroad", np.zeros(C, np.uint8))
         flat.setdefault("g_abroad", -1)
+        flat.setdefault("c_weight_draws", np.repeat(np.asarray(flat["c_weight"])[None, :], len(flat["params"]), axis=0))
+        flat.setdefault("demand_add", np.zeros((len(flat["year_start"]), C)))
         p = flat["params"]
         if p.shape[1] < len(L.PARAMS):  # parameters appended since: zero
             flat["params"] = np.hstack([p, np.zeros((p.shape[0], len(L.PARAMS) - p.shape[1]))])

@@ -34,9 +34,10 @@ def _trial_values(t, draws, firms, terr, chips, tables, consts):
     F = firms.country.shape[0]
     fshare = np.empty(F)
     firm_init = np.empty(F)
+    weight = draws.weight[t]
     for f in range(F):
         c = firms.country[f]
-        fshare[f] = terr.weight[c] * wf[f]
+        fshare[f] = weight[c] * wf[f]
         firm_init[f] = p[L.P_INSTALLED] * terr.init_share[c] * wf[f]
     tk = chips.tpp * _ITPP
     Q = draws.quarterly.shape[1]
@@ -50,6 +51,7 @@ def _trial_values(t, draws, firms, terr, chips, tables, consts):
         1.0 / chips.supply,
         _size_table(p[L.P_ORDER_SIGMA], tables.ztab),
         fshare,
+        wf,
         firm_init,
         _whole(p[L.P_DELAY], 0, Q),  # a delay of Q quarters or more: pending beyond the horizon
         _whole(p[L.P_LIFE], 1, _MAX_LIFE),
@@ -109,7 +111,7 @@ def _new_state(tr, draws, firms, terr, chips, rules, consts):
 
 
 @njit
-def _open_quarter(st, tr, q, draws, terr, chips, rules, m):
+def _open_quarter(st, tr, q, draws, firms, terr, chips, rules, m):
     """Start quarter q: licensed deliveries due now, the vendors' supply, the firms' expected order sizes and
     what waited a quarter, the effective policy per chip and territory, the diversion shares. Returns the
     quarter's smuggling capacity (H100e) and the share of refused demand smugglers serve (the trial's take-up,
@@ -125,8 +127,8 @@ def _open_quarter(st, tr, q, draws, terr, chips, rules, m):
         st.supply[v] = draws.quarterly[t, q, L.QT_SUPPLY + v]
     dq = draws.quarterly[t, q, L.QT_DEMAND]
     fs = st.firm
-    for f in range(fs.shape[0]):
-        fs[f, L.FS_EXPECTED] = dq * tr.fshare[f] / m
+    for f in range(fs.shape[0]):  # the firm's share of world demand, and of its territory's contracted demand
+        fs[f, L.FS_EXPECTED] = (dq * tr.fshare[f] + rules.demand_add[q, firms.country[f]] * tr.wf[f]) / m
     for f in range(fs.shape[0]):
         fs[f, L.FS_WAITING] = fs[f, L.FS_BACKLOG] / m
         fs[f, L.FS_BACKLOG] = 0.0

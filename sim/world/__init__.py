@@ -25,6 +25,9 @@ class World:
     groups: pl.DataFrame  # iso3, group, start, end (end null = in force)
     sites: pl.DataFrame  # hyperscaler, hq_iso3, site_iso3, share_of_site_demand
     data_centres: dict[str, int] = field(default_factory=dict)  # iso3 → operational data centres listed
+    demand_ranges: dict[str, tuple[float, float]] = field(
+        default_factory=dict
+    )  # iso3 → calibrated weight's 90 % interval
 
     @property
     def iso3(self) -> list[str]:
@@ -97,7 +100,7 @@ def _calibrated_weights(path: Path, countries: pl.DataFrame) -> pl.DataFrame:
 
     Adds ``demand_weight_formula`` (the formula weight as read) and ``demand_weight_source``
     ("calibrated" or "formula"). The columns ``ci90_low`` and ``ci90_high`` (a 90 % interval per listed
-    weight) are documentation for now: they are checked to bracket the weight but are not sampled."""
+    weight, which must bracket it) are sampled per trial (``demand_weight.<iso3>``, see sim/inputs.py)."""
     dw = _read(path, {"iso3", "demand_weight", "ci90_low", "ci90_high", "source"})
     dw = _numbers(dw, path, ("demand_weight", "ci90_low", "ci90_high"))
     dup = dw.filter(pl.col("iso3").is_duplicated())
@@ -201,4 +204,6 @@ def load_world(directory: Path = WORLD_DIR) -> World:
     if per_site.filter(pl.col("share_of_site_demand") > 0.95).height:
         raise DataError(spath, "share_of_site_demand", "hyperscalers take more than 95 % of a territory's demand")
     data_centres = _data_centres(directory / "buyers.csv", set(countries["iso3"]))
-    return World(countries.sort("iso3"), groups, sites, data_centres)
+    dw = _read(directory / "demand_weights.csv", {"iso3", "ci90_low", "ci90_high"})
+    ranges = {iso: (float(lo), float(hi)) for iso, lo, hi in dw.select("iso3", "ci90_low", "ci90_high").iter_rows()}
+    return World(countries.sort("iso3"), groups, sites, data_centres, ranges)
