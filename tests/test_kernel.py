@@ -47,7 +47,7 @@ def _binding(world):
 def assert_equals_reference(inp, out):
     for t in range(inp.shape[0]):
         ref = simulate_trial(inp, t)
-        for name in ("stock", "stock_tpp", "largest", "flows", "nveu_used", "allow_used", "family"):
+        for name in ("stock", "stock_tpp", "largest", "flows", "nveu_used", "allow_used", "family", "units"):
             np.testing.assert_allclose(getattr(out, name)[t], ref[name], rtol=2e-6, atol=1e-3, err_msg=name)
         for name in ("largest_site", "exhaust", "nveu_exhaust"):
             np.testing.assert_array_equal(getattr(out, name)[t], ref[name], err_msg=name)

@@ -153,3 +153,15 @@ def test_a_faster_roadmap_chip_ships_more_compute_from_the_same_vendor_capacity(
     out = run_kernel(inp)
     shipped = out.flows[:, c, 0, L.FL_SHIPPED]
     assert shipped[1] == pytest.approx(1.5 * shipped[0], rel=1e-5)
+
+
+def test_chip_counts_by_family_follow_the_chips_shipped(tmp_path, world):
+    """1,000 H100e of H20 a quarter to China (Diffusion: licence-free) is 1,000 / 0.1496 H20 a quarter; a
+    refused H100 order smuggled in full is one H100 per H100e."""
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "H20", 1_000.0, start="2025Q2")
+    h20 = comp.chips.filter(comp.chips["name"] == "H20")["h100e_flops"][0]
+    j = L.FAMILIES.index("h20_class")
+    np.testing.assert_allclose(out.units[0, c, :, j], 1_000.0 / h20 * np.arange(1, 5), rtol=1e-6)
+    np.testing.assert_allclose(out.family[0, c, :, j], 1_000.0 * np.arange(1, 5), rtol=1e-6)
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "H100", 1_000.0, grey=1e9, start="2025Q2")
+    np.testing.assert_allclose(out.units[0, c, :, L.FAMILIES.index("nvidia")], 1_000.0 * np.arange(1, 5), rtol=1e-6)

@@ -104,6 +104,7 @@ def simulate_trial(inp, t: int) -> dict:
     c_add = np.zeros((C, Q, len(L.CHANNELS)))
     c_tpp = np.zeros((C, Q))
     fam_add = np.zeros((C, Q, len(L.FAMILIES)))  # stock added by chip family
+    unit_add = np.zeros((C, Q, len(L.FAMILIES)))  # the same in chips
     due = np.zeros((C, Q))
     pend = [0.0] * C
     carry = [0.0] * F
@@ -118,7 +119,7 @@ def simulate_trial(inp, t: int) -> dict:
 
     diverted = [0.0] * Q  # H100e diverted to the diversion destination, by quarter of arrival
 
-    def deliver(f, c, q, qd, vol, tpp_h, ch, fam, d=0.0):
+    def deliver(f, c, q, qd, vol, tpp_h, units, ch, fam, d=0.0):
         if qd >= Q:
             pend[c] += vol
             return
@@ -131,12 +132,14 @@ def simulate_trial(inp, t: int) -> dict:
         c_add[c, qd, ch] += vol * (1.0 - d)
         c_tpp[c, qd] += tpp_h * (1.0 - d)
         fam_add[c, qd, fam] += vol * (1.0 - d)
+        unit_add[c, qd, fam] += units * (1.0 - d)
         if d > 0.0:
             flows[c, qd, L.FL_DIVERTED_OUT] += vol * d
             flows[inp.consts.div_dest, qd, L.FL_DIVERTED_IN] += vol * d
             c_add[inp.consts.div_dest, qd, L.CH_DIVERTED] += vol * d
             c_tpp[inp.consts.div_dest, qd] += tpp_h * d
             fam_add[inp.consts.div_dest, qd, fam] += vol * d
+            unit_add[inp.consts.div_dest, qd, fam] += units * d
             diverted[qd] += vol * d
 
     def effective_policy(q, k, c):
@@ -187,6 +190,7 @@ def simulate_trial(inp, t: int) -> dict:
                 c_add[c, q, L.CH_SMUGGLED] += gm * hk
                 c_tpp[c, q] += gm * tk
                 fam_add[c, q, fam] += gm * hk
+                unit_add[c, q, fam] += gm
             got = 0.0
             for kk in inp.rules.fallback[q]:
                 if kk < 0 or n <= 0.0:
@@ -212,6 +216,7 @@ def simulate_trial(inp, t: int) -> dict:
                     q,
                     flops,
                     x * inp.chips.tpp[kk] / L.H100_TPP,
+                    x,
                     L.CH_DOMESTIC if inp.chips.vendor_china_only[vk] and grp == L.GROUP_CHINA else L.CH_FREE,
                     int(inp.chips.family[kk]),
                 )
@@ -264,7 +269,7 @@ def simulate_trial(inp, t: int) -> dict:
                 x = take(v, sk, na)
                 if x > 0.0:
                     allow_used[c] += x * tk
-                    deliver(f, c, q, q, x * hk, x * tk, L.CH_LICENSED, fam, d)
+                    deliver(f, c, q, q, x * hk, x * tk, x, L.CH_LICENSED, fam, d)
                     book_site(f, x * tk * (1.0 - d))
                 left += na - x
                 n -= na
@@ -272,7 +277,7 @@ def simulate_trial(inp, t: int) -> dict:
                 pass
             elif pol == L.FREE:
                 x = take(v, sk, n)
-                deliver(f, c, q, q, x * hk, x * tk, L.CH_DOMESTIC if domestic else L.CH_FREE, fam, d)
+                deliver(f, c, q, q, x * hk, x * tk, x, L.CH_DOMESTIC if domestic else L.CH_FREE, fam, d)
                 if controlled:
                     book_site(f, x * tk * (1.0 - d))
                 if c == inp.consts.us_index and inp.rules.share_chip[q, k]:
@@ -280,7 +285,7 @@ def simulate_trial(inp, t: int) -> dict:
                 left += n - x
             elif (pol == L.LICENCE and u_lic < pr[L.P_APPROVE]) or (pol == L.DENY and u_lic < pr[L.P_APPROVE_DENIAL]):
                 x = take(v, sk, n)
-                deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, fam, d)
+                deliver(f, c, q, q + delay, x * hk, x * tk, x, L.CH_LICENSED, fam, d)
                 if controlled:
                     book_site(f, x * tk * (1.0 - d))
                 left += n - x
@@ -294,7 +299,7 @@ def simulate_trial(inp, t: int) -> dict:
                 if ns > 0.0:
                     x = take(v, sk, ns)
                     quota_used[k] += x * hk
-                    deliver(f, c, q, q + delay, x * hk, x * tk, L.CH_LICENSED, fam, d)
+                    deliver(f, c, q, q + delay, x * hk, x * tk, x, L.CH_LICENSED, fam, d)
                     if controlled:
                         book_site(f, x * tk * (1.0 - d))
                     left += ns - x
@@ -348,7 +353,7 @@ def simulate_trial(inp, t: int) -> dict:
                     elif path == "licence":
                         cap_used[c] += x * tk
                     ch = {"veu": L.CH_VEU, "nveu": L.CH_VEU, "lpp": L.CH_FREE, "licence": L.CH_LICENSED}[path]
-                    deliver(f, c, q, q + (delay if path == "licence" else 0), x * hk, x * tk, ch, fam, d)
+                    deliver(f, c, q, q + (delay if path == "licence" else 0), x * hk, x * tk, x, ch, fam, d)
                     book_site(f, x * tk * (1.0 - d))
             if left > 0.0:
                 lapsed = left * hk * waited[f] / vol
@@ -367,6 +372,7 @@ def simulate_trial(inp, t: int) -> dict:
     stock = np.zeros((C, Q, len(L.CHANNELS)))
     stock_tpp = np.zeros((C, Q))
     family = np.zeros((C, Q, len(L.FAMILIES)))
+    units = np.zeros((C, Q, len(L.FAMILIES)))
     largest = np.zeros((C, Q))
     largest_site = np.zeros((C, Q), np.uint8)
     for c in range(C):
@@ -377,6 +383,7 @@ def simulate_trial(inp, t: int) -> dict:
             stock_tpp[c, q] = window(c_tpp[c], q) + pr[L.P_INSTALLED] * inp.terr.init_share[c] * left_init[q]
             for j in range(len(L.FAMILIES)):
                 family[c, q, j] = window(fam_add[c, :, j], q)
+                units[c, q, j] = window(unit_add[c, :, j], q)
     cn = [int(f) for f in inp.firms.div_firms]  # diverted chips join these firms pro rata to demand
     total = sum(share[f] for f in cn)
     for f in cn:
@@ -401,4 +408,5 @@ def simulate_trial(inp, t: int) -> dict:
         "nveu_used": np.array(nveu_used),
         "allow_used": np.array(allow_used),
         "family": family,
+        "units": units,
     }

@@ -21,11 +21,12 @@ def _take(supply, v, sk, isk, x):
 
 
 @njit(inline="always")
-def _deliver(st, f, c, q, qd, vol, tpp_h, ch, fam, d):
-    """Book ``vol`` H100e (``tpp_h`` H100e by TPP) on stock channel ``ch`` and chip family ``fam`` for firm f
-    in territory c, decided in quarter q and delivered in qd >= q (pending until then, and for good beyond
-    the last quarter). A share ``d`` is diverted: collected in dv, dv_tpp [qd, c], dv_f [qd, fam] and booked
-    to the diversion destination after the last quarter. The firm's deliveries of quarter q sit with its state."""
+def _deliver(st, f, c, q, qd, vol, tpp_h, units, ch, fam, d):
+    """Book ``vol`` H100e (``tpp_h`` H100e by TPP, ``units`` chips) on stock channel ``ch`` and chip family
+    ``fam`` for firm f in territory c, decided in quarter q and delivered in qd >= q (pending until then, and
+    for good beyond the last quarter). A share ``d`` is diverted: collected in dv, dv_tpp [qd, c], dv_f, dv_u
+    [qd, fam] and booked to the diversion destination after the last quarter. The firm's deliveries of
+    quarter q sit with its state."""
     if qd >= st.flows.shape[0]:
         st.pend[c] += vol
         return
@@ -42,10 +43,12 @@ def _deliver(st, f, c, q, qd, vol, tpp_h, ch, fam, d):
     st.c_add[qd, c, ch] += vol * keep
     st.c_tpp[qd, c] += tpp_h * keep
     st.f_add[qd, c, fam] += vol * keep
+    st.u_add[qd, c, fam] += units * keep
     if d > 0.0:
         st.dv[qd, c] += vol * d
         st.dv_tpp[qd, c] += tpp_h * d
         st.dv_f[qd, fam] += vol * d
+        st.dv_u[qd, fam] += units * d
 
 
 @njit(inline="always")
@@ -66,7 +69,7 @@ def _ship(st, o, n, qd, ch, book):
     counts toward the UVEU shares. Returns the chips taken."""
     x = _take(st.supply, o.v, o.sk, o.isk, n)
     if x > 0.0:
-        _deliver(st, o.f, o.c, o.q, qd, x * o.hk, x * o.tk, ch, o.fam, o.d)
+        _deliver(st, o.f, o.c, o.q, qd, x * o.hk, x * o.tk, x, ch, o.fam, o.d)
         _book_site(st, o, book * x * o.tk * (1.0 - o.d))
     return x
 
@@ -90,6 +93,7 @@ def _refuse(st, o, n, grey, smug, tr, chips, rules):
         st.c_add[q, c, L.CH_SMUGGLED] += gm * o.hk
         st.c_tpp[q, c] += gm * o.tk
         st.f_add[q, c, o.fam] += gm * o.hk
+        st.u_add[q, c, o.fam] += gm
     got = 0.0  # H100e obtained from fallback chips
     took = 0.0  # refused chips replaced by fallback chips
     for j in range(rules.fallback.shape[1]):
@@ -111,7 +115,7 @@ def _refuse(st, o, n, grey, smug, tr, chips, rules):
         st.flows[q, c, L.FL_ORDERED] += vol
         st.flows[q, c, L.FL_SUBSTITUTE] += vol
         ch = L.CH_DOMESTIC if china_only and o.grp == L.GROUP_CHINA else L.CH_FREE
-        _deliver(st, o.f, c, q, q, vol, x * chips.tpp[kk] / L.H100_TPP, ch, chips.family[kk], 0.0)
+        _deliver(st, o.f, c, q, q, vol, x * chips.tpp[kk] / L.H100_TPP, x, ch, chips.family[kk], 0.0)
     # unmet: what the refused order wanted, less what smugglers and fallbacks gave
     st.flows[q, c, L.FL_UNMET] += max(0.0, (n + took) * o.hk - got)
     return grey

@@ -127,9 +127,8 @@ class Outputs(NamedTuple):
     nveu_exhaust: np.ndarray  # int16 [T, C]
     nveu_used: np.ndarray  # float64 [T, C]: NVEU allocation used by the run's end, H100e by TPP
     allow_used: np.ndarray  # float64 [T, C]: pre-approved (bilateral deal) volume used by the run's end, H100e by TPP
-    family: (
-        np.ndarray
-    )  # float32 [T, C, Q, family]: stock delivered during the run by chip family (layout.FAMILIES), H100e (FLOP/s)
+    family: np.ndarray  # float32 [T, C, Q, family]: stock delivered during the run by chip family, H100e (FLOP/s)
+    units: np.ndarray  # float32 [T, C, Q, family]: the same stock in chips (units)
 
     @classmethod
     def empty(cls, T: int, C: int, Q: int) -> Outputs:
@@ -143,6 +142,7 @@ class Outputs(NamedTuple):
             np.full((T, C), -1, np.int16),
             np.zeros((T, C)),
             np.zeros((T, C)),
+            np.zeros((T, C, Q, len(L.FAMILIES)), np.float32),
             np.zeros((T, C, Q, len(L.FAMILIES)), np.float32),
         )
 
@@ -194,6 +194,8 @@ class State(NamedTuple):
     dv_tpp: np.ndarray  # [Q, C]: the same by TPP
     f_add: np.ndarray  # [Q, C, family]: stock added by chip family (diverted chips at the diversion destination)
     dv_f: np.ndarray  # [Q, family]: diverted chips by family, arriving in the quarter at the diversion destination
+    u_add: np.ndarray  # [Q, C, family]: the same as f_add in chips (units)
+    dv_u: np.ndarray  # [Q, family]: the same as dv_f in chips
     pend: np.ndarray  # [C]: licensed, not yet delivered
     backlog: np.ndarray  # [C]: waiting for next quarter's supply
     firm: np.ndarray  # [F, FS_COLUMNS]: per-firm state within the quarter (layout.FS_*)

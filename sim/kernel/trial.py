@@ -83,6 +83,8 @@ def _new_state(tr, draws, firms, terr, chips, rules, consts):
         np.zeros((Q, C)),
         np.zeros((Q, C, len(L.FAMILIES))),
         np.zeros((Q, len(L.FAMILIES))),
+        np.zeros((Q, C, len(L.FAMILIES))),
+        np.zeros((Q, len(L.FAMILIES))),
         np.zeros(C),
         np.zeros(C),
         np.zeros((F, L.FS_COLUMNS)),
@@ -200,6 +202,7 @@ def _finish(st, tr, firms, terr, consts, out):
         st.c_add[q, dd, L.CH_DIVERTED] += div_q[q]
         for j in range(st.dv_f.shape[1]):
             st.f_add[q, dd, j] += st.dv_f[q, j]
+            st.u_add[q, dd, j] += st.dv_u[q, j]
     for c in range(C):
         out.nveu_used[t, c] = st.nveu_used[c]
         out.allow_used[t, c] = st.allow_used[c]
@@ -207,6 +210,7 @@ def _finish(st, tr, firms, terr, consts, out):
         init_c = tr.installed * terr.init_share[c]
         _in_service(st.c_add, c, life, out.stock[t, c])
         _in_service(st.f_add, c, life, out.family[t, c])
+        _in_service(st.u_add, c, life, out.units[t, c])
         run = 0.0
         for q in range(Q):
             left_init = max(0.0, 1.0 - (q + 1.0) / life)

@@ -51,9 +51,11 @@ def summary_table(m: Metrics) -> pl.DataFrame:
     channels = over_trials(group_sums(out.stock, groups))  # [4, G, Q, channel]
     parts += [(f"compute_h100e_{name}", "H100e", blocs, channels[..., k]) for k, name in enumerate(L.CHANNELS)]
     families = everywhere_stats(out.family)  # [4, C + G, Q, family]: stock delivered during the run
+    units = everywhere_stats(out.units)  # the same in chips
     parts += [
         (f"compute_h100e_family_{name}", "H100e", everywhere, families[..., k]) for k, name in enumerate(L.FAMILIES)
     ]
+    parts += [(f"chips_family_{name}", "chips", everywhere, units[..., k]) for k, name in enumerate(L.FAMILIES)]
     flows = everywhere_stats(out.flows)  # [4, C + G, Q, flow]
     parts += [
         (f"flow_{name}", FLOW_UNITS.get(k, "H100e/quarter"), everywhere, flows[..., k])
