@@ -108,6 +108,9 @@ def load_chips(path: Path = CHIPS_CSV) -> pl.DataFrame:
         ic = r["interconnect_gbps"] or 0.0
         dc = r.get("data_center")
         dc = True if dc is None else str(dc).lower() == "true"
+        prices = [r.get(k) for k in ("price_low_usd", "price_usd", "price_high_usd")]
+        if "price_usd" in df.columns and not (None not in prices and 0 < prices[0] <= prices[1] <= prices[2]):
+            raise DataError(path, f"{r['name']}.price_usd", "needs 0 < price_low_usd <= price_usd <= price_high_usd")
         if "family" in df.columns and r["family"] not in FAMILIES:
             raise DataError(path, f"{r['name']}.family", f"unknown family {r['family']!r}; expected one of {FAMILIES}")
         rows.append(

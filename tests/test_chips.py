@@ -1,11 +1,13 @@
 """Chip metrics: published TPP values, the hyperscaler and roadmap rows, and the ECCN 3A090 boundaries on
 both sides of every threshold."""
 
+import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.chips import (
+    CHIPS_CSV,
     CLASS_A,
     CLASS_B,
     CLASS_NONE,
@@ -16,6 +18,7 @@ from sim.chips import (
     classify,
     load_chips,
 )
+from sim.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +171,21 @@ def test_classification_is_monotone_in_tpp(tpp, pd, extra):
     """More TPP at the same density never lowers the control level (none < .b < .a)."""
     rank = {CLASS_NONE: 0, CLASS_B: 1, CLASS_A: 2}
     assert rank[classify(tpp + extra, pd, 0.0)] >= rank[classify(tpp, pd, 0.0)]
+
+
+def test_every_chip_has_a_sourced_price_range():
+    chips = load_chips()
+    assert chips["price_usd"].null_count() == 0 and chips["source_price"].null_count() == 0
+    assert (chips["price_low_usd"] <= chips["price_usd"]).all() and (
+        chips["price_usd"] <= chips["price_high_usd"]
+    ).all()
+
+
+def test_a_price_outside_its_range_is_refused(tmp_path):
+    df = pl.read_csv(CHIPS_CSV, infer_schema_length=None)
+    bad = tmp_path / "chips.csv"
+    df.with_columns(
+        pl.when(pl.col("name") == "H100").then(1.0).otherwise(pl.col("price_high_usd")).alias("price_high_usd")
+    ).write_csv(bad)
+    with pytest.raises(DataError, match=r"H100\.price_usd"):
+        load_chips(bad)
