@@ -77,6 +77,23 @@ def chip_h100e_draws(chips: pl.DataFrame, seed: int, T: int) -> tuple[np.ndarray
     return out, draws
 
 
+def chip_price_draws(chips: pl.DataFrame, seed: int, T: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Price per chip and trial, USD [T, K]: a lognormal draw with the 90 % interval [price_low_usd,
+    price_high_usd] of chips.csv from the stream ``chips.<name>.price_usd`` (the catalogue's price where the
+    interval is a point). Also returns the draws by stream name."""
+    out = np.zeros((T, chips.height))
+    draws = {}
+    for k, r in enumerate(chips.iter_rows(named=True)):
+        lo, hi = r.get("price_low_usd"), r.get("price_high_usd")
+        if lo is None or hi is None:
+            continue
+        name = f"chips.{r['name']}.price_usd"
+        spec = {"fixed": float(lo)} if lo == hi else {"lognormal": {"ci90": [float(lo), float(hi)]}}
+        d = uncertainty.parse(spec, CHIPS_CSV, name)
+        draws[name] = out[:, k] = d.ppf(uncertainty.uniforms(seed, name, T))
+    return out, draws
+
+
 def smuggling_take_up(draws: dict[str, np.ndarray]) -> np.ndarray:
     """Per trial: the share of refused demand smugglers serve before enforcement, base × (1 + premium) ^
     -elasticity (buyers who would pay list price, fewer the dearer smuggled chips are), within [0, 1]."""
@@ -329,10 +346,12 @@ def compile_scenario(sc: Scenario) -> Compiled:
     mix_prob, mix_alias = _chip_mix(sc, chips, labels, max(1, slips))
     chip_h100e, chip_draws = chip_h100e_draws(chips, sc.seed, sc.trials)
     draws.update(chip_draws)
+    chip_price, price_draws = chip_price_draws(chips, sc.seed, sc.trials)
+    draws.update(price_draws)
     ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
     div = idx[s["buyers"]["diversion_destination"]]
     inputs = KernelInputs(
-        draws=Draws(params, quarterly, chip_h100e, trial_weights, 0),
+        draws=Draws(params, quarterly, chip_h100e, trial_weights, chip_price, 0),
         firms=Firms(
             country=f_country,
             parent=f_parent,

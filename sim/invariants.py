@@ -44,7 +44,7 @@ def _fail_where(res, bad: np.ndarray, describe) -> None:
 def check(res) -> None:
     """Raise InvariantError at the first violated invariant of the run ``res`` (a RunResult)."""
     out = res.outputs
-    for field in ("stock", "stock_tpp", "largest", "flows", "family", "units"):
+    for field in ("stock", "stock_tpp", "largest", "flows", "family", "units", "revenue", "refused"):
         a = getattr(out, field)
         _fail_where(res, ~np.isfinite(a), lambda i: f"{field} is not finite at {_where(res, *i[:3])}")
         axes = tuple(range(a.ndim - 1)) if field == "flows" else None  # round-off at each flow's own scale

@@ -14,10 +14,11 @@ import os
 from pathlib import Path
 
 from .errors import SimInputError
-from .kernel.layout import CHANNELS, FAMILIES, FLOWS
+from .kernel.layout import CHANNELS, FAMILIES, FLOWS, VENDORS
 
-# float32 stock channels, stock by chip family in H100e and in chips, flows, stock_tpp, largest; uint8 site
-OUTPUT_BYTES_PER_CELL = 4 * (len(CHANNELS) + 2 * len(FAMILIES) + len(FLOWS) + 1 + 1) + 1
+# float32 stock channels, stock by chip family in H100e and in chips, revenue and refused value by vendor, flows,
+# stock_tpp, largest; uint8 site
+OUTPUT_BYTES_PER_CELL = 4 * (len(CHANNELS) + 2 * len(FAMILIES) + 2 * len(VENDORS) + len(FLOWS) + 1 + 1) + 1
 MEASURED_FACTOR = 1.5  # peak resident memory per trial / output arrays per trial (measured ~1.0, +50 % margin)
 BASE_BYTES = 700 * 2**20  # interpreter, numba (its cold compile peaks at ~640 MB), polars, scipy, world data
 HEADROOM = 0.85  # share of the available memory a run may plan to use
@@ -40,7 +41,7 @@ def available_bytes() -> int:
 def estimate_bytes(trials: int, territories: int, quarters: int, firms: int, threads: int) -> int:
     """Estimated peak resident memory of a run (bytes)."""
     per_trial = OUTPUT_BYTES_PER_CELL * territories * quarters * MEASURED_FACTOR
-    scratch = threads * 8 * quarters * (2 * firms + (25 + 2 * len(FAMILIES)) * territories)
+    scratch = threads * 8 * quarters * (2 * firms + (25 + 2 * len(FAMILIES) + 2 * len(VENDORS)) * territories)
     return int(BASE_BYTES + scratch + trials * per_trial)
 
 

@@ -47,7 +47,18 @@ def _binding(world):
 def assert_equals_reference(inp, out):
     for t in range(inp.shape[0]):
         ref = simulate_trial(inp, t)
-        for name in ("stock", "stock_tpp", "largest", "flows", "nveu_used", "allow_used", "family", "units"):
+        for name in (
+            "stock",
+            "stock_tpp",
+            "largest",
+            "flows",
+            "nveu_used",
+            "allow_used",
+            "family",
+            "units",
+            "revenue",
+            "refused",
+        ):
             np.testing.assert_allclose(getattr(out, name)[t], ref[name], rtol=2e-6, atol=1e-3, err_msg=name)
         for name in ("largest_site", "exhaust", "nveu_exhaust"):
             np.testing.assert_array_equal(getattr(out, name)[t], ref[name], err_msg=name)
@@ -289,10 +300,12 @@ def test_inputs_are_made_plain_so_every_source_shares_one_compiled_kernel(small)
     odd = np.asfortranarray(d.quarterly)
     ro = d.params.copy()
     ro.flags.writeable = False
-    p = plain(Draws(ro, odd, d.chip_h100e, d.weight, d.first))
+    p = plain(Draws(ro, odd, d.chip_h100e, d.weight, d.chip_price, d.first))
     assert p.chip_h100e is d.chip_h100e and p.first == d.first
     for a, b in ((p.params, ro), (p.quarterly, odd)):
         assert a.flags.c_contiguous and a.flags.writeable and np.array_equal(a, b)
-    inp = KernelInputs(**{**small.inputs.__dict__, "draws": Draws(ro, odd, d.chip_h100e, d.weight, d.first)})
+    inp = KernelInputs(
+        **{**small.inputs.__dict__, "draws": Draws(ro, odd, d.chip_h100e, d.weight, d.chip_price, d.first)}
+    )
     for a, b in zip(run_kernel(inp).arrays(), run_kernel(small.inputs).arrays()):
         np.testing.assert_array_equal(a, b)

@@ -192,7 +192,7 @@ def test_summary_layout(res):
     metrics = s["metric"].unique(maintain_order=True).to_list()
     assert metrics[:3] == ["compute_h100e", "compute_h100e_tpp", "share_of_world_compute"]
     assert metrics[-1] == "p_feasible_1e26_weights_export_presumption_of_denial"
-    assert len(metrics) == 3 + len(L.CHANNELS) + 2 * len(L.FAMILIES) + len(L.FLOWS) + 1 + 3
+    assert len(metrics) == 3 + len(L.CHANNELS) + 2 * len(L.FAMILIES) + 2 * len(L.VENDORS) + len(L.FLOWS) + 1 + 3
     h20 = res.outputs.family[:, res.scenario.world.index()["CHN"], -1, L.FAMILIES.index("h20_class")]
     assert res.value("compute_h100e_family_h20_class", "CHN", labels[-1], "p50") == pytest.approx(
         np.median(h20.astype(np.float64)), rel=RTOL

@@ -148,7 +148,9 @@ def test_a_faster_roadmap_chip_ships_more_compute_from_the_same_vendor_capacity(
     k = comp.chips["name"].to_list().index("Rubin")
     inp = comp.inputs
     d = inp.draws  # two trials with the same draws but Rubin's rate
-    inp.draws = Draws(*(np.repeat(a, 2, axis=0) for a in (d.params, d.quarterly, d.chip_h100e, d.weight)), d.first)
+    inp.draws = Draws(
+        *(np.repeat(a, 2, axis=0) for a in (d.params, d.quarterly, d.chip_h100e, d.weight, d.chip_price)), d.first
+    )
     inp.draws.chip_h100e[1, k] *= 1.5
     out = run_kernel(inp)
     shipped = out.flows[:, c, 0, L.FL_SHIPPED]
@@ -165,3 +167,21 @@ def test_chip_counts_by_family_follow_the_chips_shipped(tmp_path, world):
     np.testing.assert_allclose(out.family[0, c, :, j], 1_000.0 * np.arange(1, 5), rtol=1e-6)
     comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "H100", 1_000.0, grey=1e9, start="2025Q2")
     np.testing.assert_allclose(out.units[0, c, :, L.FAMILIES.index("nvidia")], 1_000.0 * np.arange(1, 5), rtol=1e-6)
+
+
+def test_revenue_and_refused_orders_are_booked_at_the_trials_prices(tmp_path, world):
+    """H20 to China ships licence-free (Diffusion): NVIDIA's revenue is chips × the trial's H20 price; H100
+    orders are refused: their value at the H100 price is revenue forgone (gross), the smuggled part a sale."""
+    nv = L.VENDORS.index("NVIDIA")
+    comp, out, c = scripted(tmp_path, world, "diffusion_2025", "CHN", "H20", 1_000.0, start="2025Q2")
+    k = comp.chips["name"].to_list().index("H20")
+    h20, price = comp.chips["h100e_flops"][k], comp.inputs.draws.chip_price[0, k]
+    assert 9_000 < price < 15_500
+    np.testing.assert_allclose(out.revenue[0, c, :, nv], 1_000.0 / h20 * price, rtol=1e-5)
+    assert out.refused[0].sum() == 0.0
+    comp, out, c = scripted(
+        tmp_path, world, "diffusion_2025", "CHN", "H100", 1_000.0, grey=1e9, smuggle=0.25, subst=0.0, start="2025Q2"
+    )
+    price = comp.inputs.draws.chip_price[0, comp.chips["name"].to_list().index("H100")]
+    np.testing.assert_allclose(out.refused[0, c, :, nv], 1_000.0 * price, rtol=1e-5)
+    np.testing.assert_allclose(out.revenue[0, c, :, nv], 250.0 * price, rtol=1e-5)

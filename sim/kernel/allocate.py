@@ -79,11 +79,13 @@ def _capped(st, o, n, left, u_lic, tr, t, firms, rules, out):
     over = n - nu - nn - nl - nc
     if over > 0.0:  # policy of denial beyond the allocation
         st.flows[q, c, L.FL_DENIED] += over * o.hk
+        st.refv[q, c, o.v] += over * o.price
         st.flows[q, c, L.FL_UNMET] += over * o.hk
         if out.exhaust[t, c] < 0:
             out.exhaust[t, c] = q
     if nc > 0.0 and u_lic >= tr.p_app:  # licence refused under a presumption of approval
         st.flows[q, c, L.FL_DENIED] += nc * o.hk
+        st.refv[q, c, o.v] += nc * o.price
         st.flows[q, c, L.FL_UNMET] += nc * o.hk
         nc = 0.0
     for part in range(4):  # UVEU, NVEU, LPP, licensed: one shipping step for the four, in this order
@@ -143,6 +145,7 @@ def _orders(st, tr, q, grey, smug, firms, terr, chips, rules, tables, consts, ou
             terr.group[c],
             v,
             chips.family[k],
+            tr.price[k],
             tr.h100e[k],
             tr.tk[k],
             tr.itk[k],
@@ -178,6 +181,7 @@ def _orders(st, tr, q, grey, smug, firms, terr, chips, rules, tables, consts, ou
         elif pol == L.LICENCE or pol == L.PROHIBITED:
             st.flows[q, c, L.FL_DENIED] += n * o.hk
             st.flows[q, c, L.FL_UNMET] += n * o.hk
+            st.refv[q, c, v] += n * o.price
         elif pol == L.LICENCE_SHARE or pol == L.DENY or pol == L.EMBARGO:
             refused = n
             if pol == L.LICENCE_SHARE:  # case by case, within a share of US customers' volume of the chip
@@ -237,6 +241,7 @@ def check_inputs(inputs: KernelInputs, out: Outputs) -> None:
         "draws.quarterly": (d.quarterly.shape, (T, Q, L.QT_SUPPLY + V)),
         "draws.chip_h100e": (d.chip_h100e.shape, (T, K)),
         "draws.weight": (d.weight.shape, (T, C)),
+        "draws.chip_price": (d.chip_price.shape, (T, K)),
         "rules.demand_add": (ru.demand_add.shape, (Q, C)),
         "firms.hs_start": (fi.hs_start.shape, (H + 1,)),
         "tables.mix_prob": (tb.mix_prob.shape, (S, G, Q, K)),

@@ -75,6 +75,10 @@ def simulate_trial(inp, t: int) -> dict:
     sub_r = pr[L.P_SUBST]
     hw_share = pr[L.P_HW_ABROAD]
     hrow = inp.draws.chip_h100e[t]  # this trial's H100e per chip
+    price = inp.draws.chip_price[t]  # and price per chip, USD
+    V = inp.draws.quarterly.shape[2] - L.QT_SUPPLY
+    revenue = np.zeros((C, Q, V))  # sales booked to a territory in a quarter, USD
+    refused = np.zeros((C, Q, V))  # refused orders at price, USD
     tkey = mix(int(inp.consts.key) ^ (((inp.draws.first + t + 1) * GOLDEN) & MASK))  # the global trial's stream
 
     # firm demand shares and initial stock (taken as H100-class chips)
@@ -175,15 +179,17 @@ def simulate_trial(inp, t: int) -> dict:
         qkey = mix(tkey ^ (((q + 1) * M1) & MASK))
         keys = [mix(qkey + i) for i in (1, 2, 3, 4)]
 
-        def refuse(f, c, q, n, hk, tk, sk, v, grp, fam):
+        def refuse(f, c, q, n, hk, tk, sk, v, grp, fam, k):
             """Denied: smugglers first (a share of it), then fallback chips (sub_r per refused chip), the rest unmet."""
             nonlocal grey
             wanted = n
             flows[c, q, L.FL_DENIED] += n * hk
+            refused[c, q, v] += n * price[k]
             gm = min(n * smug, grey / hk, supply[v] / sk)
             if gm > 0.0:
                 grey -= gm * hk
                 supply[v] -= gm * sk
+                revenue[c, q, v] += gm * price[k]
                 n -= gm
                 flows[c, q, L.FL_SMUGGLED] += gm * hk
                 firm_add[f, q] += gm * hk
@@ -205,6 +211,7 @@ def simulate_trial(inp, t: int) -> dict:
                 if x <= 0.0:
                     continue
                 n -= x / r
+                revenue[c, q, vk] += x * price[kk]
                 flops = x * hrow[kk]
                 got += flops
                 flows[c, q, L.FL_ORDERED] += flops
@@ -267,6 +274,7 @@ def simulate_trial(inp, t: int) -> dict:
             if controlled and inp.rules.allow_tpp[q, c] > 0.0 and pol not in (L.PROHIBITED, L.FREE, L.EMBARGO):  # deals
                 na = min(n, max(inp.rules.allow_tpp[q, c] / L.H100_TPP - allow_used[c], 0.0) / tk)
                 x = take(v, sk, na)
+                revenue[c, q, v] += x * price[k]  # a sale, at the decision
                 if x > 0.0:
                     allow_used[c] += x * tk
                     deliver(f, c, q, q, x * hk, x * tk, x, L.CH_LICENSED, fam, d)
@@ -277,6 +285,7 @@ def simulate_trial(inp, t: int) -> dict:
                 pass
             elif pol == L.FREE:
                 x = take(v, sk, n)
+                revenue[c, q, v] += x * price[k]  # a sale, at the decision
                 deliver(f, c, q, q, x * hk, x * tk, x, L.CH_DOMESTIC if domestic else L.CH_FREE, fam, d)
                 if controlled:
                     book_site(f, x * tk * (1.0 - d))
@@ -285,12 +294,14 @@ def simulate_trial(inp, t: int) -> dict:
                 left += n - x
             elif (pol == L.LICENCE and u_lic < pr[L.P_APPROVE]) or (pol == L.DENY and u_lic < pr[L.P_APPROVE_DENIAL]):
                 x = take(v, sk, n)
+                revenue[c, q, v] += x * price[k]  # a sale, at the decision
                 deliver(f, c, q, q + delay, x * hk, x * tk, x, L.CH_LICENSED, fam, d)
                 if controlled:
                     book_site(f, x * tk * (1.0 - d))
                 left += n - x
             elif pol in (L.LICENCE, L.PROHIBITED):
                 flows[c, q, L.FL_DENIED] += n * hk
+                refused[c, q, v] += n * price[k]
                 flows[c, q, L.FL_UNMET] += n * hk
             elif pol == L.LICENCE_SHARE:
                 ns = min(n, max(inp.rules.share_ratio[q] * quota_us[k] - quota_used[k], 0.0) / hk)
@@ -298,15 +309,16 @@ def simulate_trial(inp, t: int) -> dict:
                     ns = 0.0
                 if ns > 0.0:
                     x = take(v, sk, ns)
+                    revenue[c, q, v] += x * price[k]  # a sale, at the decision
                     quota_used[k] += x * hk
                     deliver(f, c, q, q + delay, x * hk, x * tk, x, L.CH_LICENSED, fam, d)
                     if controlled:
                         book_site(f, x * tk * (1.0 - d))
                     left += ns - x
                 if n - ns > 0.0:
-                    refuse(f, c, q, n - ns, hk, tk, sk, v, grp, fam)
+                    refuse(f, c, q, n - ns, hk, tk, sk, v, grp, fam, k)
             elif pol in (L.DENY, L.EMBARGO):  # a policy of denial (the few approvals above) or an embargo
-                refuse(f, c, q, n, hk, tk, sk, v, grp, fam)
+                refuse(f, c, q, n, hk, tk, sk, v, grp, fam, k)
             else:  # capped: UVEU, NVEU, LPP, then licences against the national allocation
                 h = inp.firms.hs[f]
                 lim = inp.rules.uveu_lim[q]
@@ -332,15 +344,18 @@ def simulate_trial(inp, t: int) -> dict:
                 nc = min(n - nu - nn - nl, max(inp.rules.alloc[q, c] / L.H100_TPP - cap_used[c], 0.0) / tk)
                 if n - nu - nn - nl - nc > 0.0:
                     flows[c, q, L.FL_DENIED] += (n - nu - nn - nl - nc) * hk
+                    refused[c, q, v] += (n - nu - nn - nl - nc) * price[k]
                     flows[c, q, L.FL_UNMET] += (n - nu - nn - nl - nc) * hk
                     if exhaust[c] < 0:
                         exhaust[c] = q
                 if nc > 0.0 and u_lic >= pr[L.P_APPROVE]:
                     flows[c, q, L.FL_DENIED] += nc * hk
+                    refused[c, q, v] += nc * price[k]
                     flows[c, q, L.FL_UNMET] += nc * hk
                     nc = 0.0
                 for part, path in ((nu, "veu"), (nn, "nveu"), (nl, "lpp"), (nc, "licence")):  # noqa: B007
                     x = take(v, sk, part)
+                    revenue[c, q, v] += x * price[k]  # a sale, at the decision
                     left += part - x
                     if x <= 0.0:
                         continue
@@ -409,4 +424,6 @@ def simulate_trial(inp, t: int) -> dict:
         "allow_used": np.array(allow_used),
         "family": family,
         "units": units,
+        "revenue": revenue,
+        "refused": refused,
     }

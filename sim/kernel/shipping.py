@@ -69,6 +69,7 @@ def _ship(st, o, n, qd, ch, book):
     counts toward the UVEU shares. Returns the chips taken."""
     x = _take(st.supply, o.v, o.sk, o.isk, n)
     if x > 0.0:
+        st.rev[o.q, o.c, o.v] += x * o.price
         _deliver(st, o.f, o.c, o.q, qd, x * o.hk, x * o.tk, x, ch, o.fam, o.d)
         _book_site(st, o, book * x * o.tk * (1.0 - o.d))
     return x
@@ -83,8 +84,10 @@ def _refuse(st, o, n, grey, smug, tr, chips, rules):
     refused. Returns the smuggling capacity left."""
     c, q = o.c, o.q
     st.flows[q, c, L.FL_DENIED] += n * o.hk
+    st.refv[q, c, o.v] += n * o.price
     gm = min(n * smug, grey / o.hk, st.supply[o.v] / o.sk)
     if gm > 0.0:
+        st.rev[q, c, o.v] += gm * o.price
         grey -= gm * o.hk
         st.supply[o.v] -= gm * o.sk
         n -= gm
@@ -110,6 +113,7 @@ def _refuse(st, o, n, grey, smug, tr, chips, rules):
             continue
         n -= x / r
         took += x / r
+        st.rev[q, c, vk] += x * tr.price[kk]
         vol = x * tr.h100e[kk]
         got += vol
         st.flows[q, c, L.FL_ORDERED] += vol

@@ -24,11 +24,19 @@ class Draws(NamedTuple):
     quarterly: np.ndarray  # float64 [T, Q, QT_SUPPLY + V]: demand, grey-market capacity, vendor output (layout.QT_*)
     chip_h100e: np.ndarray  # float64 [T, K]: dense 16-bit FLOP/s per chip in H100e (roadmap specs are uncertain)
     weight: np.ndarray  # float64 [T, C]: each territory's share of world demand in the trial (sums to 1)
+    chip_price: np.ndarray  # float64 [T, K]: price per chip in the trial, USD
     first: int  # global index of row 0: a trial's random stream is keyed by its global index
 
     def slice(self, a: int, b: int) -> Draws:
         """Trials [a, b): rows a..b-1, keeping their global indices (and so their random streams)."""
-        return Draws(self.params[a:b], self.quarterly[a:b], self.chip_h100e[a:b], self.weight[a:b], self.first + a)
+        return Draws(
+            self.params[a:b],
+            self.quarterly[a:b],
+            self.chip_h100e[a:b],
+            self.weight[a:b],
+            self.chip_price[a:b],
+            self.first + a,
+        )
 
 
 class Firms(NamedTuple):
@@ -129,6 +137,8 @@ class Outputs(NamedTuple):
     allow_used: np.ndarray  # float64 [T, C]: pre-approved (bilateral deal) volume used by the run's end, H100e by TPP
     family: np.ndarray  # float32 [T, C, Q, family]: stock delivered during the run by chip family, H100e (FLOP/s)
     units: np.ndarray  # float32 [T, C, Q, family]: the same stock in chips (units)
+    revenue: np.ndarray  # float32 [T, C, Q, vendor]: sales booked to territory c in quarter q (incl. smuggled), USD
+    refused: np.ndarray  # float32 [T, C, Q, vendor]: orders the rules refused, at the chip's price (gross), USD
 
     @classmethod
     def empty(cls, T: int, C: int, Q: int) -> Outputs:
@@ -144,6 +154,8 @@ class Outputs(NamedTuple):
             np.zeros((T, C)),
             np.zeros((T, C, Q, len(L.FAMILIES)), np.float32),
             np.zeros((T, C, Q, len(L.FAMILIES)), np.float32),
+            np.zeros((T, C, Q, len(L.VENDORS)), np.float32),
+            np.zeros((T, C, Q, len(L.VENDORS)), np.float32),
         )
 
     def slice(self, a: int, b: int) -> Outputs:
@@ -174,6 +186,7 @@ class Trial(NamedTuple):
     sub_r: float  # fallback chips per refused chip
     hw_share: float  # share of eligible buyers' orders that go to the Huawei-abroad row
     smug: float  # share of refused demand smugglers serve, before enforcement
+    price: np.ndarray  # float64 [K]: price per chip, USD
     p_app: float  # licence approval probability (presumption of approval)
     p_app_den: float  # approval probability under a policy of denial
     div_mult: float  # diversion multiplier
@@ -196,6 +209,8 @@ class State(NamedTuple):
     dv_f: np.ndarray  # [Q, family]: diverted chips by family, arriving in the quarter at the diversion destination
     u_add: np.ndarray  # [Q, C, family]: the same as f_add in chips (units)
     dv_u: np.ndarray  # [Q, family]: the same as dv_f in chips
+    rev: np.ndarray  # [Q, C, vendor]: sales booked, USD
+    refv: np.ndarray  # [Q, C, vendor]: refused orders at price, USD
     pend: np.ndarray  # [C]: licensed, not yet delivered
     backlog: np.ndarray  # [C]: waiting for next quarter's supply
     firm: np.ndarray  # [F, FS_COLUMNS]: per-firm state within the quarter (layout.FS_*)
@@ -224,6 +239,7 @@ class Order(NamedTuple):
     grp: int  # the territory's buyer group
     v: int  # the chip's vendor
     fam: int  # the chip's family
+    price: float  # the chip's price, USD
     hk: float  # H100e per chip
     tk: float  # H100e by TPP per chip
     itk: float  # 1 / tk
@@ -279,6 +295,7 @@ GROUPS = {
 ALIASES = {
     **{f: ("draws", f) for f in ("params", "quarterly", "chip_h100e")},
     "c_weight_draws": ("draws", "weight"),
+    "chip_price": ("draws", "chip_price"),
     **{f: ("firms", f) for f in ("hs_sites", "hs_start", "hs_hq_us", "hs_uveu")},
     "vendor_china_only": ("chips", "vendor_china_only"),
     **{f: ("rules", f) for f in Rules._fields},
@@ -326,6 +343,7 @@ class KernelInputs:
         flat.setdefault("g_abroad", -1)
         flat.setdefault("c_weight_draws", np.repeat(np.asarray(flat["c_weight"])[None, :], len(flat["params"]), axis=0))
         flat.setdefault("demand_add", np.zeros((len(flat["year_start"]), C)))
+        flat.setdefault("chip_price", np.zeros((len(flat["params"]), K)))
         p = flat["params"]
         if p.shape[1] < len(L.PARAMS):  # parameters appended since: zero
             flat["params"] = np.hstack([p, np.zeros((p.shape[0], len(L.PARAMS) - p.shape[1]))])

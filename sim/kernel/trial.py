@@ -59,6 +59,7 @@ def _trial_values(t, draws, firms, terr, chips, tables, consts):
         p[L.P_SUBST],
         p[L.P_HW_ABROAD],
         p[L.P_SMUGGLE],
+        draws.chip_price[t],
         p[L.P_APPROVE],
         p[L.P_APPROVE_DENIAL],
         p[L.P_DIVERSION],
@@ -85,6 +86,8 @@ def _new_state(tr, draws, firms, terr, chips, rules, consts):
         np.zeros((Q, len(L.FAMILIES))),
         np.zeros((Q, C, len(L.FAMILIES))),
         np.zeros((Q, len(L.FAMILIES))),
+        np.zeros((Q, C, draws.quarterly.shape[2] - L.QT_SUPPLY)),
+        np.zeros((Q, C, draws.quarterly.shape[2] - L.QT_SUPPLY)),
         np.zeros(C),
         np.zeros(C),
         np.zeros((F, L.FS_COLUMNS)),
@@ -203,6 +206,11 @@ def _finish(st, tr, firms, terr, consts, out):
         for j in range(st.dv_f.shape[1]):
             st.f_add[q, dd, j] += st.dv_f[q, j]
             st.u_add[q, dd, j] += st.dv_u[q, j]
+    for c in range(C):
+        for q in range(Q):
+            for v in range(st.rev.shape[2]):
+                out.revenue[t, c, q, v] = st.rev[q, c, v]
+                out.refused[t, c, q, v] = st.refv[q, c, v]
     for c in range(C):
         out.nveu_used[t, c] = st.nveu_used[c]
         out.allow_used[t, c] = st.allow_used[c]

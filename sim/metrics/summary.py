@@ -56,6 +56,12 @@ def summary_table(m: Metrics) -> pl.DataFrame:
         (f"compute_h100e_family_{name}", "H100e", everywhere, families[..., k]) for k, name in enumerate(L.FAMILIES)
     ]
     parts += [(f"chips_family_{name}", "chips", everywhere, units[..., k]) for k, name in enumerate(L.FAMILIES)]
+    revenue, refused = everywhere_stats(out.revenue), everywhere_stats(out.refused)  # [4, C + G, Q, vendor]
+    parts += [(f"revenue_usd_{v.lower()}", "USD/quarter", everywhere, revenue[..., k]) for k, v in enumerate(L.VENDORS)]
+    parts += [
+        (f"revenue_refused_usd_{v.lower()}", "USD/quarter", everywhere, refused[..., k])
+        for k, v in enumerate(L.VENDORS)
+    ]
     flows = everywhere_stats(out.flows)  # [4, C + G, Q, flow]
     parts += [
         (f"flow_{name}", FLOW_UNITS.get(k, "H100e/quarter"), everywhere, flows[..., k])
