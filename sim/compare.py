@@ -43,6 +43,7 @@ class Headline:
     exhausted: list[str]  # territories whose allocation runs out in > 50 % of trials
     flows: dict[str, np.ndarray]  # flow name → [T] total over the run, world
     china_unmet: np.ndarray  # [T]
+    revenue: dict[str, np.ndarray]  # "<vendor>" and "<vendor>_refused" → [T] total over the run, world, USD
 
 
 def headline(res: RunResult) -> Headline:
@@ -66,6 +67,11 @@ def headline(res: RunResult) -> Headline:
             for name, fl in (("diverted", L.FL_DIVERTED_IN), ("smuggled", L.FL_SMUGGLED), ("denied", L.FL_DENIED))
         },
         out.flows[..., L.FL_UNMET][:, [idx[c] for c in ("CHN", "HKG", "MAC")], :].sum(axis=(1, 2), dtype=np.float64),
+        {
+            f"{v.lower()}{part}": arr[..., k].sum(axis=(1, 2), dtype=np.float64)
+            for k, v in enumerate(L.VENDORS)
+            for part, arr in (("", out.revenue), ("_refused", out.refused))
+        },
     )
 
 
@@ -105,6 +111,24 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
     row = {"metric": "unmet_h100e_total_p50", "region": "China", "quarter": "all"}
     row.update({h.name: float(np.median(h.china_unmet)) for h in heads})
     rows.append(row)
+    for key in base.revenue:  # vendor revenue over the run; against no_controls the paired difference is the net
+        row = {"metric": f"revenue_usd_{key}_total_p50", "region": "World", "quarter": "all"}  # revenue forgone
+        row.update({h.name: float(np.median(h.revenue[key])) for h in heads})
+        rows.append(row)
+        for h in heads[1:]:
+            d = h.revenue[key] - base.revenue[key]
+            diffs.append(
+                {
+                    "metric": f"revenue_usd_{key}",
+                    "region": "World",
+                    "quarter": "all",
+                    "scenario": h.name,
+                    "baseline": base.name,
+                    "diff_p5": float(np.percentile(d, 5)),
+                    "diff_p50": float(np.median(d)),
+                    "diff_p95": float(np.percentile(d, 95)),
+                }
+            )
     side = pl.DataFrame(rows)
     extra = []
     for c in COUNTRIES:
