@@ -22,7 +22,9 @@ from .scenario import Scenario
 
 TARGETS = Path(__file__).parent / "world" / "backtest_targets.csv"
 MEASURES = ("installed", "share", "smuggled", "substitute", "legal", "domestic", "share_new", "largest_share")
-# plus "family:<name>": additions to the territory's stock of a chip family (layout.FAMILIES) over the period
+# plus "family:<name>": additions to the territory's stock of a chip family (layout.FAMILIES) over the period, and
+# "revenue_lost:<vendor>": the vendor's revenue from the territory over the period in a variant without a rule
+# (the target's `variant`: "<parameter>=none", a chip rule neutralised) less in the back-test run, paired
 TOLERANCE = 2.0
 
 
@@ -30,9 +32,13 @@ def load_targets(path: Path = TARGETS) -> pl.DataFrame:
     if not path.exists():
         raise DataError(path, "", "file not found")
     df = pl.read_csv(path)
-    for i, m in enumerate(df["measure"].to_list()):
-        fam = m.split(":", 1)[1] if m.startswith("family:") else None
-        if m not in MEASURES and fam not in L.FAMILIES:
+    if "variant" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.Utf8).alias("variant"))
+    for i, (m, variant) in enumerate(zip(df["measure"].to_list(), df["variant"].to_list(), strict=True)):
+        fam = m.split(":", 1)[1] if m.startswith(("family:", "revenue_lost:")) else None
+        if m.startswith("revenue_lost:") and (fam not in L.VENDORS or not variant or "=" not in variant):
+            raise DataError(path, f"measure (row {i + 2})", "revenue_lost:<vendor> needs a vendor and a variant")
+        if m not in MEASURES and fam not in L.FAMILIES and not m.startswith("revenue_lost:"):
             raise DataError(
                 path, f"measure (row {i + 2})", f"unknown measure {m!r}; expected one of {MEASURES} or family:<name>"
             )
@@ -90,12 +96,37 @@ def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame)
     return vals
 
 
+def _without(sc: Scenario, variant: str) -> Scenario:
+    """``sc`` with the parameter of ``variant`` ("<name>=<value>") overridden in every regime that has it."""
+    name, value = variant.split("=", 1)
+    timeline = [(d, r.with_overrides({name: value}, TARGETS) if name in r.params else r) for d, r in sc.timeline]
+    return sc.replace(timeline=timeline, regime=timeline[0][1])
+
+
+def revenue_lost(sc: Scenario, out, comp, row: dict) -> np.ndarray:
+    """Per trial: the vendor's revenue from the region over the period in the variant, less in ``out``
+    (same seed: common random numbers)."""
+    a, b = _span(comp.labels, str(row["period"]))
+    v = L.VENDORS.index(row["measure"].split(":", 1)[1])
+    region = ["CHN", "HKG", "MAC"] if row["region"] == "CHN" else [row["region"]]
+    idx = [comp.iso3.index(c) for c in region]
+    alt = run_kernel(compile_scenario(_without(sc, row["variant"])).inputs)
+
+    def total(o):
+        return o.revenue[:, :, a : b + 1, v][:, idx].sum(axis=(1, 2), dtype=np.float64)  # [T]
+
+    return total(alt) - total(out)
+
+
 def backtest(sc: Scenario, targets: pl.DataFrame | None = None) -> pl.DataFrame:
     """Run ``sc`` and compare with the targets: one row per target, with the ratio of medians."""
     targets = load_targets() if targets is None else targets
     comp = compile_scenario(sc)
     out = run_kernel(comp.inputs)
-    vals = model_values(out, comp.labels, comp.iso3, targets)
+    plain = targets.filter(~pl.col("measure").str.starts_with("revenue_lost:"))
+    vals = model_values(out, comp.labels, comp.iso3, plain)
+    for row in targets.filter(pl.col("measure").str.starts_with("revenue_lost:")).iter_rows(named=True):
+        vals[row["target"]] = revenue_lost(sc, out, comp, row)
     rows = []
     for row in targets.iter_rows(named=True):
         p5, p50, p95 = np.percentile(vals[row["target"]], [5, 50, 95])
