@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .errors import DataError
+from .errors import DataError, SimInputError
 from .inputs import compile_scenario
 from .kernel import layout as L
 from .kernel.allocate import run_kernel
@@ -99,7 +99,12 @@ def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame)
 def _without(sc: Scenario, variant: str) -> Scenario:
     """``sc`` with the parameter of ``variant`` ("<name>=<value>") overridden in every regime that has it."""
     name, value = variant.split("=", 1)
-    timeline = [(d, r.with_overrides({name: value}, TARGETS) if name in r.params else r) for d, r in sc.timeline]
+    if not any(name in r.params for _, r in sc.timeline):
+        raise DataError(TARGETS, "variant", f"{name!r} is not a parameter of the back-test's regimes")
+    try:
+        timeline = [(d, r.with_overrides({name: value}, TARGETS) if name in r.params else r) for d, r in sc.timeline]
+    except SimInputError as e:
+        raise DataError(TARGETS, "variant", e.message) from None
     return sc.replace(timeline=timeline, regime=timeline[0][1])
 
 

@@ -43,7 +43,7 @@ class Headline:
     exhausted: list[str]  # territories whose allocation runs out in > 50 % of trials
     flows: dict[str, np.ndarray]  # flow name → [T] total over the run, world
     china_unmet: np.ndarray  # [T]
-    revenue: dict[str, np.ndarray]  # "<vendor>" and "<vendor>_refused" → [T] total over the run, world, USD
+    revenue: dict[str, np.ndarray]  # "<vendor>" and "refused_usd_<vendor>" → [T] total over the run, world, USD
 
 
 def headline(res: RunResult) -> Headline:
@@ -68,9 +68,9 @@ def headline(res: RunResult) -> Headline:
         },
         out.flows[..., L.FL_UNMET][:, [idx[c] for c in ("CHN", "HKG", "MAC")], :].sum(axis=(1, 2), dtype=np.float64),
         {
-            f"{v.lower()}{part}": arr[..., k].sum(axis=(1, 2), dtype=np.float64)
+            f"{part}{v.lower()}": arr[..., k].sum(axis=(1, 2), dtype=np.float64)
             for k, v in enumerate(L.VENDORS)
-            for part, arr in (("", out.revenue), ("_refused", out.refused))
+            for part, arr in (("", out.revenue), ("refused_usd_", out.refused))
         },
     )
 
@@ -112,14 +112,15 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
     row.update({h.name: float(np.median(h.china_unmet)) for h in heads})
     rows.append(row)
     for key in base.revenue:  # vendor revenue over the run; against no_controls the paired difference is the net
-        row = {"metric": f"revenue_usd_{key}_total_p50", "region": "World", "quarter": "all"}  # revenue forgone
+        name = f"revenue_{key}" if key.startswith("refused_usd_") else f"revenue_usd_{key}"
+        row = {"metric": f"{name}_total_p50", "region": "World", "quarter": "all"}  # revenue forgone
         row.update({h.name: float(np.median(h.revenue[key])) for h in heads})
         rows.append(row)
         for h in heads[1:]:
             d = h.revenue[key] - base.revenue[key]
             diffs.append(
                 {
-                    "metric": f"revenue_usd_{key}",
+                    "metric": name,
                     "region": "World",
                     "quarter": "all",
                     "scenario": h.name,

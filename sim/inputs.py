@@ -297,6 +297,11 @@ def compile_scenario(sc: Scenario) -> Compiled:
     weights = countries["demand_weight"].to_numpy().astype(float)
     weights = weights / weights.sum()
     (f_country, f_parent, f_hs, f_rank, f_sshare, f_nveu, dom_share, hq_us, uveu, names) = _firms(sc, weights, idx)
+    for k in sc.contracts:  # contracted demand needs buyers to order it
+        if not (f_country == idx[k.iso3]).any():
+            raise ScenarioError(
+                sc.path, f"regime.contracted_demand.{k.iso3}", "the territory has no buyers (no demand weight)"
+            )
     s = sc.assumptions.structure
     china = s["buyers"]["china"]
     group = np.array([L.GROUP_CHINA if c in china else L.GROUP_WORLD for c in iso3], np.int8)

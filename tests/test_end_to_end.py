@@ -67,7 +67,7 @@ def test_sim_compare_runs_scenarios_with_common_random_numbers(tmp_path, capsys)
     assert abs(us_2025["diff_p50"][0]) < 0.2 * 8e6  # same draws: the US barely moves early on
     nvidia = diff.filter(pl.col("metric") == "revenue_usd_nvidia")  # net: what NVIDIA sells without controls
     assert nvidia["diff_p50"][0] > 0
-    refused = side.filter(pl.col("metric") == "revenue_usd_nvidia_refused_total_p50")
+    refused = side.filter(pl.col("metric") == "revenue_refused_usd_nvidia_total_p50")
     assert float(refused["diffusion_2025"][0]) > 0 and float(refused["no_controls"][0]) == 0.0
     assert (run / "figures" / "compare_difference.png").exists()
 

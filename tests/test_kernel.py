@@ -309,3 +309,13 @@ def test_inputs_are_made_plain_so_every_source_shares_one_compiled_kernel(small)
     )
     for a, b in zip(run_kernel(inp).arrays(), run_kernel(small.inputs).arrays()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("field", ["revenue", "units", "family", "refused", "stock_tpp"])
+def test_a_wrong_shaped_output_is_refused_before_the_kernel_writes(small, field):
+    """numba does not check bounds: an output of the wrong shape would be written out of bounds."""
+    out = Outputs.empty(*small.inputs.shape)
+    a = getattr(out, field)
+    bad = out._replace(**{field: np.zeros(a.shape[:-1] + (1,), a.dtype)})
+    with pytest.raises(ValueError, match=f"out.{field}"):
+        run_kernel(small.inputs, bad)

@@ -26,7 +26,7 @@ def test_the_installed_metadata_has_sims_version():
 
 
 def test_the_changelog_has_an_entry_for_the_version():
-    heads = re.findall(r"^## (\d+\.\d+\.\d+)\b", (ROOT / "CHANGELOG.md").read_text(), flags=re.M)
+    heads = re.findall(r"^## (\d+\.\d+\.\d+(?:\.dev\d+)?) ", (ROOT / "CHANGELOG.md").read_text(), flags=re.M)
     assert heads and heads[0] == sim.__version__  # the newest entry first
 
 

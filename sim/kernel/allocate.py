@@ -250,7 +250,24 @@ def check_inputs(inputs: KernelInputs, out: Outputs) -> None:
         "rules.chip_override": (ru.chip_override.shape, (Q, K, C)),
         "out.stock": (out.stock.shape[1:], (C, Q, len(L.CHANNELS))),
         "out.flows": (out.flows.shape[1:], (C, Q, len(L.FLOWS))),
+        "out.stock_tpp": (out.stock_tpp.shape[1:], (C, Q)),
+        "out.largest": (out.largest.shape[1:], (C, Q)),
+        "out.largest_site": (out.largest_site.shape[1:], (C, Q)),
+        "out.family": (out.family.shape[1:], (C, Q, len(L.FAMILIES))),
+        "out.units": (out.units.shape[1:], (C, Q, len(L.FAMILIES))),
+        "out.revenue": (out.revenue.shape[1:], (C, Q, len(L.VENDORS))),
+        "out.refused": (out.refused.shape[1:], (C, Q, len(L.VENDORS))),
+        "chips.vendor_china_only": (ch.vendor_china_only.shape, (len(L.VENDORS),)),
+        "rules.share_chip": (ru.share_chip.shape, (Q, K)),
+        "rules.divertible": (ru.divertible.shape, (Q, K)),
+        "rules.chip_class": (ru.chip_class.shape, (Q, K)),
+        "rules.policy": (ru.policy.shape, (Q, C, 2)),
     }
+    for name in ("exhaust", "nveu_exhaust", "nveu_used", "allow_used"):
+        shapes[f"out.{name}"] = (getattr(out, name).shape[1:], (C,))
+    for name, a in out._asdict().items():  # every output holds the trials the kernel writes
+        if a.shape[0] < T:
+            raise ValueError(f"kernel inputs: out.{name} has {a.shape[0]} trials, expected at least {T}")
     for name, (got, want) in shapes.items():
         if tuple(got) != tuple(want):
             raise ValueError(f"kernel inputs: {name} has shape {tuple(got)}, expected {tuple(want)}")

@@ -189,7 +189,6 @@ def simulate_trial(inp, t: int) -> dict:
             if gm > 0.0:
                 grey -= gm * hk
                 supply[v] -= gm * sk
-                revenue[c, q, v] += gm * price[k]
                 n -= gm
                 flows[c, q, L.FL_SMUGGLED] += gm * hk
                 firm_add[f, q] += gm * hk

@@ -86,8 +86,7 @@ def _refuse(st, o, n, grey, smug, tr, chips, rules):
     st.flows[q, c, L.FL_DENIED] += n * o.hk
     st.refv[q, c, o.v] += n * o.price
     gm = min(n * smug, grey / o.hk, st.supply[o.v] / o.sk)
-    if gm > 0.0:
-        st.rev[q, c, o.v] += gm * o.price
+    if gm > 0.0:  # (sold to a legal buyer elsewhere: not revenue from this destination)
         grey -= gm * o.hk
         st.supply[o.v] -= gm * o.sk
         n -= gm

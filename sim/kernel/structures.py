@@ -137,7 +137,8 @@ class Outputs(NamedTuple):
     allow_used: np.ndarray  # float64 [T, C]: pre-approved (bilateral deal) volume used by the run's end, H100e by TPP
     family: np.ndarray  # float32 [T, C, Q, family]: stock delivered during the run by chip family, H100e (FLOP/s)
     units: np.ndarray  # float32 [T, C, Q, family]: the same stock in chips (units)
-    revenue: np.ndarray  # float32 [T, C, Q, vendor]: sales booked to territory c in quarter q (incl. smuggled), USD
+    revenue: np.ndarray  # float32 [T, C, Q, vendor]: legal sales to territory c decided in quarter q, USD (smuggled
+    # chips were sold to a legal buyer elsewhere, not attributed)
     refused: np.ndarray  # float32 [T, C, Q, vendor]: orders the rules refused, at the chip's price (gross), USD
 
     @classmethod

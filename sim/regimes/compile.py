@@ -234,8 +234,7 @@ def compile_regime(
                         "only one 'licence_share' rule may be in force at a time",
                     )
                 share_ratio[q] = float(regime.at(f"chip_rules.{rule}.us_volume_share", date, 0.0))
-                share_chip[q, sel] = 1
-                share_any |= sel
+                share_any |= sel  # the chips' US volume counts from share_from on (set after the loop)
                 since = regime.at(f"chip_rules.{rule}.us_volume_counted_from", date)
                 since = quarters.to_date(since) if since is not None else mid
                 share_from = since if share_from is None else min(share_from, since)
@@ -257,11 +256,12 @@ def compile_regime(
                 guidance_on[q, idx[iso]] = 1
         lv_on[q] = bool(regime.at("enforcement.location_verification", date, False))
         weights_threshold[q] = float(regime.at("weights.threshold_operations", date, 0.0))
-    if share_from is not None:  # each chip's US volume counts over the rule's period, before it binds too
+    if share_from is not None:  # each chip's US volume counts over the rule's period (before it binds too, or later)
         for q, lab in enumerate(labels):
             if quarters.midpoint(lab) >= share_from:
                 share_chip[q, share_any] = 1
-    if np.any((policy == POLICY_CODES["capped"]).any(axis=2) & np.isinf(alloc)):
+    capped = (policy == POLICY_CODES["capped"]).any(axis=2) | (policy_other == POLICY_CODES["capped"])
+    if np.any(capped & np.isinf(alloc)):
         raise DataError(
             timeline[-1][1].path, "caps.country_allocation_tpp", "a 'capped' policy is in force without an allocation"
         )
