@@ -71,8 +71,7 @@ def chip_h100e_draws(chips: pl.DataFrame, seed: int, T: int) -> tuple[np.ndarray
         if lo is None or hi is None or not 0 < lo < hi:
             raise DataError(CHIPS_CSV, f"fp16_ci90_low/fp16_ci90_high ({r['name']})", "expected 0 < low < high")
         name = f"chips.{r['name']}.fp16_dense_tflops"
-        d = uncertainty.parse({"lognormal": {"ci90": [float(lo), float(hi)]}}, CHIPS_CSV, name)
-        draws[name] = d.ppf(uncertainty.uniforms(seed, name, T))
+        draws[name] = uncertainty.interval(lo, hi, CHIPS_CSV, name).ppf(uncertainty.uniforms(seed, name, T))
         out[:, k] = draws[name] / H100_FP16_TFLOPS
     return out, draws
 
@@ -88,9 +87,7 @@ def chip_price_draws(chips: pl.DataFrame, seed: int, T: int) -> tuple[np.ndarray
         if lo is None or hi is None:
             continue
         name = f"chips.{r['name']}.price_usd"
-        spec = {"fixed": float(lo)} if lo == hi else {"lognormal": {"ci90": [float(lo), float(hi)]}}
-        d = uncertainty.parse(spec, CHIPS_CSV, name)
-        draws[name] = out[:, k] = d.ppf(uncertainty.uniforms(seed, name, T))
+        draws[name] = out[:, k] = uncertainty.interval(lo, hi, CHIPS_CSV, name).ppf(uncertainty.uniforms(seed, name, T))
     return out, draws
 
 

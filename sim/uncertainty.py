@@ -126,6 +126,13 @@ def _pair(x: object, path: object, field: str) -> tuple[float, float]:
     return lo, hi
 
 
+def interval(lo: float, hi: float, path: object, field: str) -> Dist:
+    """A lognormal with the 90 % interval [lo, hi] (its median the geometric mean), or ``lo`` fixed where the
+    interval is a point: how the data files' documented ranges become distributions."""
+    spec = {"fixed": float(lo)} if lo == hi else {"lognormal": {"ci90": [float(lo), float(hi)]}}
+    return parse(spec, path, field)
+
+
 def name_seed(seed: int, name: str) -> np.random.SeedSequence:
     """The SeedSequence of parameter ``name`` under root ``seed`` (stable across processes)."""
     digest = hashlib.sha256(name.encode()).digest()

@@ -86,8 +86,7 @@ def add_country_demand(a: Assumptions, world) -> None:
     src = "sim/world/demand_weights.csv"
     for iso, (lo, hi) in world.demand_ranges.items():
         name = f"demand_weight.{iso}"
-        spec = {"fixed": lo} if lo == hi else {"lognormal": {"ci90": [lo, hi]}}
-        a.dists[name] = uncertainty.parse(spec, src, name)
+        a.dists[name] = uncertainty.interval(lo, hi, src, name)
         a.valid[name] = (0.0, 1.0)
         a.meta[name] = {"description": f"{iso}'s share of world demand (calibrated, sampled per trial)", "unit": "1"}
 
