@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo lint unit slow kernel-nojit wheel-check test bench reference clean
+.PHONY: install demo lint unit slow kernel-nojit wheel-check test bench reference levers clean
 
 $(STAMP): pyproject.toml setup.py sim/__init__.py
 	$(PY) -m venv $(VENV)
@@ -60,6 +60,11 @@ reference: install
 	for s in scenarios/*.toml; do $(BIN)/sim run $$s --run-id reference --replace --no-progress || exit 1; done
 	$(BIN)/sim compare $(COMPARED:%=scenarios/%.toml) --run-id reference --replace --no-progress
 	$(BIN)/sim backtest --out docs/backtest.md
+	$(BIN)/sim levers --out docs/levers.md --no-progress
+
+# the effect of switching off each rule of each regime file (docs/levers.md and .csv; ~6 minutes)
+levers: install
+	$(BIN)/sim levers --out docs/levers.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -99,13 +99,10 @@ def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame)
 def _without(sc: Scenario, variant: str) -> Scenario:
     """``sc`` with the parameter of ``variant`` ("<name>=<value>") overridden in every regime that has it."""
     name, value = variant.split("=", 1)
-    if not any(name in r.params for _, r in sc.timeline):
-        raise DataError(TARGETS, "variant", f"{name!r} is not a parameter of the back-test's regimes")
     try:
-        timeline = [(d, r.with_overrides({name: value}, TARGETS) if name in r.params else r) for d, r in sc.timeline]
+        return sc.with_params({name: value}, TARGETS)
     except SimInputError as e:
         raise DataError(TARGETS, "variant", e.message) from None
-    return sc.replace(timeline=timeline, regime=timeline[0][1])
 
 
 def revenue_lost(sc: Scenario, out, comp, row: dict) -> np.ndarray:

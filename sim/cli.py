@@ -1,4 +1,5 @@
-"""The ``sim`` command: run, compare, plot, regimes, assumptions, feasibility, validate, backtest, chips.
+"""The ``sim`` command: run, compare, plot, regimes, assumptions, feasibility, validate, backtest, levers,
+chips.
 
 Every argument is checked before any work. A user error prints one line, ``sim: error: <file>: <field>:
 <problem>``, and exits 2; Ctrl-C exits 130 and SIGTERM 143 with one line, leaving no partial results
@@ -114,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--trials", type=TRIALS, help="override run.trials")
     b.add_argument("--out", help="write to this file (docs/backtest.md) instead of printing")
     b.set_defaults(func=c.backtest)
+    lv = sub.add_parser("levers", help="the effect of switching off each rule of each regime file (markdown)")
+    lv.add_argument("regime", nargs="?", help="one regime name or file (default: every shipped regime)")
+    lv.add_argument("--trials", type=TRIALS, help="trials per run (default 200; common random numbers)")
+    lv.add_argument("--out", help="write to this file (docs/levers.md), and its rows as CSV beside it")
+    lv.add_argument("--no-progress", action="store_true")
+    lv.set_defaults(func=c.levers)
     ch = sub.add_parser("chips", help="print the chip catalogue with TPP, PD and ECCN class")
     ch.set_defaults(func=c.chips)
     return ap

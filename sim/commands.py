@@ -4,6 +4,7 @@ input (scenario files, output location, memory) before the first trial runs."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -144,6 +145,13 @@ def compare(args) -> int:
     return 0
 
 
+def _writable(out: str) -> None:
+    """Check before a long computation that ``out`` can be written."""
+    parent = Path(out).parent
+    if (parent.exists() and not os.access(parent, os.W_OK)) or Path(out).is_dir():
+        raise SimInputError(CMDLINE, "--out", f"{out} cannot be written")
+
+
 def _emit(text: str, out: str | None) -> int:
     """Write ``text`` to the file ``out`` (and print its name), or print it."""
     if out:
@@ -169,6 +177,18 @@ def assumptions(args) -> int:
     from .assumptions.docs import calibration_markdown
 
     return _emit(calibration_markdown(), args.out)
+
+
+def levers(args) -> int:
+    from . import levers as lv
+
+    regimes = [args.regime] if args.regime else None
+    if args.out:
+        _writable(args.out)
+    table, text = lv.report(regimes, args.trials or lv.TRIALS, progress=not args.no_progress)
+    if args.out:
+        table.write_csv(Path(args.out).with_suffix(".csv"), float_precision=4)
+    return _emit(text, args.out)
 
 
 def feasibility(args) -> int:

@@ -63,6 +63,18 @@ class Scenario:
 
         return replace(self, **kw)
 
+    def with_params(self, values: dict[str, object], source: object) -> Scenario:
+        """A copy whose regimes have ``values`` ({parameter: value}, each replacing the parameter's whole
+        series) in every regime of the timeline that has the parameter; ``source`` is named in errors."""
+        for name in values:
+            if not any(name in r.params for _, r in self.timeline):
+                raise DataError(source, name, f"not a parameter of the regimes of {self.path.name}")
+        timeline = []
+        for d, r in self.timeline:
+            own = {k: v for k, v in values.items() if k in r.params}
+            timeline.append((d, r.with_overrides(own, source) if own else r))
+        return self.replace(timeline=timeline, regime=timeline[0][1])
+
 
 def _int(x: object, path: Path, fld: str, lo: int, hi: int) -> int:
     if isinstance(x, bool) or not isinstance(x, int) or not lo <= x <= hi:

@@ -18,7 +18,11 @@ from ..errors import DataError, SimInputError
 from ..quarters import to_date
 
 REGIME_DIR = Path(__file__).parent
-_PARAM_KEYS = {"values", "description", "unit", "reference", "documentation"}
+_PARAM_KEYS = {"values", "description", "unit", "reference", "documentation", "lever"}
+# a parameter's ``lever`` table (sim/levers.py): ``neutral`` (the value that switches the rule off) on every
+# parameter of a rule group; ``metric``, ``region``, ``quarter``, ``expect`` ("+"/"-": the rule's effect on the
+# metric), optionally ``scenario``, ``group`` and ``inactive`` (why no shipped scenario activates it) on one
+LEVER_KEYS = {"neutral", "metric", "region", "quarter", "expect", "group", "scenario", "inactive"}
 _TOP_KEYS = {"name", "title", "horizon_end", "horizon_note", "base", "description"}
 DESTINATION_POLICIES = ("free", "licence", "capped", "deny", "prohibited", "embargo")
 CHIP_RULE_POLICIES = ("free", "licence", "deny", "licence_share", "prohibited", "embargo", "none")
@@ -33,6 +37,7 @@ class Param:
     description: str = ""
     unit: str = ""
     reference: list[dict] = field(default_factory=list)
+    lever: dict | None = None  # how to switch the rule off and what it targets (sim/levers.py)
 
     def at(self, date: dt.date) -> object:
         """The value in force on ``date``, or None before the first date."""
@@ -52,6 +57,7 @@ class Regime:
     horizon_end: dt.date | None = None
     horizon_note: str = ""
     base: Regime | None = None  # the regime this one derives from (``base = "..."``)
+    own: list[str] = field(default_factory=list)  # parameters its own file declares, in file order
 
     def at(self, name: str, date: dt.date, default: object = None) -> object:
         p = self.params.get(name)
@@ -99,10 +105,26 @@ def policies_for(name: str) -> tuple[str, ...] | None:
 def _check_value(name: str, values: list, path: object, fld: str) -> None:
     for d, v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
-            raise DataError(path, fld, f"negative value {v} on {d}")
+            raise DataError(path, fld, f"negative value {v}" + (f" on {d}" if d else ""))
         allowed = policies_for(name)
         if allowed and v not in allowed:
-            raise DataError(path, fld, f"policy {v!r} on {d} is not one of {', '.join(allowed)}")
+            when = f" on {d}" if d else ""
+            raise DataError(path, fld, f"policy {v!r}{when} is not one of {', '.join(allowed)}")
+
+
+def _check_lever(name: str, lever: object, path: Path) -> None:
+    fld = f"{name}.lever"
+    if not isinstance(lever, dict):
+        raise DataError(path, fld, "expected a table (neutral, metric, region, quarter, expect)")
+    extra = set(lever) - LEVER_KEYS
+    if extra:
+        raise DataError(path, f"{fld}.{sorted(extra)[0]}", f"unknown field (known: {', '.join(sorted(LEVER_KEYS))})")
+    if "neutral" not in lever and "group" not in lever:  # a group member kept as it is (a rule's start date)
+        raise DataError(path, f"{fld}.neutral", "missing: the value that switches the rule off")
+    if lever.get("expect", "+") not in ("+", "-"):
+        raise DataError(path, f"{fld}.expect", f"expected '+' or '-', got {lever['expect']!r}")
+    if "neutral" in lever:
+        _check_value(name, [(None, lever["neutral"])], path, f"{fld}.neutral")
 
 
 def _walk(table: dict, prefix: str, path: Path, out: dict[str, Param]) -> None:
@@ -118,7 +140,10 @@ def _walk(table: dict, prefix: str, path: Path, out: dict[str, Param]) -> None:
                 raise DataError(path, f"{name}.reference", "every rule parameter needs a reference")
             values = _dated_values(val["values"], path, f"{name}.values")
             _check_value(name, values, path, f"{name}.values")
-            out[name] = Param(name, values, val.get("description", ""), val.get("unit", ""), val["reference"])
+            lever = val.get("lever")
+            if lever is not None:
+                _check_lever(name, lever, path)
+            out[name] = Param(name, values, val.get("description", ""), val.get("unit", ""), val["reference"], lever)
         else:
             _walk(val, f"{name}.", path, out)
 
@@ -158,4 +183,5 @@ def load_regime(name_or_path: str | Path) -> Regime:
         to_date(horizon) if horizon else None,
         top.get("horizon_note", base.horizon_note if base else ""),
         base,
+        list(own),
     )
