@@ -180,15 +180,23 @@ def assumptions(args) -> int:
 
 
 def levers(args) -> int:
+    import sys
+
     from . import levers as lv
 
-    regimes = [args.regime] if args.regime else None
+    if args.out and Path(args.out).suffix != ".md":
+        raise SimInputError(CMDLINE, "--out", f"expected a markdown file (.md; the CSV goes beside it), got {args.out}")
     if args.out:
         _writable(args.out)
-    table, text = lv.report(regimes, args.trials or lv.TRIALS, progress=not args.no_progress)
+    table, text = lv.report([args.regime] if args.regime else None, args.trials or lv.TRIALS, not args.no_progress)
+    _emit(text, args.out)
     if args.out:
         table.write_csv(Path(args.out).with_suffix(".csv"), float_precision=4)
-    return _emit(text, args.out)
+    bad = lv.failures(table)
+    if bad:
+        print(f"sim: levers: {len(bad)} rule(s) fail: {'; '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def feasibility(args) -> int:

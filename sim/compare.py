@@ -6,7 +6,8 @@ comparison.md, manifest.json and figures.
 
 revenue_forgone.parquet (``revenue_forgone``) is long: one row per scenario × vendor × region (the reporting
 blocs, the countries of ``COUNTRIES`` and the World) × period (each quarter's label, each calendar year's sum,
-then "all", the sum over the run), with p5/p50/p95 over trials of
+then "all", the sum over the run; a year the run covers only in part sums its quarters in the run), with
+p5/p50/p95 over trials of
 - gross_usd: the scenario's refused orders at the chip's sourced price (some of those buyers may have been
   served by another chip or vendor, so it can overstate what the vendor loses);
 - net_usd: the paired per-trial difference, baseline revenue − scenario revenue (baseline: the first

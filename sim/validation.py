@@ -86,9 +86,16 @@ def check_value(name: str, v: object, ref: object, ctx: dict, path: object, fld:
 
 
 def check_overrides(
-    overrides: dict, timeline: list[tuple[object, Regime]], world: World, chips, path: object, start: dt.date
+    overrides: dict,
+    timeline: list[tuple[object, Regime]],
+    world: World,
+    chips,
+    path: object,
+    start: dt.date,
+    field: str = "regime.overrides.{}",
 ) -> None:
-    """Check every ``regime.overrides`` entry by the kind of the parameter it replaces."""
+    """Check every ``regime.overrides`` entry by the kind of the parameter it replaces (``field``: how an error
+    names the entry, from the parameter's name)."""
     classes = {n.split(".")[1] for _, r in timeline for n in r.params if n.startswith("destinations.")}
     ctx = {
         "world": world,
@@ -98,7 +105,7 @@ def check_overrides(
         "date": start,
     }
     for name, val in overrides.items():
-        fld = f"regime.overrides.{name}"
+        fld = field.format(name)
         ref = _kind(name, timeline)
         if isinstance(val, dict):
             if not val:

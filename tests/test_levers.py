@@ -9,10 +9,13 @@ import polars as pl
 import pytest
 
 from sim import examples, levers
+from sim.chips import load_chips
 from sim.cli import main
-from sim.errors import DataError
+from sim.errors import DataError, SimInputError
 from sim.kernel import layout as L
+from sim.levers.spec import neutralised
 from sim.regimes import load_regime
+from sim.regimes.compile import compile_regime
 from sim.runner import run
 from sim.scenario import load_scenario
 
@@ -113,3 +116,80 @@ def test_sim_levers_refuses_an_unknown_regime(capsys):
     assert main(["levers", "no_such_rule", "--trials", "5"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no such regime" in err
+
+
+def _derived(tmp_path, body: str, base: str = "rescission_2025") -> Path:
+    p = tmp_path / "derived.toml"
+    p.write_text(f'name = "derived"\nbase = "{base}"\n\n{body}\n')
+    return p
+
+
+def test_a_rule_group_without_a_lever_is_reported(tmp_path):
+    path = _derived(
+        tmp_path,
+        '[chip_rules.more.chips]\ndescription = "x"\nvalues = { 2026-01-01 = ["H20"] }\nreference = [{ title = "t" }]\n'
+        '[chip_rules.more.policy]\ndescription = "x"\nvalues = { 2026-01-01 = "deny" }\nreference = [{ title = "t" }]\n'
+        '[eccn.a_tpp]\ndescription = "x"\nvalues = { 2026-01-01 = 5000 }\nreference = [{ title = "t" }]\n',
+    )
+    assert levers.uncovered(load_regime(path)) == ["chip_rules.more", "eccn.a_tpp"]
+    with pytest.raises(DataError, match="no parameter of this file has a lever table"):
+        levers.report([str(path)], trials=5)
+
+
+def test_switching_a_rule_off_keeps_the_base_regimes_earlier_values(tmp_path):
+    """A derived file that redefines a base rule from 2026 switches off its own values only."""
+    path = _derived(
+        tmp_path,
+        '[chip_rules.h20_china.policy]\ndescription = "x"\nvalues = { 2026-01-01 = "deny" }\n'
+        'reference = [{ title = "t" }]\n[chip_rules.h20_china.policy.lever]\nneutral = "none"\n'
+        'metric = "family:h20_class"\nregion = "China"\nquarter = "2026Q4"\nexpect = "-"\n'
+        'scenario = "rescission_2025"\n',
+    )
+    reg = load_regime(path)
+    (lv,) = levers.levers(reg)
+    sc = load_scenario(examples.path("rescission_2025"))
+    off = neutralised(sc.replace(timeline=[(None, reg)], regime=reg), lv)
+    values = off.timeline[0][1].params["chip_rules.h20_china.policy"].values
+    want = [("2025-04-09", "deny"), ("2025-08-08", "licence"), ("2026-01-01", "none")]
+    assert [(str(d), v) for d, v in values] == want
+    assert reg.params["chip_rules.h20_china.policy"].values[-1][1] == "deny"  # the original is untouched
+    with pytest.raises(DataError, match="lever.scenario: rescission_2025 does not run derived"):
+        levers.report([str(path)], trials=5)  # checked before any run
+
+
+@pytest.mark.parametrize(
+    "edit, field, words",
+    [
+        (("neutral = 1e30", 'neutral = "none"'), "caps.country_allocation_tpp.lever.neutral", "a finite number"),
+        (('region = "Other Tier 2"', 'region = "Atlantis"'), "caps.country_allocation_tpp.lever.region", "Atlantis"),
+        (('quarter = "2027Q4"', 'quarter = "2035Q4"'), "caps.country_allocation_tpp.lever.quarter", "outside"),
+        (('region = "Other Tier 2"', 'region = "class"'), "caps.country_allocation_tpp.lever.region", "class"),
+    ],
+)
+def test_a_lever_is_checked_against_its_scenario_before_any_run(tmp_path, edit, field, words):
+    text = (ROOT / "sim" / "regimes" / "diffusion_2025.toml").read_text()
+    head = text.index("[caps.country_allocation_tpp.lever]")
+    tail = text.index("[caps.counting_start]")
+    block = text[head:tail]
+    assert edit[0] in block
+    path = tmp_path / "diffusion_2025.toml"
+    path.write_text(text[:head] + block.replace(edit[0], edit[1], 1) + text[tail:])
+    with pytest.raises(SimInputError) as e:
+        levers.report([str(path)], trials=5)
+    assert "diffusion_2025.toml" in str(e.value) and field in str(e.value) and words in str(e.value)
+
+
+def test_g2g_assurances_are_held_to_the_rules_limit(world):
+    """An allocation raised by G2G assurances never exceeds the rule's factor: switching the factor to 1
+    removes the raise (the lever of caps.g2g_max_factor)."""
+    reg = load_regime("diffusion_2025")
+    labels, chips, ind = ["2026Q1"], load_chips(), world.index()["IND"]
+    raised = compile_regime(reg, world, chips, labels, {"IND": 2.0}, []).alloc[0, ind]
+    capped = reg.with_overrides({"caps.g2g_max_factor": 1.0}, "test")
+    assert raised == 2 * 790e6
+    assert compile_regime(capped, world, chips, labels, {"IND": 2.0}, []).alloc[0, ind] == 790e6
+
+
+def test_sim_levers_writes_markdown_only(tmp_path, capsys):
+    assert main(["levers", "chip_security_act", "--out", str(tmp_path / "levers.csv")]) == 2
+    assert "expected a markdown file" in capsys.readouterr().err

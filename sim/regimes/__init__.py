@@ -38,6 +38,7 @@ class Param:
     unit: str = ""
     reference: list[dict] = field(default_factory=list)
     lever: dict | None = None  # how to switch the rule off and what it targets (sim/levers.py)
+    since: dt.date | None = None  # first date of the file that declares it (a derived file keeps earlier values)
 
     def at(self, date: dt.date) -> object:
         """The value in force on ``date``, or None before the first date."""
@@ -170,6 +171,7 @@ def load_regime(name_or_path: str | Path) -> Regime:
     params: dict[str, Param] = copy.deepcopy(base.params) if base else {}
     for name, p in own.items():
         # a derived regime changes a parameter from its first date on: the base's earlier values stay
+        p.since = p.values[0][0]
         if name in params:
             first = p.values[0][0]
             p.values = [(d, v) for d, v in params[name].values if d < first] + p.values

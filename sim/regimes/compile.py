@@ -207,8 +207,9 @@ def compile_regime(
         start = regime.at("caps.counting_start", date)
         if cap is not None and (start is None or quarters.to_date(start) <= mid):
             alloc[q, :] = float(cap)
+            most = float(regime.at("caps.g2g_max_factor", date, 1.0))  # the rule's limit on assurances
             for iso, factor in g2g.items():
-                alloc[q, idx[iso]] = float(cap) * factor
+                alloc[q, idx[iso]] = float(cap) * min(factor, most)
         lpp[q] = float(regime.at("lpp.allowance_tpp_per_year", date, 0.0))
         nveu_cap[q] = float(regime.at("nveu.installed_base_tpp", date, 0.0))
         uveu_lim[q] = [
