@@ -105,7 +105,12 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--chip", default="H100")
     f.add_argument("--count", type=_int_in(1, 10**9), help="number of chips")
     f.add_argument("--days", type=_float_in(0, 36_500, lo_open=True), default=100.0)
-    f.add_argument("--mfu", type=_float_in(0, 1, lo_open=True), default=0.40)
+    f.add_argument("--mfu", type=_float_in(0, 1, lo_open=True), default=0.40, help="MFU while training (0.40)")
+    f.add_argument(
+        "--goodput",
+        type=_float_in(0, 1, lo_open=True),
+        help="share of wall-clock time spent training (default: the median of training.goodput, 0.85)",
+    )
     f.add_argument("--target", type=_float_in(0, 1e35, lo_open=True), default=1e26, help="training FLOP (1e26)")
     f.set_defaults(func=c.feasibility)
     v = sub.add_parser("validate", help="recompute the sources' published arithmetic and reference runs")

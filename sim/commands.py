@@ -200,20 +200,24 @@ def levers(args) -> int:
 
 
 def feasibility(args) -> int:
+    from .assumptions import load_assumptions
     from .training import chip_h100e, chips_needed, training_flop
 
     try:
         h = chip_h100e(args.chip)
     except SimInputError as e:
         raise SimInputError(CMDLINE, "--chip", e.message) from None
-    if args.count:
-        flop = training_flop(args.count * h, args.mfu, args.days)
-        print(f"{args.count:,} {args.chip} x {args.days:g} days at {args.mfu:.0%} MFU: {flop:.3g} FLOP")
-    n = chips_needed(args.target, args.mfu, args.days, h)
+    goodput = args.goodput if args.goodput is not None else load_assumptions().dists["training.goodput"].median()
+    use = args.mfu * goodput  # the simulator's utilisation: MFU while training × goodput
     print(
-        f"{args.target:.3g} FLOP in {args.days:g} days at {args.mfu:.0%} MFU needs {n:,.0f} {args.chip} "
-        f"({n * h:,.0f} H100e)"
+        f"run length {args.days:g} days; utilisation {use:.1%} of dense 16-bit peak = MFU {args.mfu:.0%} "
+        f"x goodput {goodput:.0%}" + ("" if args.goodput is not None else " (the assumptions' median)")
     )
+    if args.count:
+        flop = training_flop(args.count * h, use, args.days)
+        print(f"{args.count:,} {args.chip} x {args.days:g} days: {flop:.3g} FLOP")
+    n = chips_needed(args.target, use, args.days, h)
+    print(f"{args.target:.3g} FLOP in {args.days:g} days needs {n:,.0f} {args.chip} ({n * h:,.0f} H100e)")
     return 0
 
 

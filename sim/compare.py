@@ -70,6 +70,7 @@ def headline(res: RunResult) -> Headline:
     regions = {b: m for b, m in metrics.bloc_members(world).items()}
     regions.update({c: [idx[c]] for c in COUNTRIES})
     feas = res.feasibility
+    feas = feas.filter((pl.col("view") == "headquarters") & (pl.col("threshold_flop") == metrics.TARGET_FLOP))
     first = {c: feas.filter(pl.col("iso3") == c)["first_quarter_p_over_half"][0] for c in COUNTRIES}
     capped = (comp.regime.policy == CAPPED).any(axis=(0, 2))
     ex = (out.exhaust >= 0).mean(axis=0)

@@ -15,10 +15,12 @@ from . import quarters, uncertainty
 from .chips import CHIPS_CSV, H100_FP16_TFLOPS, load_chips
 from .contracts import demand_add
 from .errors import DataError, ScenarioError
+from .firms import firms
 from .kernel import layout as L
 from .kernel.structures import Chips, Consts, Draws, Firms, KernelInputs, Rules, Tables, Territories
 from .regimes.compile import RegimeArrays, compile_regime
 from .scenario import Scenario
+from .training import mfu_by_family
 
 
 @dataclass
@@ -206,75 +208,6 @@ def _chip_mix(sc: Scenario, chips: pl.DataFrame, labels: list[str], slips: int) 
     return prob, alias
 
 
-def buyer_counts(sc: Scenario, weights: np.ndarray) -> np.ndarray:
-    """int [C]: domestic firms (ultimate consignees) per territory, 0 where the demand weight is 0. A
-    territory with a data-centre count (sim/world/buyers.csv) outside the 'china' buyer group has
-    max(3, round(r × count)), r = firms.buyers_per_data_centre; any other max(1, round(firms.total ×
-    demand weight)) (Western directories undercount China's data centres)."""
-    china = set(sc.assumptions.structure["buyers"]["china"])
-    listed = sc.world.data_centres
-    n = np.zeros(len(weights), np.int64)
-    for c, iso in enumerate(sc.world.iso3):
-        if weights[c] <= 0:
-            continue
-        if iso in listed and iso not in china:
-            n[c] = max(3, int(round(sc.buyers_per_data_centre * listed[iso])))
-        else:
-            n[c] = max(1, int(round(sc.firms_total * weights[c])))
-    return n
-
-
-def _firms(sc: Scenario, weights: np.ndarray, idx: dict[str, int]):
-    """Domestic firms (buyer_counts per territory) and hyperscaler sites."""
-    sites = sc.world.sites
-    hs_names = list(dict.fromkeys(sites["hyperscaler"].to_list()))
-    C = len(weights)
-    site_share = np.zeros(C)
-    for iso, s in sites.select("site_iso3", "share_of_site_demand").iter_rows():
-        site_share[idx[iso]] += s
-    country, parent, hs, rank, sshare, names = [], [], [], [], [], []
-    iso3 = sc.world.iso3
-    for c, n in enumerate(buyer_counts(sc, weights)):
-        for r in range(1, n + 1):
-            f = len(country)
-            country.append(c)
-            parent.append(f)
-            hs.append(-1)
-            rank.append(r)
-            sshare.append(0.0)
-            names.append(f"{iso3[c]}#{r}")
-    head: dict[str, int] = {}
-    for h_name, site, share in sites.select("hyperscaler", "site_iso3", "share_of_site_demand").iter_rows():
-        f = len(country)
-        head.setdefault(h_name, f)
-        country.append(idx[site])
-        parent.append(head[h_name])
-        hs.append(hs_names.index(h_name))
-        rank.append(0)
-        sshare.append(share)
-        names.append(f"{h_name}@{site}")
-    hq_us = np.array([sites.filter(pl.col("hyperscaler") == h)["hq_iso3"][0] == "USA" for h in hs_names], np.uint8)
-    uveu = np.array([h in sc.uveu for h in hs_names], np.uint8)
-    nveu = np.zeros(len(country), np.uint8)
-    for iso in sc.nveu:  # the territory's largest domestic firm holds NVEU status
-        c = idx[iso]
-        for f in range(len(country)):
-            if country[f] == c and rank[f] == 1:
-                nveu[f] = 1
-    return (
-        np.array(country, np.int32),
-        np.array(parent, np.int32),
-        np.array(hs, np.int32),
-        np.array(rank, np.int32),
-        np.array(sshare),
-        nveu,
-        1.0 - site_share,
-        hq_us,
-        uveu,
-        names,
-    )
-
-
 def _installed_shares(sc: Scenario, start: str) -> dict[str, float]:
     """Shares of the world installed base by territory at the start quarter: ``installed_base.shares``
     is either iso3 → share or year → (iso3 → share), the latest year not after the start."""
@@ -293,7 +226,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
     countries = sc.world.countries
     weights = countries["demand_weight"].to_numpy().astype(float)
     weights = weights / weights.sum()
-    (f_country, f_parent, f_hs, f_rank, f_sshare, f_nveu, dom_share, hq_us, uveu, names) = _firms(sc, weights, idx)
+    (f_country, f_parent, f_hs, f_rank, f_sshare, f_nveu, dom_share, hq_us, uveu, names, f_hq) = firms(sc, weights, idx)
     for k in sc.contracts:  # contracted demand needs buyers to order it
         if not (f_country == idx[k.iso3]).any():
             raise ScenarioError(
@@ -353,7 +286,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
     ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
     div = idx[s["buyers"]["diversion_destination"]]
     inputs = KernelInputs(
-        draws=Draws(params, quarterly, chip_h100e, trial_weights, chip_price, 0),
+        draws=Draws(params, quarterly, chip_h100e, trial_weights, chip_price, mfu_by_family(draws), 0),
         firms=Firms(
             country=f_country,
             parent=f_parent,
@@ -369,6 +302,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
             hs_hq_us=hq_us,
             hs_uveu=uveu,
             div_firms=np.flatnonzero((f_country == div) & (f_rank > 0)).astype(np.int32),
+            hq=f_hq,
         ),
         terr=Territories(
             weight=weights,

@@ -5,6 +5,7 @@ one line naming the invariant and the first place it fails, and writes nothing.
 Checked (volumes in H100e by dense 16-bit FLOP/s, caps in H100e by TPP):
 - every output is finite (no NaN or inf);
 - no stock or flow is negative (beyond float round-off);
+- the largest cluster located in a territory is at most the stock of its largest firm;
 - conservation, per territory, cumulated over quarters: ordered = shipped + denied + lapsed + pending + backlog;
 - the national allocation used never exceeds the allocation in force, an NVEU's installed base never exceeds
   the NVEU cap, and what a bilateral deal's pre-approval gave never exceeds the pre-approved volume;
@@ -44,7 +45,8 @@ def _fail_where(res, bad: np.ndarray, describe) -> None:
 def check(res) -> None:
     """Raise InvariantError at the first violated invariant of the run ``res`` (a RunResult)."""
     out = res.outputs
-    for field in ("stock", "stock_tpp", "largest", "flows", "family", "units", "revenue", "refused"):
+    fields = ("stock", "stock_tpp", "largest", "flows", "family", "units", "revenue", "refused", "cluster", "run_loc")
+    for field in (*fields, "run_hq"):
         a = getattr(out, field)
         _fail_where(res, ~np.isfinite(a), lambda i: f"{field} is not finite at {_where(res, *i[:3])}")
         axes = tuple(range(a.ndim - 1)) if field == "flows" else None  # round-off at each flow's own scale
@@ -57,10 +59,23 @@ def check(res) -> None:
     _licence_free(res)
     _families(res)
     _embargo(res)
+    _clusters(res)
     Q = len(res.compiled.labels)
     for field in ("exhaust", "nveu_exhaust"):
         a = getattr(out, field)
         _fail_where(res, (a < -1) | (a >= Q), lambda i: f"{field} quarter {a[i]} out of range at {_where(res, *i)}")
+
+
+def _clusters(res) -> None:
+    """A firm's cluster is part of its stock: the largest cluster located in a territory is at most its largest
+    firm's stock."""
+    out = res.outputs
+    bad = out.cluster > out.largest.astype(np.float64) * (1 + _REL) + _ABS
+    _fail_where(
+        res,
+        bad,
+        lambda i: f"cluster {out.cluster[i]:.6g} exceeds the largest firm's {out.largest[i]:.6g} at {_where(res, *i)}",
+    )
 
 
 def _conservation(res) -> None:

@@ -65,10 +65,10 @@ def fan_chart(data: dict[str, list[list[float]]], labels: list[str], title: str)
 
 def feasibility_data(summary: pl.DataFrame, countries: list[str], labels: list[str]) -> dict[str, list[float]]:
     """Territory → P(1e26 feasible) by quarter: ``countries`` and the top 8 over 5 % at the last quarter."""
-    p = summary.filter(pl.col("metric") == "p_feasible_1e26")
+    p = summary.filter(pl.col("metric") == "p_train_1e26")
     last = p.filter(pl.col("quarter") == labels[-1]).sort("value", descending=True)
     shown = list(dict.fromkeys(countries + last.filter(pl.col("value") > 0.05)["region"].head(8).to_list()))
-    return {c: _series(p, "p_feasible_1e26", c, "probability") for c in shown}
+    return {c: _series(p, "p_train_1e26", c, "probability") for c in shown}
 
 
 def feasibility_chart(data: dict[str, list[float]], labels: list[str], title: str):

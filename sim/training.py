@@ -10,6 +10,7 @@ import polars as pl
 
 from .chips import H100_FP16_TFLOPS, load_chips
 from .errors import DataError
+from .kernel.layout import FAMILIES
 
 H100_FLOPS = H100_FP16_TFLOPS * 1e12  # dense BF16 FLOP/s of one H100 SXM
 SECONDS_PER_DAY = 86_400.0
@@ -26,6 +27,15 @@ def utilisation(draws: dict) -> np.ndarray:
     (``training.mfu``) × goodput, the share of the time spent training rather than restarting from
     failures (``training.goodput``)."""
     return draws["training.mfu"] * draws["training.goodput"]
+
+
+def mfu_by_family(draws: dict) -> np.ndarray:
+    """float64 [T, family]: per-trial MFU of a training run on each chip family (layout.FAMILIES): the trial's
+    MFU on NVIDIA parts (``training.mfu``) × the family's relative factor (``training.mfu_factor.<family>``;
+    1 for NVIDIA)."""
+    base = np.asarray(draws["training.mfu"], dtype=np.float64)
+    cols = [draws.get(f"training.mfu_factor.{fam}", np.ones_like(base)) for fam in FAMILIES]
+    return np.minimum(1.0, base[:, None] * np.column_stack(cols))
 
 
 def chips_needed(target_flop: float, mfu: float, days: float, h100e_per_chip: float = 1.0) -> float:

@@ -11,7 +11,8 @@ import pytest
 from scripted import ROOT
 
 from sim.errors import DataError, ScenarioError
-from sim.inputs import buyer_counts, compile_scenario
+from sim.firms import buyer_counts
+from sim.inputs import compile_scenario
 from sim.scenario import load_scenario
 from sim.world import WORLD_DIR, World, load_world
 

@@ -58,6 +58,9 @@ def assert_equals_reference(inp, out):
             "units",
             "revenue",
             "refused",
+            "cluster",
+            "run_loc",
+            "run_hq",
         ):
             np.testing.assert_allclose(getattr(out, name)[t], ref[name], rtol=2e-6, atol=1e-3, err_msg=name)
         for name in ("largest_site", "exhaust", "nveu_exhaust"):
@@ -300,12 +303,12 @@ def test_inputs_are_made_plain_so_every_source_shares_one_compiled_kernel(small)
     odd = np.asfortranarray(d.quarterly)
     ro = d.params.copy()
     ro.flags.writeable = False
-    p = plain(Draws(ro, odd, d.chip_h100e, d.weight, d.chip_price, d.first))
+    p = plain(Draws(ro, odd, d.chip_h100e, d.weight, d.chip_price, d.mfu, d.first))
     assert p.chip_h100e is d.chip_h100e and p.first == d.first
     for a, b in ((p.params, ro), (p.quarterly, odd)):
         assert a.flags.c_contiguous and a.flags.writeable and np.array_equal(a, b)
     inp = KernelInputs(
-        **{**small.inputs.__dict__, "draws": Draws(ro, odd, d.chip_h100e, d.weight, d.chip_price, d.first)}
+        **{**small.inputs.__dict__, "draws": Draws(ro, odd, d.chip_h100e, d.weight, d.chip_price, d.mfu, d.first)}
     )
     for a, b in zip(run_kernel(inp).arrays(), run_kernel(small.inputs).arrays()):
         np.testing.assert_array_equal(a, b)

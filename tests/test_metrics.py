@@ -61,8 +61,9 @@ def oracle(res):
 
     compute = by_region(o.stock.astype(np.float64).sum(axis=3))
     draws = res.compiled.draws
-    utilisation = (draws["training.mfu"] * draws["training.goodput"])[:, None, None]
-    seconds = draws["training.max_days"][:, None, None] * 86_400.0
+    use = draws["cluster.colocated_share"] * draws["cluster.run_share"] * draws["training.goodput"]
+    per_day = (use * H100_FLOPS * 86_400.0)[:, None, None]
+    flop = o.run_hq.astype(np.float64) * per_day * 100.0  # by headquarters, 100 days
     return {
         "blocs": blocs,
         "compute": compute,
@@ -71,7 +72,14 @@ def oracle(res):
         "channels": by_region(o.stock, countries=False),
         "flows": by_region(o.flows),
         "largest": PerTrial(world.iso3, o.largest.astype(np.float64)),
-        "flop": o.largest.astype(np.float64) * H100_FLOPS * utilisation * seconds,
+        "flop": flop,
+        "flop_regions": PerTrial(
+            world.iso3 + list(groups),
+            np.concatenate([flop, np.stack([flop[:, m].max(axis=1) for m in groups.values()], axis=1)], axis=1),
+        ),
+        "flop_location": o.run_loc.astype(np.float64) * per_day * 100.0,
+        "flop_sampled": o.run_hq.astype(np.float64) * per_day * draws["training.max_days"][:, None, None],
+        "cluster": o.cluster.astype(np.float64) * draws["cluster.colocated_share"][:, None, None],
     }
 
 
@@ -149,21 +157,34 @@ def test_largest_firm_by_territory(res, oracle):
     assert_stats(res.summary, "largest_firm_h100e", oracle["largest"])
 
 
-def test_feasibility_probabilities(res, oracle):
+def test_training_capability(res, oracle):
+    """The largest run by headquarters (a bloc's: its largest member's), by location, over the sampled run
+    length, and the largest cluster; P(run >= 1e25 ... 1e28) by territory and bloc."""
+    iso3 = res.scenario.world.iso3
+    assert_stats(res.summary, "largest_run_flop", oracle["flop_regions"])
+    for metric, key in (
+        ("largest_run_flop_location", "flop_location"),
+        ("largest_run_flop_sampled_days", "flop_sampled"),
+        ("largest_cluster_h100e", "cluster"),
+    ):
+        assert_stats(res.summary, metric, PerTrial(iso3, oracle[key]))
+    regions = oracle["flop_regions"]
+    for th, name in ((1e25, "p_train_1e25"), (1e26, "p_train_1e26"), (1e27, "p_train_1e27"), (1e28, "p_train_1e28")):
+        got = table(res.summary, name, regions.regions, ["probability"])
+        assert_allclose(got[0], (regions.values >= th).mean(axis=0), rtol=RTOL, err_msg=name)
+    assert (oracle["flop"] >= 1e26).any() and not (oracle["flop"] >= 1e26).all()
+
+
+def test_weights_outcomes_follow_the_headline_run(res, oracle):
     reg, iso3 = res.compiled.regime, res.scenario.world.iso3
     feasible = oracle["flop"] >= 1e26
     threshold = reg.weights_threshold[None, None, :]
     controlled = feasible & (threshold > 0) & (oracle["flop"] >= threshold)
-    hq_tier1 = np.empty(feasible.shape, bool)
-    for t, c, q in np.ndindex(*feasible.shape):  # a hyperscaler site's firm is headquartered in the US
-        hq = reg.us_index if res.outputs.largest_site[t, c, q] == 1 else c
-        hq_tier1[t, c, q] = reg.tier1[q, hq] == 1
-    denial = controlled & ~hq_tier1
-    assert controlled.any() and denial.any() and (controlled & hq_tier1).any()
+    denial = controlled & (reg.tier1.T[None] == 0)  # by headquarters: the territory is the trainer's home
+    assert controlled.any() and denial.any() and (controlled & ~denial).any()
     for metric, x in (
-        ("p_feasible_1e26", feasible),
-        ("p_feasible_1e26_weights_controlled", controlled),
-        ("p_feasible_1e26_weights_export_presumption_of_denial", denial),
+        ("p_train_1e26_weights_controlled", controlled),
+        ("p_train_1e26_weights_export_presumption_of_denial", denial),
     ):
         got = table(res.summary, metric, iso3, ["probability"])
         assert_allclose(got[0], x.mean(axis=0), rtol=RTOL, err_msg=metric)
@@ -191,8 +212,9 @@ def test_summary_layout(res):
     assert kinds["World"] == "world" and kinds["China"] == "bloc" and kinds["CHN"] == "country"
     metrics = s["metric"].unique(maintain_order=True).to_list()
     assert metrics[:3] == ["compute_h100e", "compute_h100e_tpp", "share_of_world_compute"]
-    assert metrics[-1] == "p_feasible_1e26_weights_export_presumption_of_denial"
-    assert len(metrics) == 3 + len(L.CHANNELS) + 2 * len(L.FAMILIES) + 2 * len(L.VENDORS) + len(L.FLOWS) + 1 + 3
+    assert metrics[-1] == "p_train_1e26_weights_export_presumption_of_denial"
+    fixed = 3 + len(L.CHANNELS) + 2 * len(L.FAMILIES) + 2 * len(L.VENDORS) + len(L.FLOWS) + 1
+    assert len(metrics) == fixed + 4 + 4 + 2  # four run views, four thresholds, two weights outcomes
     h20 = res.outputs.family[:, res.scenario.world.index()["CHN"], -1, L.FAMILIES.index("h20_class")]
     assert res.value("compute_h100e_family_h20_class", "CHN", labels[-1], "p50") == pytest.approx(
         np.median(h20.astype(np.float64)), rel=RTOL
@@ -206,26 +228,51 @@ def test_summary_layout(res):
 
 
 def test_feasibility_table(res, oracle):
+    """Per territory, view and threshold: probabilities, the first quarter above 50 %, each trial's first
+    crossing (inverted-CDF quantiles; "never" past the horizon) and the largest run at the end."""
     labels, iso3 = res.compiled.labels, res.scenario.world.iso3
-    p = (oracle["flop"] >= 1e26).mean(axis=0)  # [C, Q]
     f = res.feasibility
-    assert f["p_last_quarter"].to_list() == sorted(f["p_last_quarter"].to_list(), reverse=True)
-    rows_ = {r["iso3"]: r for r in f.iter_rows(named=True)}
-    assert set(rows_) == set(iso3)
-    for c, iso in enumerate(iso3):
-        r = rows_[iso]
-        assert r["p_first_quarter"] == pytest.approx(p[c, 0]) and r["p_last_quarter"] == pytest.approx(p[c, -1])
-        over = [labels[q] for q in range(len(labels)) if p[c, q] > 0.5]
-        assert r["first_quarter_p_over_half"] == (over[0] if over else None)
-        largest = np.median(oracle["largest"].of(iso)[:, -1])
-        assert r["largest_firm_h100e_p50_last"] == pytest.approx(largest, rel=RTOL)
-    assert any(r["first_quarter_p_over_half"] not in (None, labels[0]) for r in rows_.values())
-    controlled = table(res.summary, "p_feasible_1e26_weights_controlled", iso3, ["probability"])[0]
+    assert f.height == len(iso3) * 2 * 4
+    assert set(f["view"]) == {"headquarters", "location"} and sorted(set(f["threshold_flop"])) == [
+        1e25,
+        1e26,
+        1e27,
+        1e28,
+    ]
+    horizon = [*labels, "never"]
+    for view, flop in (("headquarters", oracle["flop"]), ("location", oracle["flop_location"])):
+        for th in (1e25, 1e26, 1e27):
+            part = f.filter((pl.col("view") == view) & (pl.col("threshold_flop") == th))
+            assert part["p_last_quarter"].to_list() == sorted(part["p_last_quarter"].to_list(), reverse=True)
+            rows_ = {r["iso3"]: r for r in part.iter_rows(named=True)}
+            p = (flop >= th).mean(axis=0)
+            first = np.where((flop >= th).any(axis=2), (flop >= th).argmax(axis=2), len(labels))  # [T, C]
+            for c, iso in enumerate(iso3):
+                r = rows_[iso]
+                assert r["p_first_quarter"] == pytest.approx(p[c, 0]) and r["p_last_quarter"] == pytest.approx(p[c, -1])
+                over = [labels[q] for q in range(len(labels)) if p[c, q] > 0.5]
+                assert r["first_quarter_p_over_half"] == (over[0] if over else None)
+                q5, q50, q95 = np.percentile(first[:, c], (5, 50, 95), method="inverted_cdf").astype(int)
+                assert (r["crossing_quarter_p5"], r["crossing_quarter_p50"], r["crossing_quarter_p95"]) == (
+                    horizon[q5],
+                    horizon[q50],
+                    horizon[q95],
+                )
+                assert r["share_never"] == pytest.approx((first[:, c] == len(labels)).mean())
+                assert r["largest_run_flop_p50_last"] == pytest.approx(np.median(flop[:, c, -1]), rel=RTOL)
+    hq = f.filter((pl.col("view") == "headquarters") & (pl.col("threshold_flop") == 1e26))
+    assert any(r["first_quarter_p_over_half"] not in (None, labels[0]) for r in hq.iter_rows(named=True)) or any(
+        0 < r["share_never"] < 1 for r in hq.iter_rows(named=True)
+    )
+    controlled = table(res.summary, "p_train_1e26_weights_controlled", iso3, ["probability"])[0]
+    rows_ = {r["iso3"]: r for r in hq.iter_rows(named=True)}
     assert any(r["p_weights_controlled_any_quarter"] > 0 for r in rows_.values())
     for c, iso in enumerate(iso3):  # P(any quarter) is at least every quarter's and at most their sum
         r, by_quarter = rows_[iso], controlled[c]
         assert by_quarter.max(initial=0) <= r["p_weights_controlled_any_quarter"] <= by_quarter.sum() + 1e-12
         assert r["p_weights_presumption_of_denial_any_quarter"] <= r["p_weights_controlled_any_quarter"]
+    other = f.filter(pl.col("view") == "location")
+    assert other["p_weights_controlled_any_quarter"].null_count() == other.height
 
 
 def inverted_cdf(values: np.ndarray, pct: int) -> int:

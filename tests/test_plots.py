@@ -34,11 +34,11 @@ def test_feasibility_data_show_the_countries_and_the_likeliest_others(res):
     s, countries, labels = res.summary, res.scenario.countries, res.compiled.labels
     data = plots.feasibility_data(s, countries, labels)
     assert list(data)[: len(countries)] == countries
-    last = s.filter((pl.col("metric") == "p_feasible_1e26") & (pl.col("quarter") == labels[-1]))
+    last = s.filter((pl.col("metric") == "p_train_1e26") & (pl.col("quarter") == labels[-1]))
     likely = last.filter(pl.col("value") > 0.05).sort("value", descending=True)["region"].head(8).to_list()
     assert set(data) == set(countries) | set(likely)
     for c, series in data.items():
-        assert series == [res.value("p_feasible_1e26", c, lab, "probability") for lab in labels]
+        assert series == [res.value("p_train_1e26", c, lab, "probability") for lab in labels]
 
 
 def test_exhaustion_rows_are_the_exhausted_territories(res):

@@ -87,6 +87,8 @@ PARAMS = (
     ("substitution.chips_per_refused_chip", "P_SUBST"),
     ("huawei_abroad.share_of_demand", "P_HW_ABROAD"),
     ("smuggling.take_up", "P_SMUGGLE"),
+    ("cluster.build_window_quarters", "P_WINDOW"),
+    ("cluster.initial_current_generation_share", "P_INIT_CURRENT"),
 )
 (
     P_INSTALLED,
@@ -103,12 +105,15 @@ PARAMS = (
     P_SUBST,
     P_HW_ABROAD,
     P_SMUGGLE,
+    P_WINDOW,
+    P_INIT_CURRENT,
 ) = range(len(PARAMS))
 
 VENDORS = ("NVIDIA", "AMD", "Intel", "Huawei", "Google", "Amazon")
 # reporting families of chips (chips.csv column ``family``): stocks are also kept by family, so a run tells
 # e.g. China's H20-class chips from its Ascend or its flagship NVIDIA parts
 FAMILIES = ("nvidia", "china_2022", "h20_class", "amd", "intel", "huawei", "google", "amazon")
+FAM_NVIDIA = 0  # the family of an initial base's current generation (Hopper: 77 % of NVIDIA compute, Feb 2025)
 SUPPLY_PATHS = tuple(f"supply.{v.lower()}_h100e_per_quarter" for v in VENDORS)
 CHINA_ONLY_VENDORS = ("Huawei",)  # Ascend: domestic to Chinese buyers; abroad only through the Huawei-abroad buyers
 # vendors whose output path is in dense 16-bit H100e (Epoch's Huawei series; the 950/960 die areas are
@@ -140,6 +145,6 @@ HW_KEY = 0x5851F42D4C957F2D
 
 # columns of the kernel's per-firm state within a quarter (one cache line per firm): expected size of the
 # firm's next order (H100e), volume per order that already waited a quarter for supply, volume waiting
-# for next quarter's supply, volume delivered this quarter
-FS_EXPECTED, FS_WAITING, FS_BACKLOG, FS_DELIVERED = range(4)
+# for next quarter's supply (a fourth column pads the row to 32 bytes)
+FS_EXPECTED, FS_WAITING, FS_BACKLOG = range(3)
 FS_COLUMNS = 4

@@ -69,6 +69,8 @@ def simulate_trial(inp, t: int) -> dict:
     N = F * m
     delay = whole(pr[L.P_DELAY], 0, Q)  # Q quarters or more: pending beyond the horizon
     life = whole(pr[L.P_LIFE], 1, 1 << 20)
+    win = min(whole(pr[L.P_WINDOW], 1, Q), life)  # cluster build window, quarters
+    mfu = inp.draws.mfu[t]  # MFU of a training run per chip family
     sigma = pr[L.P_ORDER_SIGMA]
     s_exp = pr[L.P_SIZE_EXP]
     slip = whole(pr[L.P_SLIP], 0, inp.tables.mix_prob.shape[0] - 1)
@@ -104,7 +106,7 @@ def simulate_trial(inp, t: int) -> dict:
             sites.setdefault(int(inp.firms.hs[f]), {})[f] = init[f]
 
     flows = np.zeros((C, Q, len(L.FLOWS)))
-    firm_add = np.zeros((F, Q))
+    firm_add = np.zeros((F, Q, len(L.FAMILIES)))  # deliveries per firm, by quarter and chip family
     c_add = np.zeros((C, Q, len(L.CHANNELS)))
     c_tpp = np.zeros((C, Q))
     fam_add = np.zeros((C, Q, len(L.FAMILIES)))  # stock added by chip family
@@ -121,7 +123,7 @@ def simulate_trial(inp, t: int) -> dict:
     exhaust = [-1] * C
     nveu_exhaust = [-1] * C
 
-    diverted = [0.0] * Q  # H100e diverted to the diversion destination, by quarter of arrival
+    diverted = np.zeros((Q, len(L.FAMILIES)))  # H100e diverted to the diversion destination, by arrival, family
 
     def deliver(f, c, q, qd, vol, tpp_h, units, ch, fam, d=0.0):
         if qd >= Q:
@@ -132,7 +134,7 @@ def simulate_trial(inp, t: int) -> dict:
             pend[c] += vol
         else:
             flows[c, q, L.FL_SHIPPED] += vol
-        firm_add[f, qd] += vol * (1.0 - d)
+        firm_add[f, qd, fam] += vol * (1.0 - d)
         c_add[c, qd, ch] += vol * (1.0 - d)
         c_tpp[c, qd] += tpp_h * (1.0 - d)
         fam_add[c, qd, fam] += vol * (1.0 - d)
@@ -144,7 +146,7 @@ def simulate_trial(inp, t: int) -> dict:
             c_tpp[inp.consts.div_dest, qd] += tpp_h * d
             fam_add[inp.consts.div_dest, qd, fam] += vol * d
             unit_add[inp.consts.div_dest, qd, fam] += units * d
-            diverted[qd] += vol * d
+            diverted[qd, fam] += vol * d
 
     def effective_policy(q, k, c):
         """A chip-specific rule first, else the destination's policy for the chip's class."""
@@ -191,7 +193,7 @@ def simulate_trial(inp, t: int) -> dict:
                 supply[v] -= gm * sk
                 n -= gm
                 flows[c, q, L.FL_SMUGGLED] += gm * hk
-                firm_add[f, q] += gm * hk
+                firm_add[f, q, fam] += gm * hk
                 c_add[c, q, L.CH_SMUGGLED] += gm * hk
                 c_tpp[c, q] += gm * tk
                 fam_add[c, q, fam] += gm * hk
@@ -403,14 +405,23 @@ def simulate_trial(inp, t: int) -> dict:
     for f in cn:
         for q in range(Q):
             firm_add[f, q] += diverted[q] * (share[f] / total)
+    # a firm's cluster: its chips of one family delivered within the build window, or the current generation
+    # of its initial base (NVIDIA parts); the trainable run weighs each by its family's MFU
+    cluster, run_loc, run_hq = np.zeros((C, Q)), np.zeros((C, Q)), np.zeros((C, Q))
     for f in range(F):
-        c = inp.firms.country[f]
+        c, hq = inp.firms.country[f], inp.firms.hq[f]
         for q in range(Q):
-            x = window(firm_add[f], q) + init[f] * left_init[q]
+            x = window(firm_add[f].sum(axis=1), q) + init[f] * left_init[q]
             if x < L.TINY_H100E:  # a rounding residue of a retired window is no stock
                 x = 0.0
             if x > largest[c, q]:
                 largest[c, q], largest_site[c, q] = x, inp.firms.hs[f] >= 0
+            first = init[f] * pr[L.P_INIT_CURRENT] * left_init[q]
+            sizes = [first] + [float(firm_add[f, max(0, q - win + 1) : q + 1, j].sum()) for j in range(len(L.FAMILIES))]
+            runs = [first * mfu[L.FAM_NVIDIA]] + [sizes[1 + j] * mfu[j] for j in range(len(L.FAMILIES))]
+            cluster[c, q] = max(cluster[c, q], max(sizes))
+            run_loc[c, q] = max(run_loc[c, q], max(runs))
+            run_hq[hq, q] = max(run_hq[hq, q], max(runs))
     return {
         "stock": stock,
         "stock_tpp": stock_tpp,
@@ -423,6 +434,9 @@ def simulate_trial(inp, t: int) -> dict:
         "allow_used": np.array(allow_used),
         "family": family,
         "units": units,
+        "cluster": cluster,
+        "run_loc": run_loc,
+        "run_hq": run_hq,
         "revenue": revenue,
         "refused": refused,
     }

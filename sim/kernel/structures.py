@@ -25,6 +25,7 @@ class Draws(NamedTuple):
     chip_h100e: np.ndarray  # float64 [T, K]: dense 16-bit FLOP/s per chip in H100e (roadmap specs are uncertain)
     weight: np.ndarray  # float64 [T, C]: each territory's share of world demand in the trial (sums to 1)
     chip_price: np.ndarray  # float64 [T, K]: price per chip in the trial, USD
+    mfu: np.ndarray  # float64 [T, family]: model FLOP utilisation of a training run on each chip family
     first: int  # global index of row 0: a trial's random stream is keyed by its global index
 
     def slice(self, a: int, b: int) -> Draws:
@@ -35,6 +36,7 @@ class Draws(NamedTuple):
             self.chip_h100e[a:b],
             self.weight[a:b],
             self.chip_price[a:b],
+            self.mfu[a:b],
             self.first + a,
         )
 
@@ -54,6 +56,7 @@ class Firms(NamedTuple):
     hs_hq_us: np.ndarray  # uint8 [H]: headquartered in the US
     hs_uveu: np.ndarray  # uint8 [H]: holds UVEU status
     div_firms: np.ndarray  # int32 [*]: domestic firms of the diversion destination (receive diverted chips)
+    hq: np.ndarray  # int32 [F]: territory of the firm's headquarters (a site's hyperscaler's; else its own)
 
 
 class Territories(NamedTuple):
@@ -140,6 +143,11 @@ class Outputs(NamedTuple):
     revenue: np.ndarray  # float32 [T, C, Q, vendor]: legal sales to territory c decided in quarter q, USD (smuggled
     # chips were sold to a legal buyer elsewhere, not attributed)
     refused: np.ndarray  # float32 [T, C, Q, vendor]: orders the rules refused, at the chip's price (gross), USD
+    # training clusters: a firm's cluster is its chips of one family delivered within the trial's build window
+    # (or the current generation of its initial base), before the co-location share (metrics apply it)
+    cluster: np.ndarray  # float32 [T, C, Q]: the largest cluster located in c, H100e (FLOP/s)
+    run_loc: np.ndarray  # float32 [T, C, Q]: the largest cluster × its family's MFU located in c, H100e
+    run_hq: np.ndarray  # float32 [T, C, Q]: the same over firms headquartered in c, wherever located
 
     @classmethod
     def empty(cls, T: int, C: int, Q: int) -> Outputs:
@@ -157,6 +165,9 @@ class Outputs(NamedTuple):
             np.zeros((T, C, Q, len(L.FAMILIES)), np.float32),
             np.zeros((T, C, Q, len(L.VENDORS)), np.float32),
             np.zeros((T, C, Q, len(L.VENDORS)), np.float32),
+            np.zeros((T, C, Q), np.float32),
+            np.zeros((T, C, Q), np.float32),
+            np.zeros((T, C, Q), np.float32),
         )
 
     def slice(self, a: int, b: int) -> Outputs:
@@ -194,13 +205,16 @@ class Trial(NamedTuple):
     cut_g: float  # diversion cut by guidance
     cut_lv: float  # diversion cut by location verification
     installed: float  # world installed base at the start, H100e
+    window: int  # cluster build window, quarters >= 1
+    init_current: float  # share of a firm's initial base of the current generation (one cluster)
+    mfu: np.ndarray  # float64 [family]: MFU of a training run per chip family
 
 
 class State(NamedTuple):
     """Inside the kernel: one trial's accumulators (float64; H100e unless noted)."""
 
     flows: np.ndarray  # [Q, C, flow]: copied to the float32 output at the end
-    firm_add: np.ndarray  # [Q, F]: deliveries per firm by quarter of arrival
+    firm_add: np.ndarray  # [Q, F, family]: deliveries per firm and chip family by quarter of arrival
     c_add: np.ndarray  # [Q, C, channel]: stock added
     c_tpp: np.ndarray  # [Q, C]: stock added, H100e by TPP
     due: np.ndarray  # [Q, C]: licensed volume arriving in the quarter
@@ -273,6 +287,7 @@ _RENAMED = {
     "firm_nveu": ("firms", "nveu"),
     "firm_mix": ("firms", "mix"),
     "cn_firms": ("firms", "div_firms"),
+    "firm_hq": ("firms", "hq"),
     "c_weight": ("terr", "weight"),
     "c_dom_share": ("terr", "dom_share"),
     "c_div": ("terr", "div"),
@@ -297,6 +312,7 @@ ALIASES = {
     **{f: ("draws", f) for f in ("params", "quarterly", "chip_h100e")},
     "c_weight_draws": ("draws", "weight"),
     "chip_price": ("draws", "chip_price"),
+    "mfu": ("draws", "mfu"),
     **{f: ("firms", f) for f in ("hs_sites", "hs_start", "hs_hq_us", "hs_uveu")},
     "vendor_china_only": ("chips", "vendor_china_only"),
     **{f: ("rules", f) for f in Rules._fields},
@@ -345,6 +361,8 @@ class KernelInputs:
         flat.setdefault("c_weight_draws", np.repeat(np.asarray(flat["c_weight"])[None, :], len(flat["params"]), axis=0))
         flat.setdefault("demand_add", np.zeros((len(flat["year_start"]), C)))
         flat.setdefault("chip_price", np.zeros((len(flat["params"]), K)))
+        flat.setdefault("mfu", np.ones((len(flat["params"]), len(L.FAMILIES))))
+        flat.setdefault("firm_hq", np.asarray(flat["firm_country"], np.int32))
         p = flat["params"]
         if p.shape[1] < len(L.PARAMS):  # parameters appended since: zero
             flat["params"] = np.hstack([p, np.zeros((p.shape[0], len(L.PARAMS) - p.shape[1]))])

@@ -66,6 +66,9 @@ def _trial_values(t, draws, firms, terr, chips, tables, consts):
         p[L.P_CUT_GUIDANCE],
         p[L.P_CUT_LV],
         p[L.P_INSTALLED],
+        _whole(p[L.P_WINDOW], 1, Q),
+        p[L.P_INIT_CURRENT],
+        draws.mfu[t],
     )
 
 
@@ -76,7 +79,7 @@ def _new_state(tr, draws, firms, terr, chips, rules, consts):
     H = firms.hs_hq_us.shape[0]
     st = State(
         np.zeros((Q, C, len(L.FLOWS))),
-        np.zeros((Q, F)),
+        np.zeros((Q, F, len(L.FAMILIES))),
         np.zeros((Q, C, len(L.CHANNELS))),
         np.zeros((Q, C)),
         np.zeros((Q, C)),
@@ -161,12 +164,7 @@ def _open_quarter(st, tr, q, draws, firms, terr, chips, rules, m):
 
 @njit
 def _close_quarter(st, q):
-    """End quarter q: the firms' deliveries of the quarter, and the stocks of pending, backlog and used
-    allocation."""
-    fs = st.firm
-    for f in range(fs.shape[0]):
-        st.firm_add[q, f] += fs[f, L.FS_DELIVERED]
-        fs[f, L.FS_DELIVERED] = 0.0
+    """End quarter q: the stocks of pending, backlog and used allocation."""
     for c in range(st.pend.shape[0]):
         st.flows[q, c, L.FL_PENDING] = st.pend[c]
         st.flows[q, c, L.FL_BACKLOG] = st.backlog[c]
@@ -236,17 +234,54 @@ def _finish(st, tr, firms, terr, consts, out):
     for i in range(dfirms.shape[0]):
         g = dfirms[i]
         for q in range(Q):
-            st.firm_add[q, g] += div_q[q] * (tr.fshare[g] / cn_tot)
+            for j in range(st.dv_f.shape[1]):
+                st.firm_add[q, g, j] += st.dv_f[q, j] * (tr.fshare[g] / cn_tot)
+    _firms_at_end(st, tr, firms, out)
+
+
+@njit
+def _firms_at_end(st, tr, firms, out):
+    """Per firm and quarter, with retirement: its stock, for the largest firm per territory; and its largest
+    cluster, chips of one family delivered within the build window (or the current generation of its initial
+    base, taken as NVIDIA parts), raw and × the family's MFU, for the largest cluster and trainable run by
+    location and by headquarters."""
+    t, life, Q = tr.t, tr.life, st.firm_add.shape[0]
+    win, J = min(tr.window, life), st.firm_add.shape[2]
+    w = np.zeros(J)
+    out.largest[t] = 0.0
+    out.largest_site[t] = 0
+    out.cluster[t] = 0.0
+    out.run_loc[t] = 0.0
+    out.run_hq[t] = 0.0
     for f in range(firms.country.shape[0]):
-        c = firms.country[f]
+        c, hq = firms.country[f], firms.hq[f]
         run = 0.0
+        w[:] = 0.0
         for q in range(Q):
-            run += st.firm_add[q, f]
-            if q >= life:
-                run -= st.firm_add[q - life, f]
-            x = run + tr.firm_init[f] * max(0.0, 1.0 - (q + 1.0) / life)
+            left = max(0.0, 1.0 - (q + 1.0) / life)
+            for j in range(J):
+                run += st.firm_add[q, f, j]
+                w[j] += st.firm_add[q, f, j]
+                if q >= life:
+                    run -= st.firm_add[q - life, f, j]
+                if q >= win:
+                    w[j] -= st.firm_add[q - win, f, j]
+            x = run + tr.firm_init[f] * left
             if x < L.TINY_H100E:  # a retired window's rounding residue is no stock (it would pick the firm)
                 x = 0.0
             if x > out.largest[t, c, q]:
                 out.largest[t, c, q] = x
                 out.largest_site[t, c, q] = 1 if firms.hs[f] >= 0 else 0
+            big = tr.firm_init[f] * tr.init_current * left  # the initial base's current generation
+            eff = big * tr.mfu[L.FAM_NVIDIA]
+            for j in range(J):
+                if w[j] > big:
+                    big = w[j]
+                if w[j] * tr.mfu[j] > eff:
+                    eff = w[j] * tr.mfu[j]
+            if big > out.cluster[t, c, q]:
+                out.cluster[t, c, q] = big
+            if eff > out.run_loc[t, c, q]:
+                out.run_loc[t, c, q] = eff
+            if eff > out.run_hq[t, hq, q]:
+                out.run_hq[t, hq, q] = eff

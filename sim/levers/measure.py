@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernel import layout as L
-from ..metrics.feasibility import largest_run_flop, weights_outcomes
+from ..metrics.capability import largest_run_flop, weights_outcomes
 from ..scenario import Scenario
 from .spec import FLOW_MEASURES, Lever, region_index
 
@@ -42,8 +42,8 @@ def measure(lv: Lever, out, comp, sc: Scenario, rules=None) -> np.ndarray:
         return out.family[:, idx, q, L.FAMILIES.index(arg)].sum(axis=1, dtype=f8)
     if kind == "revenue":
         return out.revenue[:, idx, : q + 1, L.VENDORS.index(arg)].sum(axis=(1, 2), dtype=f8)
-    flop = largest_run_flop(out.largest, comp.draws)  # weights_controlled
-    controlled, _ = weights_outcomes(flop, out.largest_site, comp.regime if rules is None else rules)
+    flop = largest_run_flop(out.run_hq, comp.draws)  # weights_controlled
+    controlled, _ = weights_outcomes(flop, comp.regime if rules is None else rules)
     return controlled[:, idx, q].sum(axis=1, dtype=f8)
 
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from ..kernel import layout as L
 from ..world import World
-from .feasibility import TARGET_FLOP, largest_run_flop, weights_outcomes
+from .capability import TARGET_FLOP, THRESHOLDS, cluster_h100e, group_max, largest_run_flop, weights_outcomes
 from .regions import Regions, regions
 from .stats import group_sums
 from .summary import summary_table
@@ -45,19 +45,44 @@ class Metrics:
 
     @cached_property
     def largest_run_flop(self) -> np.ndarray:
-        """float64 [T, C, Q]: FLOP of the largest run the largest firm located in the territory can train."""
-        return largest_run_flop(self.out.largest, self.draws)
+        """float64 [T, C, Q]: FLOP of the largest run the firms headquartered in the territory can train on
+        one of their clusters, wherever it is, in 100 days (the headline view)."""
+        return largest_run_flop(self.out.run_hq, self.draws)
+
+    @cached_property
+    def largest_run_flop_location(self) -> np.ndarray:
+        """float64 [T, C, Q]: the same on any cluster located in the territory, whoever owns it."""
+        return largest_run_flop(self.out.run_loc, self.draws)
+
+    @cached_property
+    def largest_run_flop_sampled_days(self) -> np.ndarray:
+        """float64 [T, C, Q]: the headline run over each trial's longest run (``training.max_days``)."""
+        return largest_run_flop(self.out.run_hq, self.draws, days=None)
+
+    @cached_property
+    def largest_cluster_h100e(self) -> np.ndarray:
+        """float64 [T, C, Q]: the largest co-located cluster located in the territory, H100e."""
+        return cluster_h100e(self.out.cluster, self.draws)
+
+    @cached_property
+    def largest_run_flop_groups(self) -> np.ndarray:
+        """float64 [T, G, Q]: each bloc's (and the World's) largest run by headquarters."""
+        return group_max(self.largest_run_flop, self.regions.groups)
 
     @cached_property
     def feasible_1e26(self) -> np.ndarray:
-        """bool [T, C, Q]: the largest firm located in the territory can train 1e26 FLOP."""
+        """bool [T, C, Q]: the firms headquartered in the territory can train 1e26 FLOP in 100 days."""
         return self.largest_run_flop >= TARGET_FLOP
 
     @cached_property
+    def thresholds(self) -> tuple[float, ...]:
+        return THRESHOLDS
+
+    @cached_property
     def weights_outcomes(self) -> tuple[np.ndarray, np.ndarray]:
-        """bool [T, C, Q] ×2: a feasible 1e26 run's weights would be controlled; and face a presumption of
-        denial for export (``feasibility.weights_outcomes``)."""
-        return weights_outcomes(self.largest_run_flop, self.out.largest_site, self.reg)
+        """bool [T, C, Q] ×2: the headline run's weights would be controlled; and face a presumption of
+        denial for export (``capability.weights_outcomes``)."""
+        return weights_outcomes(self.largest_run_flop, self.reg)
 
     @cached_property
     def capped(self) -> np.ndarray:

@@ -16,11 +16,7 @@ if TYPE_CHECKING:
 
 QUANTILE_NAMES = STATS + ("probability",)
 FLOW_UNITS = {L.FL_CAP_USED: "H100e_tpp cumulative", L.FL_PENDING: "H100e outstanding"}  # else H100e/quarter
-FEASIBILITY = (
-    "p_feasible_1e26",
-    "p_feasible_1e26_weights_controlled",
-    "p_feasible_1e26_weights_export_presumption_of_denial",
-)
+WEIGHTS = ("p_train_1e26_weights_controlled", "p_train_1e26_weights_export_presumption_of_denial")
 Part = tuple[str, str, np.ndarray, np.ndarray]  # metric, unit, region indices [R], values float64 [S, R, Q]
 
 
@@ -68,8 +64,19 @@ def summary_table(m: Metrics) -> pl.DataFrame:
         for k, name in enumerate(L.FLOWS)
     ]
     parts.append(("largest_firm_h100e", "H100e", countries, over_trials(out.largest)))
-    outcomes = (m.feasible_1e26, *m.weights_outcomes)
-    parts += [(name, "probability", countries, x.mean(axis=0)[None]) for name, x in zip(FEASIBILITY, outcomes)]
+    run, run_groups = m.largest_run_flop, m.largest_run_flop_groups  # by headquarters, 100 days
+    parts += [
+        ("largest_run_flop", "FLOP", everywhere, everywhere_stats(run, run_groups)),
+        ("largest_run_flop_location", "FLOP", countries, over_trials(m.largest_run_flop_location)),
+        ("largest_run_flop_sampled_days", "FLOP", countries, over_trials(m.largest_run_flop_sampled_days)),
+        ("largest_cluster_h100e", "H100e", countries, over_trials(m.largest_cluster_h100e)),
+    ]
+    both = np.concatenate([run, run_groups], axis=1)
+    parts += [
+        (f"p_train_{th:.0e}".replace("+", ""), "probability", everywhere, (both >= th).mean(axis=0)[None])
+        for th in m.thresholds
+    ]
+    parts += [(name, "probability", countries, x.mean(axis=0)[None]) for name, x in zip(WEIGHTS, m.weights_outcomes)]
     return long_table(parts, m.regions.names, m.regions.kinds, m.labels)
 
 

@@ -1,5 +1,5 @@
-"""The per-territory and per-trial tables of a run: 1e26 feasibility, quota exhaustion, headline numbers
-per trial."""
+"""The per-territory and per-trial tables of a run: training capability (1e25-1e28 FLOP), quota exhaustion,
+headline numbers per trial."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from ..kernel import layout as L
+from .capability import TARGET_FLOP, crossing_quantiles, first_crossing
 
 if TYPE_CHECKING:
     from .run import Metrics
@@ -26,27 +27,57 @@ EXHAUSTION_SCHEMA = {
 
 
 def feasibility_table(m: Metrics) -> pl.DataFrame:
-    """Per territory: probability of a 1e26 run at the first and last quarter, first quarter P > 50 %, and
-    for feasible runs whether their closed weights would be controlled (ECCN 4E091) and face a
-    presumption of denial for export (trainer headquartered outside Tier 1); median H100e of the largest
-    firm at the last quarter."""
-    p = m.feasible_1e26.mean(axis=0)  # [C, Q]
-    over_half = p > 0.5
-    first = [m.labels[row.argmax()] if row.any() else None for row in over_half]
+    """Per territory, view and threshold (1e25-1e28 FLOP): the probability that a run of that size is
+    trainable in 100 days at the first and last quarter, the first quarter it passes 50 %, each trial's first
+    crossing quarter (p5/p50/p95, numpy's inverted-CDF method; "never": beyond the horizon) and the share of
+    trials that never cross, and the largest run at the last quarter (p5/p50/p95). Views: "headquarters"
+    (the firms headquartered there, on their clusters wherever they are: the headline) and "location" (any
+    cluster there, whoever owns it). For the headline view at 1e26: whether the run's closed weights would be
+    controlled (ECCN 4E091) and face a presumption of denial for export, in any quarter."""
+    labels, C = m.labels, len(m.world.iso3)
+    horizon = [*labels, "never"]
     controlled, denial = m.weights_outcomes
-    return pl.DataFrame(
-        {
-            "iso3": m.world.iso3,
-            "name": m.world.countries["name"],
-            "p_first_quarter": p[:, 0],
-            "p_last_quarter": p[:, -1],
-            "first_quarter_p_over_half": first,
-            "p_weights_controlled_any_quarter": controlled.any(axis=2).mean(axis=0),
-            "p_weights_presumption_of_denial_any_quarter": denial.any(axis=2).mean(axis=0),
-            "largest_firm_h100e_p50_last": np.median(m.out.largest[:, :, -1], axis=0).astype(np.float64),
-        },
-        schema_overrides={"first_quarter_p_over_half": pl.Utf8},
-    ).sort("p_last_quarter", descending=True)
+    frames = []
+    for view, flop in (("headquarters", m.largest_run_flop), ("location", m.largest_run_flop_location)):
+        last = np.percentile(flop[:, :, -1], (5, 50, 95), axis=0)
+        for th in m.thresholds:
+            above = flop >= th
+            p = above.mean(axis=0)  # [C, Q]
+            first = first_crossing(flop, th)
+            q5, q50, q95 = crossing_quantiles(first)
+            headline = view == "headquarters" and th == TARGET_FLOP
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "iso3": m.world.iso3,
+                        "name": m.world.countries["name"],
+                        "view": [view] * C,
+                        "threshold_flop": [th] * C,
+                        "p_first_quarter": p[:, 0],
+                        "p_last_quarter": p[:, -1],
+                        "first_quarter_p_over_half": [labels[r.argmax()] if r.any() else None for r in p > 0.5],
+                        "crossing_quarter_p5": [horizon[i] for i in q5],
+                        "crossing_quarter_p50": [horizon[i] for i in q50],
+                        "crossing_quarter_p95": [horizon[i] for i in q95],
+                        "share_never": (first == len(labels)).mean(axis=0),
+                        "largest_run_flop_p5_last": last[0],
+                        "largest_run_flop_p50_last": last[1],
+                        "largest_run_flop_p95_last": last[2],
+                        "p_weights_controlled_any_quarter": controlled.any(axis=2).mean(axis=0) if headline else None,
+                        "p_weights_presumption_of_denial_any_quarter": (
+                            denial.any(axis=2).mean(axis=0) if headline else None
+                        ),
+                    },
+                    schema_overrides={
+                        "first_quarter_p_over_half": pl.Utf8,
+                        "p_weights_controlled_any_quarter": pl.Float64,
+                        "p_weights_presumption_of_denial_any_quarter": pl.Float64,
+                    },
+                )
+            )
+    return pl.concat(frames).sort(
+        ["view", "threshold_flop", "p_last_quarter", "iso3"], descending=[False, False, True, False]
+    )
 
 
 def exhaustion_table(m: Metrics) -> pl.DataFrame:
@@ -81,8 +112,8 @@ def exhaustion_table(m: Metrics) -> pl.DataFrame:
 
 def trials_table(m: Metrics) -> pl.DataFrame:
     """One row per trial: the uncertain inputs drawn, installed H100e per bloc and in the World at the last
-    quarter, China's first quarter with a feasible 1e26 run, the number of territories that use up their
-    allocation, and the smuggled and diverted H100e over the run."""
+    quarter, China's first quarter with a 1e26 run trainable in 100 days (by headquarters), the number of
+    territories that use up their allocation, and the smuggled and diverted H100e over the run."""
     out, labels = m.out, m.labels
     china = m.feasible_1e26[:, m.world.index()["CHN"]]  # [T, Q]
     first_cn = [labels[row.argmax()] if row.any() else None for row in china]

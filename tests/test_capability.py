@@ -1,0 +1,93 @@
+"""Training capability from clusters: the arithmetic (100,000 H100 at 40 % MFU for 100 days = 3.4e26 FLOP), a
+firm's cluster (one chip family, delivered within the build window, MFU-weighted), the two views (location and
+headquarters) and the threshold crossings."""
+
+import numpy as np
+import pytest
+from scripted import scripted
+
+from sim.kernel import layout as L
+from sim.metrics.capability import (
+    crossing_quantiles,
+    first_crossing,
+    group_max,
+    largest_run_flop,
+    weights_outcomes,
+)
+from sim.training import H100_FLOPS, training_flop
+
+
+def test_100000_h100_at_40_percent_mfu_for_100_days_is_3_4e26_flop():
+    assert training_flop(100_000, 0.40, 100) == pytest.approx(3.42e26, rel=1e-3)
+    assert H100_FLOPS == pytest.approx(989.5e12, rel=1e-3)
+
+
+def _draws(T=2, colo=1.0, share=1.0, goodput=1.0, days=50.0):
+    return {
+        "cluster.colocated_share": np.full(T, colo),
+        "cluster.run_share": np.full(T, share),
+        "training.goodput": np.full(T, goodput),
+        "training.max_days": np.full(T, days),
+    }
+
+
+def test_a_run_uses_the_colocated_share_the_run_share_and_goodput():
+    run = np.full((2, 1, 1), 100_000 * 0.40, np.float32)  # H100e × MFU
+    assert largest_run_flop(run, _draws())[0, 0, 0] == pytest.approx(3.42e26, rel=1e-3)
+    scaled = largest_run_flop(run, _draws(colo=0.5, share=0.8, goodput=0.9))[0, 0, 0]
+    assert scaled == pytest.approx(3.42e26 * 0.5 * 0.8 * 0.9, rel=1e-3)
+    assert largest_run_flop(run, _draws(days=50.0), days=None)[0, 0, 0] == pytest.approx(3.42e26 / 2, rel=1e-3)
+
+
+def test_first_crossing_and_its_quantiles():
+    flop = np.array([[[1e24, 2e26, 3e26]], [[1e24, 1e25, 1e25]], [[2e26, 2e26, 2e26]]])  # [T=3, C=1, Q=3]
+    first = first_crossing(flop, 1e26)
+    assert first[:, 0].tolist() == [1, 3, 0]  # 3 = never within the horizon
+    assert crossing_quantiles(first)[:, 0].tolist() == [0, 1, 3]
+
+
+def test_a_blocs_largest_run_is_its_largest_members():
+    x = np.array([[[1.0], [5.0], [2.0]]])  # [T=1, C=3, Q=1]
+    assert group_max(x, [[0, 2], [1], []])[0, :, 0].tolist() == [2.0, 5.0, 0.0]
+
+
+class _Reg:
+    weights_threshold = np.array([0.0, 1e26])
+    tier1 = np.array([[1, 0], [1, 0]], np.uint8)  # [Q, C]: territory 0 in Tier 1
+
+
+def test_weights_are_controlled_from_the_threshold_and_denied_outside_tier1():
+    flop = np.full((1, 2, 2), 2e26)
+    controlled, denial = weights_outcomes(flop, _Reg())
+    assert controlled[0].tolist() == [[False, True], [False, True]]
+    assert denial[0].tolist() == [[False, False], [False, True]]
+
+
+def test_a_cluster_is_one_family_within_the_build_window(tmp_path, world):
+    """One US firm buys 1,000 H100e of H100 a quarter: with a 2-quarter window its cluster is 2,000 H100e
+    from the second quarter on (no installed base), and the run weighs it by the NVIDIA MFU."""
+    comp, out, c = scripted(tmp_path, world, "no_controls", "USA", "H100", 1000.0, quarters=4, params={L.P_WINDOW: 2.0})
+    mfu = comp.inputs.draws.mfu[0, L.FAMILIES.index("nvidia")]
+    np.testing.assert_allclose(out.cluster[0, c], [1000.0, 2000.0, 2000.0, 2000.0], rtol=1e-5)
+    np.testing.assert_allclose(out.run_loc[0, c], out.cluster[0, c] * mfu, rtol=1e-5)
+    np.testing.assert_allclose(out.run_hq[0, c], out.run_loc[0, c], rtol=1e-5)  # a domestic firm: its own HQ
+
+
+def test_a_hyperscaler_site_abroad_counts_for_its_headquarters(tmp_path, world):
+    """All of an Irish site's chips are the US hyperscaler's: its cluster is located in Ireland and counts
+    toward the US by headquarters (Ireland's own firms have none)."""
+    comp, out, c = scripted(
+        tmp_path,
+        world,
+        "no_controls",
+        "IRL",
+        "H100",
+        1000.0,
+        quarters=3,
+        sites=[("Microsoft", "IRL", 1.0)],
+        params={L.P_WINDOW: 4.0},
+    )
+    us = comp.iso3.index("USA")
+    assert out.run_loc[0, c, -1] > 0
+    assert out.run_hq[0, us, -1] == pytest.approx(out.run_loc[0, c, -1], rel=1e-6)
+    assert out.run_hq[0, c, -1] == 0
