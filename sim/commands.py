@@ -207,7 +207,7 @@ def feasibility(args) -> int:
         h = chip_h100e(args.chip)
     except SimInputError as e:
         raise SimInputError(CMDLINE, "--chip", e.message) from None
-    goodput = args.goodput if args.goodput is not None else load_assumptions().dists["training.goodput"].median()
+    goodput = args.goodput if args.goodput is not None else load_assumptions().dists["training.goodput"].median
     use = args.mfu * goodput  # the simulator's utilisation: MFU while training × goodput
     print(
         f"run length {args.days:g} days; utilisation {use:.1%} of dense 16-bit peak = MFU {args.mfu:.0%} "

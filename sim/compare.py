@@ -4,20 +4,8 @@ Writes ``results/compare/<run-id>/`` with comparison.csv (medians side by side),
 (paired per-trial differences against the first scenario, p5/p50/p95), revenue_forgone.csv,
 comparison.md, manifest.json and figures.
 
-revenue_forgone.parquet (``revenue_forgone``) is long: one row per scenario × vendor × region (the reporting
-blocs, the countries of ``COUNTRIES`` and the World) × period (each quarter's label, each calendar year's sum,
-then "all", the sum over the run; a year the run covers only in part sums its quarters in the run), with
-p5/p50/p95 over trials of
-- gross_usd: the scenario's refused orders at the chip's sourced price (some of those buyers may have been
-  served by another chip or vendor, so it can overstate what the vendor loses);
-- net_usd: the paired per-trial difference, baseline revenue − scenario revenue (baseline: the first
-  scenario, normally no_controls), so positive = revenue forgone relative to the baseline (the opposite
-  sign of differences.csv, which is scenario − baseline); net_share_positive is the share of trials with
-  net > 0.
-The first scenario's rows give its own gross; its baseline and net columns are empty. USD values are
-rounded to whole dollars, shares to 3 decimals. Every row is written, zeros included (a vendor that sells
-nowhere reads 0). revenue_forgone.csv holds its yearly and "all" rows (small enough for a committed reference
-comparison)."""
+Training capability (largest trainable run, threshold quarters, the US-China gap): sim/compare_training.py.
+Revenue forgone by vendor, region and period: sim/revenue.py."""
 
 from __future__ import annotations
 
@@ -34,12 +22,14 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from . import metrics  # noqa: E402
+from .compare_training import training_rows  # noqa: E402
 from .errors import ScenarioError  # noqa: E402
 from .folders import RunFolder, plan  # noqa: E402
 from .invariants import check as check_invariants  # noqa: E402
 from .kernel import layout as L  # noqa: E402
 from .kernel.layout import CAPPED  # noqa: E402
 from .plots import save  # noqa: E402
+from .revenue import revenue_forgone  # noqa: E402
 from .runner import RunResult, run  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 
@@ -54,13 +44,13 @@ class Headline:
     name: str
     labels: list[str]
     compute: dict[str, np.ndarray]  # region → [T, Q] installed H100e
-    first_feasible: dict[str, str | None]  # iso3 → first quarter P(1e26) > 50 %
     exhausted: list[str]  # territories whose allocation runs out in > 50 % of trials
     flows: dict[str, np.ndarray]  # flow name → [T] total over the run, world
     china_unmet: np.ndarray  # [T]
     revenue: dict[str, np.ndarray]  # "<vendor>" and "refused_usd_<vendor>" → [T] total over the run, world, USD
     revenue_by: dict[str, np.ndarray]  # region → [T, Q, vendor]: vendor revenue, USD (float64 sums)
     refused_by: dict[str, np.ndarray]  # region → [T, Q, vendor]: refused orders at price (gross), USD
+    runs: dict[str, np.ndarray]  # iso3 → [T, Q]: largest run trainable in 100 days by headquarters, FLOP
 
 
 def headline(res: RunResult) -> Headline:
@@ -69,9 +59,6 @@ def headline(res: RunResult) -> Headline:
     compute = out.stock.sum(axis=3, dtype=np.float64)
     regions = {b: m for b, m in metrics.bloc_members(world).items()}
     regions.update({c: [idx[c]] for c in COUNTRIES})
-    feas = res.feasibility
-    feas = feas.filter((pl.col("view") == "headquarters") & (pl.col("threshold_flop") == metrics.TARGET_FLOP))
-    first = {c: feas.filter(pl.col("iso3") == c)["first_quarter_p_over_half"][0] for c in COUNTRIES}
     capped = (comp.regime.policy == CAPPED).any(axis=(0, 2))
     ex = (out.exhaust >= 0).mean(axis=0)
     by = {**regions, "World": list(range(len(world.iso3)))}  # blocs, COUNTRIES, World
@@ -80,7 +67,6 @@ def headline(res: RunResult) -> Headline:
         res.scenario.name,
         comp.labels,
         {r: compute[:, m, :].sum(axis=1) for r, m in regions.items()},
-        first,
         [world.iso3[c] for c in np.flatnonzero(capped & (ex > 0.5))],
         {
             name: out.flows[..., fl].sum(axis=(1, 2), dtype=np.float64)
@@ -94,6 +80,7 @@ def headline(res: RunResult) -> Headline:
         },
         {r: rev[:, g] for g, r in enumerate(by)},
         {r: ref[:, g] for g, r in enumerate(by)},
+        {c: res.metrics.largest_run_flop[:, idx[c], :] for c in COUNTRIES},
     )
 
 
@@ -153,16 +140,8 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
                 }
             )
     side = pl.DataFrame(rows)
-    extra = []
-    for c in COUNTRIES:
-        extra.append(
-            {
-                "metric": "first_quarter_1e26_feasible",
-                "region": c,
-                "quarter": "",
-                **{h.name: h.first_feasible[c] or "never" for h in heads},
-            }
-        )
+    extra, run_diffs = training_rows(heads, _quarters(base.labels))  # sim/compare_training.py
+    diffs += run_diffs
     extra.append(
         {
             "metric": "allocations_exhausted",
@@ -175,51 +154,6 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
         [side.with_columns(pl.col(h.name).cast(pl.Utf8) for h in heads), pl.DataFrame(extra)], how="vertical_relaxed"
     )
     return side, pl.DataFrame(diffs)
-
-
-def revenue_forgone(heads: list[Headline]) -> pl.DataFrame:
-    """Gross and net revenue forgone per scenario × vendor × region × quarter (and "all"), long; see the
-    module docstring. Net is baseline (``heads[0]``) revenue − scenario revenue, paired per trial."""
-    base = heads[0]
-    years = list(dict.fromkeys(lab[:4] for lab in base.labels))
-    regions, quarters = list(base.revenue_by), [*base.labels, *years, "all"]
-    in_year = np.array([[lab.startswith(y) for lab in base.labels] for y in years], dtype=np.float64)  # [Y, Q]
-
-    def cube(parts: dict[str, np.ndarray]) -> np.ndarray:  # region → [T, Q, V] ⇒ [T, V, R, Q + Y + 1]
-        x = np.stack([parts[r] for r in regions], axis=1)
-        yearly = np.einsum("trqv,yq->tryv", x, in_year)
-        x = np.concatenate([x, yearly, x.sum(axis=2, keepdims=True)], axis=2)
-        return np.moveaxis(x, 3, 1)
-
-    def usd(x: np.ndarray) -> np.ndarray:  # [3, V, R, Q + Y + 1] percentiles → whole dollars, flat per row
-        return np.rint(x).astype(np.int64).reshape(3, -1)
-
-    V, R, Q1 = len(L.VENDORS), len(regions), len(quarters)
-    keys = {
-        "vendor": np.repeat(L.VENDORS, R * Q1),
-        "region": np.tile(np.repeat(regions, Q1), V),
-        "quarter": np.tile(quarters, V * R),
-    }
-    base_rev, frames = cube(base.revenue_by), []
-    for h in heads:
-        gross = usd(np.percentile(cube(h.refused_by), [5, 50, 95], axis=0))
-        cols = {
-            "scenario": [h.name] * gross.shape[1],
-            "baseline": [None if h is base else base.name] * gross.shape[1],
-            **keys,
-            **{f"gross_usd_{p}": gross[i] for i, p in enumerate(("p5", "p50", "p95"))},
-        }
-        if h is base:
-            net = [[None] * gross.shape[1]] * 3
-            share = [None] * gross.shape[1]
-        else:
-            d = base_rev - cube(h.revenue_by)
-            net = usd(np.percentile(d, [5, 50, 95], axis=0))
-            share = np.round((d > 0).mean(axis=0).ravel(), 3)
-        cols.update({f"net_usd_{p}": pl.Series(net[i], dtype=pl.Int64) for i, p in enumerate(("p5", "p50", "p95"))})
-        cols["net_share_positive"] = pl.Series(share, dtype=pl.Float64)
-        frames.append(pl.DataFrame(cols, schema_overrides={"baseline": pl.Utf8}))
-    return pl.concat(frames)
 
 
 def markdown(side: pl.DataFrame, names: list[str]) -> str:
@@ -324,7 +258,7 @@ def compare(
     with folder.atomic() as (tmp, _):
         side.write_csv(tmp / "comparison.csv")
         diffs.write_csv(tmp / "differences.csv", float_precision=1)
-        forgone = revenue_forgone(heads)
+        forgone = revenue_forgone(heads)  # sim/revenue.py
         forgone.write_parquet(tmp / "revenue_forgone.parquet")  # by quarter, year and run
         forgone.filter(~pl.col("quarter").str.contains("Q")).write_csv(tmp / "revenue_forgone.csv", float_precision=3)
         (tmp / "comparison.md").write_text(markdown(side, names))

@@ -91,3 +91,33 @@ def test_a_hyperscaler_site_abroad_counts_for_its_headquarters(tmp_path, world):
     assert out.run_loc[0, c, -1] > 0
     assert out.run_hq[0, us, -1] == pytest.approx(out.run_loc[0, c, -1], rel=1e-6)
     assert out.run_hq[0, c, -1] == 0
+
+
+def test_a_comparison_shows_the_largest_run_the_threshold_quarters_and_the_us_china_gap(world):
+    """sim compare's training rows on two scenarios: the largest run as p50 [p5, p95] of the per-trial runs, the
+    first crossing quarters and the US lead at 1e26 (China's first crossing less the US's, per trial)."""
+    from scripted import ROOT
+
+    import sim
+    from sim.compare import headline, tables
+    from sim.compare_training import training_rows
+    from sim.scenario import load_scenario
+
+    first = load_scenario(ROOT / "scenarios" / "no_controls.toml", world=world).replace(trials=12, quarters=12)
+    other = load_scenario(ROOT / "scenarios" / "rescission_2025.toml", world=world)
+    heads = [headline(sim.run(s)) for s in (first, other.replace(seed=first.seed, trials=12, quarters=12))]
+    rows, diffs = training_rows(heads, ["2027Q4"])
+    cell = {(r["metric"], r["region"], r["quarter"]): r for r in rows}
+    run = heads[1].runs["CHN"][:, heads[1].labels.index("2027Q4")]
+    p5, p50, p95 = np.percentile(run, (5, 50, 95))
+    assert cell[("largest_run_flop_100d", "CHN", "2027Q4")]["rescission_2025"] == f"{p50:.2e} [{p5:.2e}, {p95:.2e}]"
+    d = [x for x in diffs if x["region"] == "CHN" and x["quarter"] == "2027Q4"][0]
+    assert d["diff_p50"] == pytest.approx(np.median(run - heads[0].runs["CHN"][:, heads[0].labels.index("2027Q4")]))
+    us = first_crossing(heads[0].runs["USA"][:, None, :], 1e26)[:, 0]
+    cn = first_crossing(heads[0].runs["CHN"][:, None, :], 1e26)[:, 0]
+    lead = np.percentile(cn - us, (5, 50, 95))
+    got = cell[("us_lead_quarters_1e26", "USA/China", "p50 [p5, p95]")]["no_controls"]
+    assert got.startswith(f"{lead[1]:.0f} [{lead[0]:.0f}, {lead[2]:.0f}]; China never")
+    assert ("crossing_quarter_1e27", "CHN", "p50 [p5, p95]") in cell
+    side, _ = tables(heads)
+    assert "largest_run_flop_100d" in set(side["metric"]) and "us_china_compute_ratio" in set(side["metric"])

@@ -30,7 +30,11 @@ def test_validate_passes_and_would_fail_on_a_wrong_figure():
 def test_cli_validate_and_feasibility(capsys):
     assert main(["validate"]) == 0
     assert "passed, 0 failed" in capsys.readouterr().out
-    assert main(["feasibility", "--chip", "H100", "--count", "16384", "--days", "54", "--mfu", "0.4"]) == 0
+    argv = ["feasibility", "--chip", "H100", "--count", "16384", "--days", "54", "--mfu", "0.4"]
+    assert main([*argv, "--goodput", "1"]) == 0  # MFU alone, as published runs quote it
     out = capsys.readouterr().out
-    assert "3.03e+25 FLOP" in out
+    assert "3.03e+25 FLOP" in out and "run length 54 days; utilisation 40.0%" in out
+    assert main(argv) == 0  # the simulator's utilisation: MFU x the assumptions' median goodput (0.85)
+    out = capsys.readouterr().out
+    assert "2.57e+25 FLOP" in out and "goodput 85% (the assumptions' median)" in out
     assert main(["feasibility", "--chip", "Z9", "--count", "1"]) == 2

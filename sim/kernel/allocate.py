@@ -6,7 +6,11 @@ Tables, Consts) and writes ``Outputs``, per trial t, territory c, quarter q: ``s
 and ``largest[t, c, q]`` (largest single firm's stock located in c) in H100e by dense 16-bit FLOP/s,
 ``stock_tpp[t, c, q]`` in H100e by TPP, ``family[t, c, q, family]`` (stock by chip family, layout.FAMILIES),
 ``flows[t, c, q, flow]`` (layout.FLOWS), ``exhaust[t, c]`` and
-``nveu_exhaust[t, c]`` (first quarter the national allocation / an NVEU allocation is used up, -1 if never).
+``nveu_exhaust[t, c]`` (first quarter the national allocation / an NVEU allocation is used up, -1 if never),
+and training clusters (each firm's deliveries are kept by chip family): ``cluster[t, c, q]``, the largest
+firm cluster located in c (one family's chips delivered within the trial's build window, or the current
+generation of the initial base), and ``run_loc`` / ``run_hq`` (that cluster × its family's MFU, over firms
+located in c / headquartered in c).
 
 Orders are generated inside the kernel, never stored: in quarter q, slot s in [0, F·m) is mapped by a
 keyed Feistel bijection (random arrival order) to order p = firm·m + k, and every random decision of

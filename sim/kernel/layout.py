@@ -145,6 +145,8 @@ HW_KEY = 0x5851F42D4C957F2D
 
 # columns of the kernel's per-firm state within a quarter (one cache line per firm): expected size of the
 # firm's next order (H100e), volume per order that already waited a quarter for supply, volume waiting
-# for next quarter's supply (a fourth column pads the row to 32 bytes)
+# for next quarter's supply, then (from FS_DELIVERED, after a pad column) the volume delivered this quarter by
+# chip family: the row the order already touches, moved to State.firm_add when the quarter closes
 FS_EXPECTED, FS_WAITING, FS_BACKLOG = range(3)
-FS_COLUMNS = 4
+FS_DELIVERED = 4
+FS_COLUMNS = FS_DELIVERED + len(FAMILIES)

@@ -26,7 +26,7 @@ def _deliver(st, f, c, q, qd, vol, tpp_h, units, ch, fam, d):
     ``fam`` for firm f in territory c, decided in quarter q and delivered in qd >= q (pending until then, and
     for good beyond the last quarter). A share ``d`` is diverted: collected in dv, dv_tpp [qd, c], dv_f, dv_u
     [qd, fam] and booked to the diversion destination after the last quarter. The firm's deliveries of
-    quarter q go to its row of firm_add too."""
+    quarter q sit with its state until the quarter closes."""
     if qd >= st.flows.shape[0]:
         st.pend[c] += vol
         return
@@ -36,7 +36,10 @@ def _deliver(st, f, c, q, qd, vol, tpp_h, units, ch, fam, d):
     else:
         st.flows[q, c, L.FL_SHIPPED] += vol
     keep = 1.0 - d
-    st.firm_add[qd, f, fam] += vol * keep
+    if qd == q:
+        st.firm[f, L.FS_DELIVERED + fam] += vol * keep
+    else:
+        st.firm_add[qd, f, fam] += vol * keep
     st.c_add[qd, c, ch] += vol * keep
     st.c_tpp[qd, c] += tpp_h * keep
     st.f_add[qd, c, fam] += vol * keep
@@ -88,7 +91,7 @@ def _refuse(st, o, n, grey, smug, tr, chips, rules):
         st.supply[o.v] -= gm * o.sk
         n -= gm
         st.flows[q, c, L.FL_SMUGGLED] += gm * o.hk
-        st.firm_add[q, o.f, o.fam] += gm * o.hk
+        st.firm[o.f, L.FS_DELIVERED + o.fam] += gm * o.hk
         st.c_add[q, c, L.CH_SMUGGLED] += gm * o.hk
         st.c_tpp[q, c] += gm * o.tk
         st.f_add[q, c, o.fam] += gm * o.hk

@@ -214,7 +214,7 @@ class State(NamedTuple):
     """Inside the kernel: one trial's accumulators (float64; H100e unless noted)."""
 
     flows: np.ndarray  # [Q, C, flow]: copied to the float32 output at the end
-    firm_add: np.ndarray  # [Q, F, family]: deliveries per firm and chip family by quarter of arrival
+    firm_add: np.ndarray  # float32 [Q, F, family]: deliveries per firm and chip family by quarter of arrival
     c_add: np.ndarray  # [Q, C, channel]: stock added
     c_tpp: np.ndarray  # [Q, C]: stock added, H100e by TPP
     due: np.ndarray  # [Q, C]: licensed volume arriving in the quarter

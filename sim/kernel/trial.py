@@ -79,7 +79,7 @@ def _new_state(tr, draws, firms, terr, chips, rules, consts):
     H = firms.hs_hq_us.shape[0]
     st = State(
         np.zeros((Q, C, len(L.FLOWS))),
-        np.zeros((Q, F, len(L.FAMILIES))),
+        np.zeros((Q, F, len(L.FAMILIES)), np.float32),
         np.zeros((Q, C, len(L.CHANNELS))),
         np.zeros((Q, C)),
         np.zeros((Q, C)),
@@ -164,7 +164,13 @@ def _open_quarter(st, tr, q, draws, firms, terr, chips, rules, m):
 
 @njit
 def _close_quarter(st, q):
-    """End quarter q: the stocks of pending, backlog and used allocation."""
+    """End quarter q: the firms' deliveries of the quarter by chip family, and the stocks of pending, backlog
+    and used allocation."""
+    fs, add = st.firm, st.firm_add[q]
+    for f in range(fs.shape[0]):
+        for j in range(add.shape[1]):
+            add[f, j] += fs[f, L.FS_DELIVERED + j]
+            fs[f, L.FS_DELIVERED + j] = 0.0
     for c in range(st.pend.shape[0]):
         st.flows[q, c, L.FL_PENDING] = st.pend[c]
         st.flows[q, c, L.FL_BACKLOG] = st.backlog[c]
@@ -244,29 +250,39 @@ def _firms_at_end(st, tr, firms, out):
     """Per firm and quarter, with retirement: its stock, for the largest firm per territory; and its largest
     cluster, chips of one family delivered within the build window (or the current generation of its initial
     base, taken as NVIDIA parts), raw and × the family's MFU, for the largest cluster and trainable run by
-    location and by headquarters."""
+    location and by headquarters. Quarter by quarter over all firms, so the deliveries stream from memory."""
     t, life, Q = tr.t, tr.life, st.firm_add.shape[0]
-    win, J = min(tr.window, life), st.firm_add.shape[2]
-    w = np.zeros(J)
+    F, J = st.firm_add.shape[1], st.firm_add.shape[2]
+    win = min(tr.window, life)
+    run = np.zeros(F)
+    w = np.zeros((F, J))
     out.largest[t] = 0.0
     out.largest_site[t] = 0
     out.cluster[t] = 0.0
     out.run_loc[t] = 0.0
     out.run_hq[t] = 0.0
-    for f in range(firms.country.shape[0]):
-        c, hq = firms.country[f], firms.hq[f]
-        run = 0.0
-        w[:] = 0.0
-        for q in range(Q):
-            left = max(0.0, 1.0 - (q + 1.0) / life)
+    for q in range(Q):
+        left = max(0.0, 1.0 - (q + 1.0) / life)
+        add = st.firm_add[q]
+        for f in range(F):
+            wf = w[f]
             for j in range(J):
-                run += st.firm_add[q, f, j]
-                w[j] += st.firm_add[q, f, j]
-                if q >= life:
-                    run -= st.firm_add[q - life, f, j]
-                if q >= win:
-                    w[j] -= st.firm_add[q - win, f, j]
-            x = run + tr.firm_init[f] * left
+                run[f] += add[f, j]
+                wf[j] += add[f, j]
+        if q >= life:
+            gone = st.firm_add[q - life]
+            for f in range(F):
+                for j in range(J):
+                    run[f] -= gone[f, j]
+        if q >= win:
+            old = st.firm_add[q - win]
+            for f in range(F):
+                wf = w[f]
+                for j in range(J):
+                    wf[j] -= old[f, j]
+        for f in range(F):
+            c = firms.country[f]
+            x = run[f] + tr.firm_init[f] * left
             if x < L.TINY_H100E:  # a retired window's rounding residue is no stock (it would pick the firm)
                 x = 0.0
             if x > out.largest[t, c, q]:
@@ -274,14 +290,16 @@ def _firms_at_end(st, tr, firms, out):
                 out.largest_site[t, c, q] = 1 if firms.hs[f] >= 0 else 0
             big = tr.firm_init[f] * tr.init_current * left  # the initial base's current generation
             eff = big * tr.mfu[L.FAM_NVIDIA]
+            wf = w[f]
             for j in range(J):
-                if w[j] > big:
-                    big = w[j]
-                if w[j] * tr.mfu[j] > eff:
-                    eff = w[j] * tr.mfu[j]
+                if wf[j] > big:
+                    big = wf[j]
+                if wf[j] * tr.mfu[j] > eff:
+                    eff = wf[j] * tr.mfu[j]
             if big > out.cluster[t, c, q]:
                 out.cluster[t, c, q] = big
             if eff > out.run_loc[t, c, q]:
                 out.run_loc[t, c, q] = eff
+            hq = firms.hq[f]
             if eff > out.run_hq[t, hq, q]:
                 out.run_hq[t, hq, q] = eff
