@@ -18,10 +18,29 @@ from .errors import DataError, SimInputError
 from .inputs import compile_scenario
 from .kernel import layout as L
 from .kernel.allocate import run_kernel
+from .metrics.capability import cluster_h100e, largest_run_flop
 from .scenario import Scenario
 
 TARGETS = Path(__file__).parent / "world" / "backtest_targets.csv"
-MEASURES = ("installed", "share", "smuggled", "substitute", "legal", "domestic", "share_new", "largest_share")
+MEASURES = (
+    "installed",
+    "share",
+    "smuggled",
+    "substitute",
+    "legal",
+    "domestic",
+    "share_new",
+    "largest_share",
+    "largest_run",
+    "largest_cluster",
+)
+# "largest_run": the largest run trainable in 100 days by the firms headquartered in the region at the period's
+# end (FLOP), against the largest run known to be trained there that year: capability is never below achievement,
+# so its rule is "at_least" (model median >= published median), not "within_2x". "largest_cluster": the largest
+# co-located cluster located in the region (H100e). For these two, a year before the run stands for the run's
+# first quarter (capability at its start: an upper bound of the year's end).
+RULES = ("within_2x", "at_least")
+CAPABILITY = ("largest_run", "largest_cluster")
 # plus "family:<name>": additions to the territory's stock of a chip family (layout.FAMILIES) over the period, and
 # "revenue_lost:<vendor>": the vendor's revenue from the territory over the period in a variant without a rule
 # (the target's `variant`: "<parameter>=none", a chip rule neutralised) less in the back-test run, paired
@@ -34,6 +53,12 @@ def load_targets(path: Path = TARGETS) -> pl.DataFrame:
     df = pl.read_csv(path)
     if "variant" not in df.columns:
         df = df.with_columns(pl.lit(None, dtype=pl.Utf8).alias("variant"))
+    if "rule" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.Utf8).alias("rule"))
+    df = df.with_columns(pl.col("rule").fill_null("within_2x"))
+    for i, rule in enumerate(df["rule"].to_list()):
+        if rule not in RULES:
+            raise DataError(path, f"rule (row {i + 2})", f"unknown rule {rule!r}; expected one of {RULES}")
     for i, (m, variant) in enumerate(zip(df["measure"].to_list(), df["variant"].to_list(), strict=True)):
         fam = m.split(":", 1)[1] if m.startswith(("family:", "revenue_lost:")) else None
         if m.startswith("revenue_lost:") and (fam not in L.VENDORS or not variant or "=" not in variant):
@@ -45,9 +70,12 @@ def load_targets(path: Path = TARGETS) -> pl.DataFrame:
     return df
 
 
-def _span(labels: list[str], period: str) -> tuple[int, int]:
-    """Quarter indices [first, last] of a period ("2024" or "2024Q4") within the run."""
+def _span(labels: list[str], period: str, before_is_start: bool = False) -> tuple[int, int]:
+    """Quarter indices [first, last] of a period ("2024" or "2024Q4") within the run (a year before the run:
+    its first quarter, if ``before_is_start``)."""
     qs = [i for i, lab in enumerate(labels) if lab.startswith(period)]
+    if not qs and before_is_start and period.isdigit() and int(period) < int(labels[0][:4]):
+        return 0, 0
     if not qs:
         raise DataError(TARGETS, "period", f"{period} is outside the run ({labels[0]}-{labels[-1]})")
     return qs[0], qs[-1]
@@ -58,16 +86,17 @@ def _added(x: np.ndarray, a: int, b: int) -> np.ndarray:
     return x[:, :, b] - (x[:, :, a - 1] if a > 0 else 0.0)
 
 
-def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame) -> dict[str, np.ndarray]:
-    """Per-trial model value of every target (kernel Outputs of the back-test run)."""
+def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame, draws=None) -> dict[str, np.ndarray]:
+    """Per-trial model value of every target (kernel Outputs of the back-test run; ``draws``: the run's
+    per-trial inputs, for the training-capability measures)."""
     total = out.stock.sum(axis=3, dtype=np.float64)  # [T, C, Q]
     world = total.sum(axis=1)
     new = out.stock[..., L.CH_FREE :].sum(axis=3, dtype=np.float64)  # all but the initial base
     vals = {}
     for row in targets.iter_rows(named=True):
-        a, b = _span(labels, str(row["period"]))
-        c = None if row["region"] == "world" else iso3.index(row["region"])
         m = row["measure"]
+        a, b = _span(labels, str(row["period"]), m in CAPABILITY)
+        c = None if row["region"] == "world" else iso3.index(row["region"])
         if m == "installed":
             v = world[:, b] if c is None else total[:, c, b]
         elif m == "share":
@@ -87,6 +116,10 @@ def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame)
         elif m.startswith("family:"):
             j = L.FAMILIES.index(m.split(":", 1)[1])
             v = _added(out.family[..., j].astype(np.float64), a, b)[:, c]
+        elif m == "largest_run":
+            v = largest_run_flop(out.run_hq[:, c : c + 1, b : b + 1], draws)[:, 0, 0]
+        elif m == "largest_cluster":
+            v = cluster_h100e(out.cluster[:, c : c + 1, b : b + 1], draws)[:, 0, 0]
         elif m == "largest_share":
             v = out.largest[:, c, b].astype(np.float64) / total[:, c, b]
         else:  # share_new
@@ -126,7 +159,7 @@ def backtest(sc: Scenario, targets: pl.DataFrame | None = None) -> pl.DataFrame:
     comp = compile_scenario(sc)
     out = run_kernel(comp.inputs)
     plain = targets.filter(~pl.col("measure").str.starts_with("revenue_lost:"))
-    vals = model_values(out, comp.labels, comp.iso3, plain)
+    vals = model_values(out, comp.labels, comp.iso3, plain, comp.draws)
     for row in targets.filter(pl.col("measure").str.starts_with("revenue_lost:")).iter_rows(named=True):
         vals[row["target"]] = revenue_lost(sc, out, comp, row)
     rows = []
@@ -144,7 +177,9 @@ def backtest(sc: Scenario, targets: pl.DataFrame | None = None) -> pl.DataFrame:
                 "published_p50": row["p50"],
                 "published_p95": row["p95"],
                 "ratio": float(ratio),
+                "rule": row["rule"],
                 "within_2x": bool(1 / TOLERANCE <= ratio <= TOLERANCE),
+                "passes": bool(ratio >= 1.0 if row["rule"] == "at_least" else 1 / TOLERANCE <= ratio <= TOLERANCE),
                 "published_in_model_90": bool(p5 <= row["p50"] <= p95),
                 "source": row["source"],
                 "note": row["note"] or "",
@@ -154,7 +189,7 @@ def backtest(sc: Scenario, targets: pl.DataFrame | None = None) -> pl.DataFrame:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.3f}" if abs(x) < 10 else f"{x:,.0f}"
+    return f"{x:.3f}" if abs(x) < 10 else f"{x:.3g}" if abs(x) >= 1e15 else f"{x:,.0f}"
 
 
 def markdown(df: pl.DataFrame, sc: Scenario) -> str:
@@ -165,15 +200,18 @@ def markdown(df: pl.DataFrame, sc: Scenario) -> str:
         f"regime {' then '.join(f'`{r.name}`' for _, r in sc.timeline)}). Model: 5th/50th/95th percentiles over "
         "trials; published: the source's interval.",
         "Ratio = model median / published median; the calibration rule: beyond 2x, adjust where a source supports it.",
+        "Rows with the rule 'at least' compare a capability with an achievement (the largest run known to be trained",
+        "in a year against the largest the model says was trainable in 100 days): they pass at a ratio of 1 or more,",
+        "and the ratio says how far capability ran ahead of what was trained.",
         "",
-        "| target | unit | model p50 [p5, p95] | published p50 [p5, p95] | ratio | within 2x | source |",
-        "|---|---|---|---|---|---|---|",
+        "| target | unit | model p50 [p5, p95] | published p50 [p5, p95] | ratio | rule | passes | source |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in df.iter_rows(named=True):
         out.append(
             f"| {r['target']} | {r['unit']} | {_fmt(r['model_p50'])} [{_fmt(r['model_p5'])}, {_fmt(r['model_p95'])}] | "
             f"{_fmt(r['published_p50'])} [{_fmt(r['published_p5'])}, {_fmt(r['published_p95'])}] | "
-            f"{r['ratio']:.2f} | {'yes' if r['within_2x'] else 'NO'} | {r['source']} |"
+            f"{r['ratio']:.2f} | {r['rule'].replace('_', ' ')} | {'yes' if r['passes'] else 'NO'} | {r['source']} |"
         )
     out += ["", "Notes (how the model measures each target):", ""]
     out += [f"- `{r['target']}`: {r['note']}" for r in df.iter_rows(named=True) if r["note"]]

@@ -121,3 +121,21 @@ def test_a_comparison_shows_the_largest_run_the_threshold_quarters_and_the_us_ch
     assert ("crossing_quarter_1e27", "CHN", "p50 [p5, p95]") in cell
     side, _ = tables(heads)
     assert "largest_run_flop_100d" in set(side["metric"]) and "us_china_compute_ratio" in set(side["metric"])
+
+
+@pytest.mark.slow
+def test_territories_without_a_known_large_cluster_cannot_train_1e26_through_2027(world):
+    """Bangladesh, Nigeria, Ethiopia and Kenya (no known large cluster, no sourced build-out): P(1e26 FLOP
+    trainable in 100 days) below 10 % in every quarter to 2027Q4, by headquarters and by location."""
+    from scripted import ROOT
+
+    import sim
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "default.toml", world=world).replace(trials=100, quarters=12)
+    res = sim.run(sc)
+    idx = world.index()
+    for iso in ("BGD", "NGA", "ETH", "KEN"):
+        for flop in (res.metrics.largest_run_flop, res.metrics.largest_run_flop_location):
+            p = (flop[:, idx[iso], :] >= 1e26).mean(axis=0)
+            assert p.max() < 0.10, (iso, p.max())

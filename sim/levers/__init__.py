@@ -37,6 +37,16 @@ __all__ = [
     "uncovered",
 ]
 
+# the world data a run reads (not the back-test's targets or the published runs of `sim validate`)
+WORLD_INPUTS = (
+    "countries.csv",
+    "country_groups.csv",
+    "demand_weights.csv",
+    "hyperscaler_sites.csv",
+    "buyers.csv",
+    "chips.csv",
+    "blocs.toml",
+)
 TRIALS = 200  # enough for a paired effect's sign and interval with common random numbers
 
 
@@ -64,7 +74,7 @@ def files_hash(regimes: list[str]) -> str:
     for name in regimes:
         reg = load_regime(name)
         paths += [reg.path] + sorted({examples.path(lv.scenario) for lv in levers(reg)})
-    paths += [ASSUMPTIONS] + sorted(p for p in WORLD_DIR.iterdir() if p.suffix in (".csv", ".toml"))
+    paths += [ASSUMPTIONS] + [WORLD_DIR / name for name in WORLD_INPUTS]
     for p in paths:
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
