@@ -55,7 +55,7 @@ bench: install
 # regenerate the reference run of every shipped scenario, the comparison and the back-test. Git keeps their CSV
 # and markdown tables, manifests and PNG figures; the parquet files and PDF figures stay local (.gitignore).
 COMPARED := diffusion_2025 controls_2022 controls_2023 rescission_2025 gulf_deals_2025 gulf_deals_uae_framework \
-	china_h200_2026 chip_security_act history no_controls
+	china_h200_2026 chip_security_act remote_access_security_act history no_controls
 reference: install
 	for s in scenarios/*.toml; do $(BIN)/sim run $$s --run-id reference --replace --no-progress || exit 1; done
 	$(BIN)/sim compare $(COMPARED:%=scenarios/%.toml) --run-id reference --replace --no-progress

@@ -18,7 +18,7 @@ from .errors import DataError, SimInputError
 from .inputs import compile_scenario
 from .kernel import layout as L
 from .kernel.allocate import run_kernel
-from .metrics.capability import cluster_h100e, largest_run_flop
+from .metrics.capability import cluster_h100e, largest_run_flop, run_by_headquarters
 from .scenario import Scenario
 
 TARGETS = Path(__file__).parent / "world" / "backtest_targets.csv"
@@ -86,9 +86,12 @@ def _added(x: np.ndarray, a: int, b: int) -> np.ndarray:
     return x[:, :, b] - (x[:, :, a - 1] if a > 0 else 0.0)
 
 
-def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame, draws=None) -> dict[str, np.ndarray]:
+def model_values(
+    out, labels: list[str], iso3: list[str], targets: pl.DataFrame, draws=None, run_hq=None
+) -> dict[str, np.ndarray]:
     """Per-trial model value of every target (kernel Outputs of the back-test run; ``draws``: the run's
-    per-trial inputs, for the training-capability measures)."""
+    per-trial inputs, and ``run_hq``: its largest MFU-weighted cluster by headquarters [T, C, Q], for the
+    training-capability measures)."""
     total = out.stock.sum(axis=3, dtype=np.float64)  # [T, C, Q]
     world = total.sum(axis=1)
     new = out.stock[..., L.CH_FREE :].sum(axis=3, dtype=np.float64)  # all but the initial base
@@ -117,7 +120,7 @@ def model_values(out, labels: list[str], iso3: list[str], targets: pl.DataFrame,
             j = L.FAMILIES.index(m.split(":", 1)[1])
             v = _added(out.family[..., j].astype(np.float64), a, b)[:, c]
         elif m == "largest_run":
-            v = largest_run_flop(out.run_hq[:, c : c + 1, b : b + 1], draws)[:, 0, 0]
+            v = largest_run_flop(run_hq[:, c : c + 1, b : b + 1], draws)[:, 0, 0]
         elif m == "largest_cluster":
             v = cluster_h100e(out.cluster[:, c : c + 1, b : b + 1], draws)[:, 0, 0]
         elif m == "largest_share":
@@ -159,7 +162,10 @@ def backtest(sc: Scenario, targets: pl.DataFrame | None = None) -> pl.DataFrame:
     comp = compile_scenario(sc)
     out = run_kernel(comp.inputs)
     plain = targets.filter(~pl.col("measure").str.starts_with("revenue_lost:"))
-    vals = model_values(out, comp.labels, comp.iso3, plain, comp.draws)
+    idx = sc.world.index()
+    abroad = [idx[c] for c in sc.assumptions.structure.get("training_abroad", {}).get("countries", [])]
+    run_hq = run_by_headquarters(out, comp.draws, comp.regime, idx["CHN"], idx["USA"], abroad)
+    vals = model_values(out, comp.labels, comp.iso3, plain, comp.draws, run_hq)
     for row in targets.filter(pl.col("measure").str.starts_with("revenue_lost:")).iter_rows(named=True):
         vals[row["target"]] = revenue_lost(sc, out, comp, row)
     rows = []

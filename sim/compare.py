@@ -51,6 +51,7 @@ class Headline:
     revenue_by: dict[str, np.ndarray]  # region → [T, Q, vendor]: vendor revenue, USD (float64 sums)
     refused_by: dict[str, np.ndarray]  # region → [T, Q, vendor]: refused orders at price (gross), USD
     runs: dict[str, np.ndarray]  # iso3 → [T, Q]: largest run trainable in 100 days by headquarters, FLOP
+    abroad: np.ndarray  # [T, Q]: largest run Chinese developers can train abroad in 100 days, FLOP
 
 
 def headline(res: RunResult) -> Headline:
@@ -81,6 +82,7 @@ def headline(res: RunResult) -> Headline:
         {r: rev[:, g] for g, r in enumerate(by)},
         {r: ref[:, g] for g, r in enumerate(by)},
         {c: res.metrics.largest_run_flop[:, idx[c], :] for c in COUNTRIES},
+        res.metrics.abroad_run_flop,
     )
 
 

@@ -1,6 +1,7 @@
 """Training capability in a comparison: per scenario, the largest run trainable in 100 days by the firms
 headquartered in each compared country (FLOP, p50 [p5, p95]) at the compared quarters, the first quarter its
-probability passes 50 % and each trial's first crossing quarter for 1e26 and 1e27 FLOP, and the US-China gap:
+probability passes 50 % and each trial's first crossing quarter for 1e26 and 1e27 FLOP, the largest run Chinese
+developers can train abroad (rented clusters, remote access; part of China's view), and the US-China gap:
 the ratio of installed compute and of the largest run, and the US lead in quarters at 1e26 and 1e27 (China's
 first crossing less the US's, per trial; a country that never crosses counts as crossing just after the run).
 """
@@ -72,6 +73,16 @@ def training_rows(heads, quarters: list[str]) -> tuple[list[dict], list[dict]]:
                     **{h.name: _crossing(first_crossing(h.runs[c][:, None, :], th)[:, 0], labels) for h in heads},
                 }
             )
+    for q in quarters:  # the channels by which Chinese developers train abroad (rented clusters, remote access)
+        qi = labels.index(q)
+        rows.append(
+            {
+                "metric": "china_abroad_run_flop_100d",
+                "region": "CHN",
+                "quarter": q,
+                **{h.name: _interval(h.abroad[:, qi]) for h in heads},
+            }
+        )
     if {"USA", "CHN"} <= set(base.runs):
         rows += _gap_rows(heads, quarters)
     return rows, diffs

@@ -240,6 +240,9 @@ def compile_scenario(sc: Scenario) -> Compiled:
         if iso not in idx:
             raise ScenarioError(sc.assumptions.path, f"installed_base.shares.{iso}", "unknown territory")
         init[idx[iso]] = share
+    for iso in s.get("training_abroad", {}).get("countries", []):
+        if iso not in idx:
+            raise ScenarioError(sc.assumptions.path, "training_abroad.countries", f"unknown territory {iso!r}")
     rest = 1.0 - init.sum()
     free = init == 0
     if weights[free].sum() > 0:

@@ -121,6 +121,11 @@ def test_a_comparison_shows_the_largest_run_the_threshold_quarters_and_the_us_ch
     assert ("crossing_quarter_1e27", "CHN", "p50 [p5, p95]") in cell
     side, _ = tables(heads)
     assert "largest_run_flop_100d" in set(side["metric"]) and "us_china_compute_ratio" in set(side["metric"])
+    abroad = heads[1].abroad[:, heads[1].labels.index("2027Q4")]
+    p5, p50, p95 = np.percentile(abroad, (5, 50, 95))
+    assert (
+        cell[("china_abroad_run_flop_100d", "CHN", "2027Q4")]["rescission_2025"] == f"{p50:.2e} [{p5:.2e}, {p95:.2e}]"
+    )
 
 
 @pytest.mark.slow
@@ -139,3 +144,53 @@ def test_territories_without_a_known_large_cluster_cannot_train_1e26_through_202
         for flop in (res.metrics.largest_run_flop, res.metrics.largest_run_flop_location):
             p = (flop[:, idx[iso], :] >= 1e26).mean(axis=0)
             assert p.max() < 0.10, (iso, p.max())
+
+
+class _Out:
+    def __init__(self, run_hq, run_loc):
+        self.run_hq, self.run_loc = run_hq, run_loc
+
+
+class _Rules:
+    def __init__(self, guidance, remote):
+        self.train_guidance = np.array(guidance, np.uint8)
+        self.remote_controlled = np.array(remote, np.uint8)
+
+
+def test_chinese_developers_train_abroad_on_rented_clusters_and_by_remote_access():
+    """China's run by headquarters is the largest of its own cluster, a share of the largest cluster in the
+    rental territories and a share of the largest US cluster; guidance cuts the abroad channels, a remote-access
+    control shuts them."""
+    from sim.metrics.capability import run_by_headquarters
+
+    china, us, mys = 0, 1, 2
+    run_hq = np.zeros((1, 3, 3), np.float32)
+    run_hq[0, china] = 100.0
+    run_loc = np.zeros((1, 3, 3), np.float32)
+    run_loc[0, mys] = 1_000.0
+    run_loc[0, us] = 100_000.0
+    draws = {
+        "training_abroad.rented_share": np.array([0.5]),
+        "training_abroad.remote_share": np.array([0.004]),
+        "enforcement.training_guidance_cut": np.array([0.4]),
+    }
+    rules = _Rules([0, 1, 1], [0, 0, 1])  # quarter 1: guidance; quarter 2: remote access controlled
+    got = run_by_headquarters(_Out(run_hq, run_loc), draws, rules, china, us, [mys])
+    assert got[0, china].tolist() == pytest.approx([500.0, 300.0, 100.0])  # rent 500 > remote 400 > own 100
+    assert got[0, us].tolist() == [0.0, 0.0, 0.0]  # the other territories keep their own clusters
+    none = run_by_headquarters(_Out(run_hq, run_loc), draws, rules, china, us, [])
+    assert none[0, china].tolist() == pytest.approx([400.0, 240.0, 100.0])  # remote access alone
+
+
+def test_the_training_guidance_and_remote_access_control_are_dated_rules(world):
+    from sim.chips import load_chips
+    from sim.quarters import labels
+    from sim.regimes import load_regime
+    from sim.regimes.compile import compile_regime
+
+    q = labels("2025Q1", 12)
+    rescission = compile_regime(load_regime("rescission_2025"), world, load_chips(), q, {}, [])
+    assert rescission.train_guidance.tolist() == [0] + [1] * 11 and not rescission.remote_controlled.any()
+    rasa = compile_regime(load_regime("remote_access_security_act"), world, load_chips(), q, {}, [])
+    assert rasa.remote_controlled.tolist() == [0] * 8 + [1] * 4  # from 2027Q1
+    assert rasa.train_guidance.tolist() == [0] + [1] * 11  # inherited from the rescission

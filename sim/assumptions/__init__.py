@@ -12,7 +12,7 @@ from .. import uncertainty
 from ..errors import DataError
 
 DEFAULT = Path(__file__).parent / "default.toml"
-STRUCTURE = ("installed_base", "buyers", "chip_mix", "fallback", "huawei_abroad")
+STRUCTURE = ("installed_base", "buyers", "chip_mix", "fallback", "huawei_abroad", "training_abroad")
 
 
 @dataclass

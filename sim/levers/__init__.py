@@ -143,7 +143,7 @@ def _metric_text(r: dict) -> str:
 
 
 def _num(x: float) -> str:
-    return f"{x:,.3g}" if abs(x) < 100 else f"{x:,.0f}"
+    return f"{x:,.3g}" if abs(x) < 100 else f"{x:.3g}" if abs(x) >= 1e12 else f"{x:,.0f}"
 
 
 def markdown(table: pl.DataFrame, digest: str, trials: int, missing: dict[str, list[str]]) -> str:

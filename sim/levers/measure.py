@@ -3,14 +3,16 @@
 ``grey``, ``smuggled``, ``diverted`` inflows summed from the run's start to the quarter; ``family:<name>`` the
 stock of a chip family delivered during the run; ``revenue:<vendor>`` legal sales summed to the quarter (USD);
 ``weights_controlled`` the number of territories whose largest 1e26-FLOP run would have controlled weights
-(ECCN 4E091)."""
+(ECCN 4E091); ``largest_run`` the largest run trainable in 100 days by the firms headquartered there (FLOP;
+China's with the clusters its developers use abroad); ``abroad_run`` the largest run Chinese developers can train
+abroad (rented clusters, remote access; FLOP in 100 days)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..kernel import layout as L
-from ..metrics.capability import largest_run_flop, weights_outcomes
+from ..metrics.capability import abroad_run, largest_run_flop, run_by_headquarters, weights_outcomes
 from ..scenario import Scenario
 from .spec import FLOW_MEASURES, Lever, region_index
 
@@ -21,6 +23,8 @@ TEXT = {
     "smuggled": "smuggled inflow to date",
     "diverted": "diverted inflow to date",
     "weights_controlled": "territories whose 1e26 run would have controlled weights",
+    "largest_run": "largest run trainable in 100 days by headquarters (FLOP)",
+    "abroad_run": "largest run Chinese developers can train abroad in 100 days (rented, remote; FLOP)",
 }
 
 
@@ -42,8 +46,18 @@ def measure(lv: Lever, out, comp, sc: Scenario, rules=None) -> np.ndarray:
         return out.family[:, idx, q, L.FAMILIES.index(arg)].sum(axis=1, dtype=f8)
     if kind == "revenue":
         return out.revenue[:, idx, : q + 1, L.VENDORS.index(arg)].sum(axis=(1, 2), dtype=f8)
-    flop = largest_run_flop(out.run_hq, comp.draws)  # weights_controlled
-    controlled, _ = weights_outcomes(flop, comp.regime if rules is None else rules)
+    rules = comp.regime if rules is None else rules
+    world = sc.world.index()
+    abroad = [world[c] for c in sc.assumptions.structure.get("training_abroad", {}).get("countries", [])]
+    if kind == "abroad_run":  # China's developers abroad, FLOP in 100 days (the region is China's)
+        return largest_run_flop(abroad_run(out, comp.draws, rules, world["USA"], abroad)[:, None, :], comp.draws)[
+            :, 0, q
+        ]
+    run = run_by_headquarters(out, comp.draws, rules, world["CHN"], world["USA"], abroad)
+    flop = largest_run_flop(run, comp.draws)
+    if kind == "largest_run":  # the region's largest, FLOP in 100 days
+        return flop[:, idx, q].max(axis=1)
+    controlled, _ = weights_outcomes(flop, rules)  # weights_controlled
     return controlled[:, idx, q].sum(axis=1, dtype=f8)
 
 

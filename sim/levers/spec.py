@@ -43,7 +43,7 @@ FLOW_MEASURES = {
     "smuggled": (L.FL_SMUGGLED,),
     "diverted": (L.FL_DIVERTED_IN,),
 }
-MEASURES = ("stock", "legal", *FLOW_MEASURES, "weights_controlled")  # and family:<name>, revenue:<vendor>
+MEASURES = ("stock", "legal", *FLOW_MEASURES, "weights_controlled", "largest_run", "abroad_run")  # and family:...
 _GROUP_KEYS = ("metric", "region", "quarter", "expect")
 
 

@@ -31,6 +31,33 @@ def run_scale(draws: dict[str, np.ndarray]) -> np.ndarray:
     return draws["cluster.colocated_share"] * draws["cluster.run_share"] * draws["training.goodput"]
 
 
+def run_by_headquarters(out, draws: dict[str, np.ndarray], reg, china: int, us: int, abroad: list[int]) -> np.ndarray:
+    """float64 [T, C, Q]: ``Outputs.run_hq`` (the largest MFU-weighted cluster of the firms headquartered in
+    each territory, H100e), with China's row raised to the larger of its own clusters and those its developers
+    use abroad: a share (``training_abroad.rented_share``) of the largest cluster located in the rental
+    territories (``abroad``: training_abroad.countries) and a share (``training_abroad.remote_share``) of the
+    largest located in the US (remote access to cloud), both cut by the guidance against training Chinese
+    models on US chips (``enforcement.training_guidance_cut`` while ``reg.train_guidance``) and shut while
+    remote access needs a licence (``reg.remote_controlled``)."""
+    run = out.run_hq.astype(np.float64)
+    run[:, china, :] = np.maximum(run[:, china, :], abroad_run(out, draws, reg, us, abroad))
+    return run
+
+
+def abroad_run(out, draws: dict[str, np.ndarray], reg, us: int, abroad: list[int]) -> np.ndarray:
+    """float64 [T, Q]: the larger of the two channels by which Chinese developers train abroad (H100e × MFU):
+    a rented share of the largest cluster in the rental territories and a remote share of the largest US
+    cluster, after the guidance's cut and the remote-access control (see ``run_by_headquarters``)."""
+    guided = draws["enforcement.training_guidance_cut"][:, None] * reg.train_guidance[None, :]
+    open_ = (1.0 - guided) * (1.0 - reg.remote_controlled[None, :].astype(np.float64))  # [T, Q]
+    rent = out.run_loc[:, abroad, :].max(axis=1) if abroad else np.zeros(out.run_loc[:, 0].shape)
+    channels = np.maximum(
+        draws["training_abroad.rented_share"][:, None] * rent,
+        draws["training_abroad.remote_share"][:, None] * out.run_loc[:, us, :],
+    )
+    return channels * open_
+
+
 def largest_run_flop(run: np.ndarray, draws: dict[str, np.ndarray], days: float | None = HEADLINE_DAYS) -> np.ndarray:
     """float64 [T, C, Q]: FLOP of the largest run trainable on the clusters of ``run`` (H100e × MFU, [T, C,
     Q]: ``Outputs.run_hq`` or ``run_loc``) in ``days`` (None: each trial's ``training.max_days``)."""

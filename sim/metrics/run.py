@@ -10,7 +10,16 @@ import polars as pl
 
 from ..kernel import layout as L
 from ..world import World
-from .capability import TARGET_FLOP, THRESHOLDS, cluster_h100e, group_max, largest_run_flop, weights_outcomes
+from .capability import (
+    TARGET_FLOP,
+    THRESHOLDS,
+    abroad_run,
+    cluster_h100e,
+    group_max,
+    largest_run_flop,
+    run_by_headquarters,
+    weights_outcomes,
+)
 from .regions import Regions, regions
 from .stats import group_sums
 from .summary import summary_table
@@ -22,8 +31,9 @@ class Metrics:
     ``world`` over quarters ``labels``, with the per-trial uncertain inputs ``draws`` and the compiled
     regime ``reg`` (RegimeArrays). Tables: ``summary``, ``feasibility``, ``exhaustion``, ``trials``."""
 
-    def __init__(self, out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg):
+    def __init__(self, out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg, abroad: list[str] = ()):
         self.out, self.world, self.labels, self.draws, self.reg = out, world, labels, draws, reg
+        self.abroad = [world.index()[c] for c in abroad]  # territories where Chinese developers rent clusters
 
     @cached_property
     def regions(self) -> Regions:
@@ -44,10 +54,24 @@ class Metrics:
         return group_sums(self.compute, self.regions.groups)
 
     @cached_property
+    def run_hq(self) -> np.ndarray:
+        """float64 [T, C, Q]: the largest MFU-weighted cluster by headquarters, H100e, China's with the
+        clusters its developers use abroad (``capability.run_by_headquarters``)."""
+        idx = self.world.index()
+        return run_by_headquarters(self.out, self.draws, self.reg, idx["CHN"], idx["USA"], self.abroad)
+
+    @cached_property
+    def abroad_run_flop(self) -> np.ndarray:
+        """float64 [T, Q]: the largest run Chinese developers can train abroad (rented clusters, remote access)
+        in 100 days, FLOP (``capability.abroad_run``)."""
+        run = abroad_run(self.out, self.draws, self.reg, self.world.index()["USA"], self.abroad)
+        return largest_run_flop(run[:, None, :], self.draws)[:, 0, :]
+
+    @cached_property
     def largest_run_flop(self) -> np.ndarray:
         """float64 [T, C, Q]: FLOP of the largest run the firms headquartered in the territory can train on
         one of their clusters, wherever it is, in 100 days (the headline view)."""
-        return largest_run_flop(self.out.run_hq, self.draws)
+        return largest_run_flop(self.run_hq, self.draws)
 
     @cached_property
     def largest_run_flop_location(self) -> np.ndarray:
@@ -57,7 +81,7 @@ class Metrics:
     @cached_property
     def largest_run_flop_sampled_days(self) -> np.ndarray:
         """float64 [T, C, Q]: the headline run over each trial's longest run (``training.max_days``)."""
-        return largest_run_flop(self.out.run_hq, self.draws, days=None)
+        return largest_run_flop(self.run_hq, self.draws, days=None)
 
     @cached_property
     def largest_cluster_h100e(self) -> np.ndarray:

@@ -54,6 +54,8 @@ class RegimeArrays:
     dest_class: list[list[str]]  # [Q][C] name of the destination class
     regime_name: list[str]  # [Q] regime in force
     held_after_horizon: np.ndarray  # bool [Q]: quarter lies beyond its regime's horizon
+    train_guidance: np.ndarray  # uint8 [Q]: guidance against training Chinese models on US chips (abroad channels cut)
+    remote_controlled: np.ndarray  # uint8 [Q]: remote access to controlled chips needs a licence (abroad channels shut)
     us_index: int = 0
 
 
@@ -158,6 +160,7 @@ def compile_regime(
     share_chip = np.zeros((Q, K), np.uint8)
     guidance_on = np.zeros((Q, C), np.uint8)
     lv_on, weights_threshold = np.zeros(Q, np.uint8), np.zeros(Q)
+    train_guidance, remote_controlled = np.zeros(Q, np.uint8), np.zeros(Q, np.uint8)
     held = np.zeros(Q, bool)
     dest_class: list[list[str]] = []
     regime_name: list[str] = []
@@ -256,6 +259,8 @@ def compile_regime(
             for iso in world.resolve(transit, date, regime.path, "enforcement.transit_countries"):
                 guidance_on[q, idx[iso]] = 1
         lv_on[q] = bool(regime.at("enforcement.location_verification", date, False))
+        train_guidance[q] = bool(regime.at("enforcement.training_guidance", date, False))
+        remote_controlled[q] = bool(regime.at("enforcement.remote_access_controlled", date, False))
         weights_threshold[q] = float(regime.at("weights.threshold_operations", date, 0.0))
     if share_from is not None:  # each chip's US volume counts over the rule's period (before it binds too, or later)
         for q, lab in enumerate(labels):
@@ -285,5 +290,7 @@ def compile_regime(
         dest_class,
         regime_name,
         held,
+        train_guidance,
+        remote_controlled,
         idx["USA"],
     )
