@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from . import metrics  # noqa: E402
-from .compare_training import training_rows  # noqa: E402
+from .compare_training import paired, training_rows  # noqa: E402
 from .errors import ScenarioError  # noqa: E402
 from .folders import RunFolder, plan  # noqa: E402
 from .invariants import check as check_invariants  # noqa: E402
@@ -102,18 +102,7 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
                 row[h.name] = float(np.median(h.compute[region][:, qi]))
                 if h is not base:
                     d = h.compute[region][:, qi] - base.compute[region][:, qi]
-                    diffs.append(
-                        {
-                            "metric": "compute_h100e",
-                            "region": region,
-                            "quarter": q,
-                            "scenario": h.name,
-                            "baseline": base.name,
-                            "diff_p5": float(np.percentile(d, 5)),
-                            "diff_p50": float(np.median(d)),
-                            "diff_p95": float(np.percentile(d, 95)),
-                        }
-                    )
+                    diffs.append(paired("compute_h100e", region, q, h.name, base.name, d))
             rows.append(row)
     for flow in base.flows:
         row = {"metric": f"{flow}_h100e_total_p50", "region": "World", "quarter": "all"}
@@ -129,18 +118,7 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
         rows.append(row)
         for h in heads[1:]:
             d = h.revenue[key] - base.revenue[key]
-            diffs.append(
-                {
-                    "metric": name,
-                    "region": "World",
-                    "quarter": "all",
-                    "scenario": h.name,
-                    "baseline": base.name,
-                    "diff_p5": float(np.percentile(d, 5)),
-                    "diff_p50": float(np.median(d)),
-                    "diff_p95": float(np.percentile(d, 95)),
-                }
-            )
+            diffs.append(paired(name, "World", "all", h.name, base.name, d))
     side = pl.DataFrame(rows)
     extra, run_diffs = training_rows(heads, _quarters(base.labels))  # sim/compare_training.py
     diffs += run_diffs

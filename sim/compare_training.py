@@ -15,6 +15,20 @@ from .metrics.capability import first_crossing
 GAP_THRESHOLDS = (1e26, 1e27)
 
 
+def paired(metric: str, region: str, quarter: str, scenario: str, baseline: str, d: np.ndarray) -> dict:
+    """A row of differences.csv: the per-trial paired difference ``d`` (scenario − baseline), p5/p50/p95."""
+    return {
+        "metric": metric,
+        "region": region,
+        "quarter": quarter,
+        "scenario": scenario,
+        "baseline": baseline,
+        "diff_p5": float(np.percentile(d, 5)),
+        "diff_p50": float(np.median(d)),
+        "diff_p95": float(np.percentile(d, 95)),
+    }
+
+
 def _interval(x: np.ndarray, fmt: str = "{:.2e}") -> str:
     p5, p50, p95 = np.percentile(x, (5, 50, 95))
     return f"{fmt.format(p50)} [{fmt.format(p5)}, {fmt.format(p95)}]"
@@ -46,18 +60,7 @@ def training_rows(heads, quarters: list[str]) -> tuple[list[dict], list[dict]]:
             )
             for h in heads[1:]:
                 d = h.runs[c][:, qi] - base.runs[c][:, qi]
-                diffs.append(
-                    {
-                        "metric": "largest_run_flop_100d",
-                        "region": c,
-                        "quarter": q,
-                        "scenario": h.name,
-                        "baseline": base.name,
-                        "diff_p5": float(np.percentile(d, 5)),
-                        "diff_p50": float(np.median(d)),
-                        "diff_p95": float(np.percentile(d, 95)),
-                    }
-                )
+                diffs.append(paired("largest_run_flop_100d", c, q, h.name, base.name, d))
         for th in GAP_THRESHOLDS:
             tag = f"{th:.0e}".replace("+", "")
             row = {"metric": f"first_quarter_p_over_half_{tag}", "region": c, "quarter": ""}
