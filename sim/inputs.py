@@ -32,6 +32,7 @@ class Compiled:
     labels: list[str]
     firm_names: list[str]
     draws: dict[str, np.ndarray]  # every uncertain input per trial (also the ones used in metrics)
+    abroad: list[int]  # territories where Chinese developers rent clusters (training_abroad.countries)
 
 
 def divertible(reg: RegimeArrays, dest: int) -> np.ndarray:
@@ -240,7 +241,8 @@ def compile_scenario(sc: Scenario) -> Compiled:
         if iso not in idx:
             raise ScenarioError(sc.assumptions.path, f"installed_base.shares.{iso}", "unknown territory")
         init[idx[iso]] = share
-    for iso in s.get("training_abroad", {}).get("countries", []):
+    abroad = s.get("training_abroad", {}).get("countries", [])
+    for iso in abroad:
         if iso not in idx:
             raise ScenarioError(sc.assumptions.path, "training_abroad.countries", f"unknown territory {iso!r}")
     rest = 1.0 - init.sum()
@@ -346,4 +348,4 @@ def compile_scenario(sc: Scenario) -> Compiled:
             key=root_key(sc.seed), div_dest=div, us_index=idx["USA"], m=sc.orders_per_quarter, g_abroad=g_abroad
         ),
     ).plain()
-    return Compiled(inputs, reg, chips, iso3, labels, names, draws)
+    return Compiled(inputs, reg, chips, iso3, labels, names, draws, [idx[c] for c in abroad])

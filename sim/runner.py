@@ -35,8 +35,7 @@ class RunResult:
     def metrics(self) -> Metrics:
         """The run's metrics (its tables and the arrays they share)."""
         c = self.compiled
-        abroad = self.scenario.assumptions.structure.get("training_abroad", {}).get("countries", [])
-        return Metrics(self.outputs, self.scenario.world, c.labels, c.draws, c.regime, abroad)
+        return Metrics(self.outputs, self.scenario.world, c.labels, c.draws, c.regime, c.abroad)
 
     def _table(self, name: str) -> pl.DataFrame:
         """The metrics' table ``name``, timed (made once; later calls add next to nothing)."""

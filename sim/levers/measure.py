@@ -48,12 +48,10 @@ def measure(lv: Lever, out, comp, sc: Scenario, rules=None) -> np.ndarray:
         return out.revenue[:, idx, : q + 1, L.VENDORS.index(arg)].sum(axis=(1, 2), dtype=f8)
     rules = comp.regime if rules is None else rules
     world = sc.world.index()
-    abroad = [world[c] for c in sc.assumptions.structure.get("training_abroad", {}).get("countries", [])]
     if kind == "abroad_run":  # China's developers abroad, FLOP in 100 days (the region is China's)
-        return largest_run_flop(abroad_run(out, comp.draws, rules, world["USA"], abroad)[:, None, :], comp.draws)[
-            :, 0, q
-        ]
-    run = run_by_headquarters(out, comp.draws, rules, world["CHN"], world["USA"], abroad)
+        channel = abroad_run(out, comp.draws, rules, world["USA"], comp.abroad)
+        return largest_run_flop(channel[:, None, :], comp.draws)[:, 0, q]
+    run = run_by_headquarters(out, comp.draws, rules, world["CHN"], world["USA"], comp.abroad)
     flop = largest_run_flop(run, comp.draws)
     if kind == "largest_run":  # the region's largest, FLOP in 100 days
         return flop[:, idx, q].max(axis=1)

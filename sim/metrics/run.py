@@ -31,9 +31,9 @@ class Metrics:
     ``world`` over quarters ``labels``, with the per-trial uncertain inputs ``draws`` and the compiled
     regime ``reg`` (RegimeArrays). Tables: ``summary``, ``feasibility``, ``exhaustion``, ``trials``."""
 
-    def __init__(self, out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg, abroad: list[str] = ()):
+    def __init__(self, out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg, abroad: list[int] = ()):
         self.out, self.world, self.labels, self.draws, self.reg = out, world, labels, draws, reg
-        self.abroad = [world.index()[c] for c in abroad]  # territories where Chinese developers rent clusters
+        self.abroad = list(abroad)  # territory indices where Chinese developers rent clusters (Compiled.abroad)
 
     @cached_property
     def regions(self) -> Regions:
