@@ -122,7 +122,7 @@ def model_values(
         elif m == "largest_run":
             v = largest_run_flop(run_hq[:, c : c + 1, b : b + 1], draws)[:, 0, 0]
         elif m == "largest_cluster":
-            v = cluster_h100e(out.cluster[:, c : c + 1, b : b + 1], draws)[:, 0, 0]
+            v = cluster_h100e(out.cluster[:, c : c + 1, b : b + 1])[:, 0, 0]
         elif m == "largest_share":
             v = out.largest[:, c, b].astype(np.float64) / total[:, c, b]
         else:  # share_new

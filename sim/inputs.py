@@ -291,7 +291,16 @@ def compile_scenario(sc: Scenario) -> Compiled:
     ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
     div = idx[s["buyers"]["diversion_destination"]]
     inputs = KernelInputs(
-        draws=Draws(params, quarterly, chip_h100e, trial_weights, chip_price, mfu_by_family(draws), 0),
+        draws=Draws(
+            params,
+            quarterly,
+            chip_h100e,
+            trial_weights,
+            chip_price,
+            mfu_by_family(draws),
+            paths["cluster.frontier_h100e"],
+            0,
+        ),
         firms=Firms(
             country=f_country,
             parent=f_parent,

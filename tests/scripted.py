@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from sim.inputs import compile_scenario
@@ -122,6 +123,8 @@ def scripted(
     p[:, L.P_APPROVE_DENIAL], p[:, L.P_DELAY], p[:, L.P_DIVERSION], p[:, L.P_LIFE] = approve_denial, 0.0, 0.0, life
     p[:, L.P_SUBST], p[:, L.P_HW_ABROAD], p[:, L.P_SMUGGLE] = subst, hw_share, smuggle
     p[:, L.P_CUT_GUIDANCE] = p[:, L.P_CUT_LV] = 0.0  # enforcement cuts nothing unless a test sets it
+    p[:, L.P_COLOC] = 1.0  # a firm's whole window of one family is one cluster, no site bound, unless a test sets it
+    inp.cluster_cap[:] = np.inf
     for col, value in (params or {}).items():
         p[:, col] = value
     inp.quarterly[:, :, L.QT_DEMAND] = h100e_per_quarter

@@ -9,10 +9,9 @@ from sim.errors import DataError
 from sim.scenario import load_scenario
 
 KNOWN_GAP: set[str] = set()  # every target is within 2x (issue 11 closed the legal-sales gap)
-# issue 13, in progress: the largest US cluster of 2025 is ~2.3x the largest known (xAI's Colossus, ~276k H100e):
-# every firm has the average co-location share, while the largest buyers (Google, Microsoft) spread their chips
-# over many sites and the largest known cluster is a smaller firm's single-site build
-KNOWN_CLUSTER_GAP = {"largest_cluster_usa_2025"}
+# every cluster target is within 2x since sites are bounded (cluster.frontier_h100e; before, the largest US
+# cluster of 2025 was 2.3x the largest known)
+KNOWN_CLUSTER_GAP: set[str] = set()
 
 
 @pytest.fixture(scope="module")

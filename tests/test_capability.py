@@ -7,6 +7,7 @@ import pytest
 from scripted import scripted
 
 from sim.kernel import layout as L
+from sim.kernel.allocate import run_kernel
 from sim.metrics.capability import (
     crossing_quantiles,
     first_crossing,
@@ -22,20 +23,19 @@ def test_100000_h100_at_40_percent_mfu_for_100_days_is_3_4e26_flop():
     assert H100_FLOPS == pytest.approx(989.5e12, rel=1e-3)
 
 
-def _draws(T=2, colo=1.0, share=1.0, goodput=1.0, days=50.0):
+def _draws(T=2, share=1.0, goodput=1.0, days=50.0):
     return {
-        "cluster.colocated_share": np.full(T, colo),
         "cluster.run_share": np.full(T, share),
         "training.goodput": np.full(T, goodput),
         "training.max_days": np.full(T, days),
     }
 
 
-def test_a_run_uses_the_colocated_share_the_run_share_and_goodput():
+def test_a_run_uses_the_run_share_and_goodput():
     run = np.full((2, 1, 1), 100_000 * 0.40, np.float32)  # H100e × MFU
     assert largest_run_flop(run, _draws())[0, 0, 0] == pytest.approx(3.42e26, rel=1e-3)
-    scaled = largest_run_flop(run, _draws(colo=0.5, share=0.8, goodput=0.9))[0, 0, 0]
-    assert scaled == pytest.approx(3.42e26 * 0.5 * 0.8 * 0.9, rel=1e-3)
+    scaled = largest_run_flop(run, _draws(share=0.8, goodput=0.9))[0, 0, 0]
+    assert scaled == pytest.approx(3.42e26 * 0.8 * 0.9, rel=1e-3)
     assert largest_run_flop(run, _draws(days=50.0), days=None)[0, 0, 0] == pytest.approx(3.42e26 / 2, rel=1e-3)
 
 
@@ -71,6 +71,21 @@ def test_a_cluster_is_one_family_within_the_build_window(tmp_path, world):
     np.testing.assert_allclose(out.cluster[0, c], [1000.0, 2000.0, 2000.0, 2000.0], rtol=1e-5)
     np.testing.assert_allclose(out.run_loc[0, c], out.cluster[0, c] * mfu, rtol=1e-5)
     np.testing.assert_allclose(out.run_hq[0, c], out.run_loc[0, c], rtol=1e-5)  # a domestic firm: its own HQ
+
+
+def test_a_cluster_is_the_colocated_share_up_to_the_largest_site(tmp_path, world):
+    """The same firm with half its chips in one site and sites of at most 1,500 H100e in the last two
+    quarters: 500, 1,000, then 1,000 and 1,000 (4,000 × 0.5 in a 4-quarter window, bounded by the site)."""
+    comp, out, c = scripted(
+        tmp_path, world, "no_controls", "USA", "H100", 1000.0, quarters=4, params={L.P_WINDOW: 4.0, L.P_COLOC: 0.5}
+    )
+    np.testing.assert_allclose(out.cluster[0, c], [500.0, 1000.0, 1500.0, 2000.0], rtol=1e-5)
+    inp = comp.inputs
+    inp.cluster_cap[:, 2:] = 1000.0
+    capped = run_kernel(inp)
+    np.testing.assert_allclose(capped.cluster[0, c], [500.0, 1000.0, 1000.0, 1000.0], rtol=1e-5)
+    mfu = inp.draws.mfu[0, L.FAMILIES.index("nvidia")]
+    np.testing.assert_allclose(capped.run_loc[0, c], capped.cluster[0, c] * mfu, rtol=1e-5)
 
 
 def test_a_hyperscaler_site_abroad_counts_for_its_headquarters(tmp_path, world):

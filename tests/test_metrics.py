@@ -61,7 +61,7 @@ def oracle(res):
 
     compute = by_region(o.stock.astype(np.float64).sum(axis=3))
     draws = res.compiled.draws
-    use = draws["cluster.colocated_share"] * draws["cluster.run_share"] * draws["training.goodput"]
+    use = draws["cluster.run_share"] * draws["training.goodput"]
     per_day = (use * H100_FLOPS * 86_400.0)[:, None, None]
     flop = o.run_hq.astype(np.float64) * per_day * 100.0  # by headquarters, 100 days
     return {
@@ -79,7 +79,7 @@ def oracle(res):
         ),
         "flop_location": o.run_loc.astype(np.float64) * per_day * 100.0,
         "flop_sampled": o.run_hq.astype(np.float64) * per_day * draws["training.max_days"][:, None, None],
-        "cluster": o.cluster.astype(np.float64) * draws["cluster.colocated_share"][:, None, None],
+        "cluster": o.cluster.astype(np.float64),
     }
 
 

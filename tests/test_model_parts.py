@@ -149,7 +149,10 @@ def test_a_faster_roadmap_chip_ships_more_compute_from_the_same_vendor_capacity(
     inp = comp.inputs
     d = inp.draws  # two trials with the same draws but Rubin's rate
     inp.draws = Draws(
-        *(np.repeat(a, 2, axis=0) for a in (d.params, d.quarterly, d.chip_h100e, d.weight, d.chip_price, d.mfu)),
+        *(
+            np.repeat(a, 2, axis=0)
+            for a in (d.params, d.quarterly, d.chip_h100e, d.weight, d.chip_price, d.mfu, d.cluster_cap)
+        ),
         d.first,
     )
     inp.draws.chip_h100e[1, k] *= 1.5

@@ -8,9 +8,9 @@ and ``largest[t, c, q]`` (largest single firm's stock located in c) in H100e by 
 ``flows[t, c, q, flow]`` (layout.FLOWS), ``exhaust[t, c]`` and
 ``nveu_exhaust[t, c]`` (first quarter the national allocation / an NVEU allocation is used up, -1 if never),
 and training clusters (each firm's deliveries are kept by chip family): ``cluster[t, c, q]``, the largest
-firm cluster located in c (one family's chips delivered within the trial's build window, or the current
-generation of the initial base), and ``run_loc`` / ``run_hq`` (that cluster × its family's MFU, over firms
-located in c / headquartered in c).
+firm cluster located in c (the co-located share of one family's chips delivered within the trial's build
+window, or of the current generation of the initial base, up to the largest site: ``Draws.cluster_cap``),
+and ``run_loc`` / ``run_hq`` (that cluster × its family's MFU, over firms located in c / headquartered in c).
 
 Orders are generated inside the kernel, never stored: in quarter q, slot s in [0, F·m) is mapped by a
 keyed Feistel bijection (random arrival order) to order p = firm·m + k, and every random decision of
@@ -247,6 +247,7 @@ def check_inputs(inputs: KernelInputs, out: Outputs) -> None:
         "draws.weight": (d.weight.shape, (T, C)),
         "draws.chip_price": (d.chip_price.shape, (T, K)),
         "draws.mfu": (d.mfu.shape, (T, len(L.FAMILIES))),
+        "draws.cluster_cap": (d.cluster_cap.shape, (T, Q)),
         "rules.demand_add": (ru.demand_add.shape, (Q, C)),
         "firms.hs_start": (fi.hs_start.shape, (H + 1,)),
         "tables.mix_prob": (tb.mix_prob.shape, (S, G, Q, K)),

@@ -89,6 +89,7 @@ PARAMS = (
     ("smuggling.take_up", "P_SMUGGLE"),
     ("cluster.build_window_quarters", "P_WINDOW"),
     ("cluster.initial_current_generation_share", "P_INIT_CURRENT"),
+    ("cluster.colocated_share", "P_COLOC"),
 )
 (
     P_INSTALLED,
@@ -107,6 +108,7 @@ PARAMS = (
     P_SMUGGLE,
     P_WINDOW,
     P_INIT_CURRENT,
+    P_COLOC,
 ) = range(len(PARAMS))
 
 VENDORS = ("NVIDIA", "AMD", "Intel", "Huawei", "Google", "Amazon")

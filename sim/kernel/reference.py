@@ -71,6 +71,7 @@ def simulate_trial(inp, t: int) -> dict:
     life = whole(pr[L.P_LIFE], 1, 1 << 20)
     win = min(whole(pr[L.P_WINDOW], 1, Q), life)  # cluster build window, quarters
     mfu = inp.draws.mfu[t]  # MFU of a training run per chip family
+    coloc, cap = pr[L.P_COLOC], inp.draws.cluster_cap[t]  # co-located share; the largest site, H100e [Q]
     sigma = pr[L.P_ORDER_SIGMA]
     s_exp = pr[L.P_SIZE_EXP]
     slip = whole(pr[L.P_SLIP], 0, inp.tables.mix_prob.shape[0] - 1)
@@ -405,8 +406,9 @@ def simulate_trial(inp, t: int) -> dict:
     for f in cn:
         for q in range(Q):
             firm_add[f, q] += diverted[q] * (share[f] / total)
-    # a firm's cluster: its chips of one family delivered within the build window, or the current generation
-    # of its initial base (NVIDIA parts); the trainable run weighs each by its family's MFU
+    # a firm's cluster: the co-located share of its chips of one family delivered within the build window, or
+    # of the current generation of its initial base (NVIDIA parts), up to the largest site the quarter can hold;
+    # the trainable run weighs each by its family's MFU
     cluster, run_loc, run_hq = np.zeros((C, Q)), np.zeros((C, Q)), np.zeros((C, Q))
     for f in range(F):
         c, hq = inp.firms.country[f], inp.firms.hq[f]
@@ -418,7 +420,8 @@ def simulate_trial(inp, t: int) -> dict:
                 largest[c, q], largest_site[c, q] = x, inp.firms.hs[f] >= 0
             first = init[f] * pr[L.P_INIT_CURRENT] * left_init[q]
             sizes = [first] + [float(firm_add[f, max(0, q - win + 1) : q + 1, j].sum()) for j in range(len(L.FAMILIES))]
-            runs = [first * mfu[L.FAM_NVIDIA]] + [sizes[1 + j] * mfu[j] for j in range(len(L.FAMILIES))]
+            sizes = [min(x * coloc, cap[q]) for x in sizes]  # the co-located share, up to the largest site
+            runs = [sizes[0] * mfu[L.FAM_NVIDIA]] + [sizes[1 + j] * mfu[j] for j in range(len(L.FAMILIES))]
             cluster[c, q] = max(cluster[c, q], max(sizes))
             run_loc[c, q] = max(run_loc[c, q], max(runs))
             run_hq[hq, q] = max(run_hq[hq, q], max(runs))

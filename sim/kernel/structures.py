@@ -26,6 +26,7 @@ class Draws(NamedTuple):
     weight: np.ndarray  # float64 [T, C]: each territory's share of world demand in the trial (sums to 1)
     chip_price: np.ndarray  # float64 [T, K]: price per chip in the trial, USD
     mfu: np.ndarray  # float64 [T, family]: model FLOP utilisation of a training run on each chip family
+    cluster_cap: np.ndarray  # float64 [T, Q]: the largest cluster a site can hold (cluster.frontier_h100e), H100e
     first: int  # global index of row 0: a trial's random stream is keyed by its global index
 
     def slice(self, a: int, b: int) -> Draws:
@@ -37,6 +38,7 @@ class Draws(NamedTuple):
             self.weight[a:b],
             self.chip_price[a:b],
             self.mfu[a:b],
+            self.cluster_cap[a:b],
             self.first + a,
         )
 
@@ -208,6 +210,8 @@ class Trial(NamedTuple):
     window: int  # cluster build window, quarters >= 1
     init_current: float  # share of a firm's initial base of the current generation (one cluster)
     mfu: np.ndarray  # float64 [family]: MFU of a training run per chip family
+    coloc: float  # share of a firm's same-family chips in its largest site
+    cap: np.ndarray  # float64 [Q]: the largest cluster a site can hold, H100e
 
 
 class State(NamedTuple):
@@ -313,6 +317,7 @@ ALIASES = {
     "c_weight_draws": ("draws", "weight"),
     "chip_price": ("draws", "chip_price"),
     "mfu": ("draws", "mfu"),
+    "cluster_cap": ("draws", "cluster_cap"),
     **{f: ("firms", f) for f in ("hs_sites", "hs_start", "hs_hq_us", "hs_uveu")},
     "vendor_china_only": ("chips", "vendor_china_only"),
     **{f: ("rules", f) for f in Rules._fields},
@@ -362,10 +367,13 @@ class KernelInputs:
         flat.setdefault("demand_add", np.zeros((len(flat["year_start"]), C)))
         flat.setdefault("chip_price", np.zeros((len(flat["params"]), K)))
         flat.setdefault("mfu", np.ones((len(flat["params"]), len(L.FAMILIES))))
+        flat.setdefault("cluster_cap", np.full((len(flat["params"]), np.shape(flat["policy"])[0]), np.inf))
         flat.setdefault("firm_hq", np.asarray(flat["firm_country"], np.int32))
         p = flat["params"]
-        if p.shape[1] < len(L.PARAMS):  # parameters appended since: zero
+        if p.shape[1] < len(L.PARAMS):  # parameters appended since: zero, but a whole firm's cluster co-located
             flat["params"] = np.hstack([p, np.zeros((p.shape[0], len(L.PARAMS) - p.shape[1]))])
+            if p.shape[1] <= L.P_COLOC:
+                flat["params"][:, L.P_COLOC] = 1.0
         parts = {g: {} for g in GROUPS}
         for name, value in flat.items():
             g, f = ALIASES[name]

@@ -69,6 +69,8 @@ def _trial_values(t, draws, firms, terr, chips, tables, consts):
         _whole(p[L.P_WINDOW], 1, Q),
         p[L.P_INIT_CURRENT],
         draws.mfu[t],
+        p[L.P_COLOC],
+        draws.cluster_cap[t],
     )
 
 
@@ -248,8 +250,9 @@ def _finish(st, tr, firms, terr, consts, out):
 @njit
 def _firms_at_end(st, tr, firms, out):
     """Per firm and quarter, with retirement: its stock, for the largest firm per territory; and its largest
-    cluster, chips of one family delivered within the build window (or the current generation of its initial
-    base, taken as NVIDIA parts), raw and × the family's MFU, for the largest cluster and trainable run by
+    cluster, the co-located share of its chips of one family delivered within the build window (or of the
+    current generation of its initial base, taken as NVIDIA parts) up to the largest site that quarter can
+    hold, raw and × the family's MFU, for the largest cluster and trainable run by
     location and by headquarters. Quarter by quarter over all firms, so the deliveries stream from memory."""
     t, life, Q = tr.t, tr.life, st.firm_add.shape[0]
     F, J = st.firm_add.shape[1], st.firm_add.shape[2]
@@ -288,14 +291,16 @@ def _firms_at_end(st, tr, firms, out):
             if x > out.largest[t, c, q]:
                 out.largest[t, c, q] = x
                 out.largest_site[t, c, q] = 1 if firms.hs[f] >= 0 else 0
-            big = tr.firm_init[f] * tr.init_current * left  # the initial base's current generation
+            cap = tr.cap[q]
+            big = min(tr.firm_init[f] * tr.init_current * left * tr.coloc, cap)  # the initial current generation
             eff = big * tr.mfu[L.FAM_NVIDIA]
             wf = w[f]
             for j in range(J):
-                if wf[j] > big:
-                    big = wf[j]
-                if wf[j] * tr.mfu[j] > eff:
-                    eff = wf[j] * tr.mfu[j]
+                site = min(wf[j] * tr.coloc, cap)
+                if site > big:
+                    big = site
+                if site * tr.mfu[j] > eff:
+                    eff = site * tr.mfu[j]
             if big > out.cluster[t, c, q]:
                 out.cluster[t, c, q] = big
             if eff > out.run_loc[t, c, q]:

@@ -2,13 +2,14 @@
 export controls on its weights would say.
 
 A run trains on one co-located cluster. The kernel gives, per territory and quarter, the largest firm
-cluster (chips of one family delivered within the trial's build window, or the current generation of the
-firm's initial base) located there (``Outputs.cluster``, H100e) and that cluster weighted by its family's
-MFU (``run_loc`` by location, ``run_hq`` over firms headquartered there, wherever their clusters are). A
-cluster is the co-located share of those chips (``cluster.colocated_share``); a run holds a share of it
-(``cluster.run_share``) and trains for a share of its wall-clock time (``training.goodput``):
+cluster located there (``Outputs.cluster``, H100e): the co-located share (``cluster.colocated_share``) of a
+firm's chips of one family delivered within the trial's build window, or of the current generation of its
+initial base, up to the largest site the quarter can hold (``cluster.frontier_h100e``); and that cluster
+weighted by its family's MFU (``run_loc`` by location, ``run_hq`` over firms headquartered there, wherever
+their clusters are). A run holds a share of the cluster (``cluster.run_share``) and trains for a share of
+its wall-clock time (``training.goodput``):
 
-    FLOP = run (H100e × MFU) × colocated share × run share × goodput × 989.5e12 FLOP/s × days × 86,400 s.
+    FLOP = run (H100e × MFU) × run share × goodput × 989.5e12 FLOP/s × days × 86,400 s.
 
 The headline run length is the sources' 100-day convention; ``training.max_days`` (sampled) is beside it.
 """
@@ -26,9 +27,9 @@ HEADLINE_DAYS = 100.0  # the run length the sources quote (Epoch AI: frontier ru
 
 
 def run_scale(draws: dict[str, np.ndarray]) -> np.ndarray:
-    """float64 [T]: the share of a cluster's MFU-weighted H100e a run uses over its wall-clock time: the
-    co-located share × the run's share of the cluster × goodput."""
-    return draws["cluster.colocated_share"] * draws["cluster.run_share"] * draws["training.goodput"]
+    """float64 [T]: the share of a cluster's MFU-weighted H100e a run uses over its wall-clock time: the run's
+    share of the cluster × goodput."""
+    return draws["cluster.run_share"] * draws["training.goodput"]
 
 
 def run_by_headquarters(out, draws: dict[str, np.ndarray], reg, china: int, us: int, abroad: list[int]) -> np.ndarray:
@@ -70,9 +71,9 @@ def largest_run_flop(run: np.ndarray, draws: dict[str, np.ndarray], days: float 
     return flop
 
 
-def cluster_h100e(cluster: np.ndarray, draws: dict[str, np.ndarray]) -> np.ndarray:
-    """float64 [T, C, Q]: the largest co-located cluster (``Outputs.cluster`` × the co-located share), H100e."""
-    return cluster.astype(np.float64) * draws["cluster.colocated_share"][:, None, None]
+def cluster_h100e(cluster: np.ndarray) -> np.ndarray:
+    """float64 [T, C, Q]: the largest co-located cluster (``Outputs.cluster``), H100e."""
+    return cluster.astype(np.float64)
 
 
 def first_crossing(flop: np.ndarray, threshold: float) -> np.ndarray:

@@ -86,7 +86,7 @@ class Metrics:
     @cached_property
     def largest_cluster_h100e(self) -> np.ndarray:
         """float64 [T, C, Q]: the largest co-located cluster located in the territory, H100e."""
-        return cluster_h100e(self.out.cluster, self.draws)
+        return cluster_h100e(self.out.cluster)
 
     @cached_property
     def largest_run_flop_groups(self) -> np.ndarray:
