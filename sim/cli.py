@@ -1,5 +1,5 @@
 """The ``sim`` command: run, compare, plot, regimes, assumptions, feasibility, validate, backtest, levers,
-chips.
+sensitivity, chips.
 
 Every argument is checked before any work. A user error prints one line, ``sim: error: <file>: <field>:
 <problem>``, and exits 2; Ctrl-C exits 130 and SIGTERM 143 with one line, leaving no partial results
@@ -64,6 +64,7 @@ def _float_in(lo: float, hi: float, lo_open: bool = False):
 TRIALS = _int_in(1, MAX_TRIALS)
 SEED = _int_in(0, 2**63 - 1)
 THREADS = _int_in(1, 1024)  # checked against numba's thread limit when the run starts
+SENSITIVITY_METHODS = ("sobol", "morris", "delta", "pawn")  # sim.sensitivity.METHODS (SALib loads only when used)
 
 
 def _add_run_args(p: argparse.ArgumentParser, what: str) -> None:
@@ -126,6 +127,25 @@ def parser() -> argparse.ArgumentParser:
     lv.add_argument("--out", help="write to this file (docs/levers.md), and its rows as CSV beside it")
     lv.add_argument("--no-progress", action="store_true")
     lv.set_defaults(func=c.levers)
+    se = sub.add_parser("sensitivity", help="which uncertain inputs drive the headline outputs (SALib)")
+    se.add_argument("scenario")
+    se.add_argument("--method", choices=SENSITIVITY_METHODS, default="sobol", help="(default: sobol)")
+    se.add_argument(
+        "--n",
+        type=_int_in(2, 1_000_000),
+        help="Sobol base samples (a power of 2; default 256), Morris trajectories (10), delta/PAWN points (1,000)",
+    )
+    se.add_argument("--groups", help="group inputs: a comma list of paths, demand_weight, chips")
+    se.add_argument("--inputs", help="vary only these inputs or time paths (comma list; default: all)")
+    se.add_argument("--quarters", help="comma list of quarters (default: 2027Q4 and the run's last)")
+    se.add_argument("--seed", type=SEED, help="override run.seed (the design's seed too)")
+    se.add_argument("--threads", type=THREADS, help="numba threads (results do not depend on it)")
+    se.add_argument("--out", default="results", help="results root (default: results)")
+    se.add_argument("--run-id", help="name of the folder under <out>/sensitivity (default: UTC time and seed)")
+    se.add_argument("--replace", action="store_true", help="replace an existing folder of the same id")
+    se.add_argument("--no-progress", action="store_true")
+    se.add_argument("--no-figures", action="store_true")
+    se.set_defaults(func=c.sensitivity)
     ch = sub.add_parser("chips", help="print the chip catalogue with TPP, PD and ECCN class")
     ch.set_defaults(func=c.chips)
     return ap

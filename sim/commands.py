@@ -199,6 +199,48 @@ def levers(args) -> int:
     return 0
 
 
+def _list(text: str | None, field: str) -> list[str] | None:
+    """A comma-separated option as a list (None when not given); an empty list is refused."""
+    if text is None:
+        return None
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    if not items:
+        raise SimInputError(CMDLINE, field, "expected a comma-separated list, got nothing")
+    return items
+
+
+def sensitivity(args) -> int:
+    from .folders import plan
+    from .runner import set_threads
+    from .scenario import load_scenario
+    from .sensitivity import sensitivity as analyse
+
+    t0 = time.perf_counter()
+    sc = _with_args(load_scenario(args.scenario), args)
+    _check_threads(args.threads)
+    folder = plan(args.out, "sensitivity", args.run_id, sc.seed, args.replace)
+    set_threads(args.threads)
+    res = analyse(
+        sc,
+        args.method,
+        args.n,
+        _list(args.groups, "--groups") or [],
+        _list(args.inputs, "--inputs"),
+        _list(args.quarters, "--quarters"),
+        progress=not args.no_progress,
+    )
+    path = res.write(folder, figures=not args.no_figures)
+    wall = time.perf_counter() - t0
+    print(f"{path}  ({res.design.shape[0]:,} trials, {len(res.problem.factors)} factors, {wall:.0f} s)")
+    q = sorted({k[2] for k in res.outputs})[0]
+    for metric in ("compute_h100e", "largest_run_flop"):
+        top = res.top(metric, "China", q)
+        print(f"  China {metric} {q}, top factors by {res.method} {top['index'][0] if top.height else ''}:")
+        for r in top.iter_rows(named=True):
+            print(f"    {r['factor']:55s} {r['estimate']:10.3g} ± {r['conf']:.2g}")
+    return 0
+
+
 def feasibility(args) -> int:
     from .assumptions import load_assumptions
     from .training import chip_h100e, chips_needed, training_flop

@@ -58,39 +58,54 @@ def supply_cost(chips: pl.DataFrame) -> np.ndarray:
     return np.where(flop_only, flops, np.maximum(flops, die))
 
 
-def chip_h100e_draws(chips: pl.DataFrame, seed: int, T: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def chip_dists(chips: pl.DataFrame) -> dict[str, uncertainty.Dist]:
+    """The chip catalogue's uncertain inputs by stream name: ``chips.<name>.fp16_dense_tflops`` (a lognormal
+    with the 90 % interval ``fp16_ci90_low``/``fp16_ci90_high``: roadmap parts whose 16-bit rate is not
+    published, TFLOP/s) and ``chips.<name>.price_usd`` (the interval ``price_low_usd``/``price_high_usd``, USD;
+    fixed where it is a point)."""
+    dists = {}
+    has_fp16 = "fp16_ci90_low" in chips.columns
+    for r in chips.iter_rows(named=True):
+        lo, hi = (r["fp16_ci90_low"], r["fp16_ci90_high"]) if has_fp16 else (None, None)
+        if lo is not None or hi is not None:
+            if lo is None or hi is None or not 0 < lo < hi:
+                raise DataError(CHIPS_CSV, f"fp16_ci90_low/fp16_ci90_high ({r['name']})", "expected 0 < low < high")
+            name = f"chips.{r['name']}.fp16_dense_tflops"
+            dists[name] = uncertainty.interval(lo, hi, CHIPS_CSV, name)
+        lo, hi = r.get("price_low_usd"), r.get("price_high_usd")
+        if lo is not None and hi is not None:
+            name = f"chips.{r['name']}.price_usd"
+            dists[name] = uncertainty.interval(lo, hi, CHIPS_CSV, name)
+    return dists
+
+
+def chip_h100e_draws(
+    chips: pl.DataFrame, seed: int, T: int, design: uncertainty.Design | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Dense 16-bit FLOP/s per chip and trial in H100e [T, K]: the catalogue's value, or, for chips with an
-    interval (``fp16_ci90_low``/``fp16_ci90_high`` in chips.csv: roadmap parts whose 16-bit rate is not
-    published), a lognormal draw with that 90 % interval from the stream ``chips.<name>.fp16_dense_tflops``.
-    Also returns the draws by stream name (TFLOP/s)."""
+    interval, a draw from the stream ``chips.<name>.fp16_dense_tflops`` (``chip_dists``). Also returns the
+    draws by stream name (TFLOP/s)."""
     out = np.repeat(chips["h100e_flops"].to_numpy()[None, :], T, axis=0)
-    draws = {}
-    if "fp16_ci90_low" not in chips.columns:
-        return out, draws
-    for k, r in enumerate(chips.iter_rows(named=True)):
-        lo, hi = r["fp16_ci90_low"], r["fp16_ci90_high"]
-        if lo is None and hi is None:
-            continue
-        if lo is None or hi is None or not 0 < lo < hi:
-            raise DataError(CHIPS_CSV, f"fp16_ci90_low/fp16_ci90_high ({r['name']})", "expected 0 < low < high")
-        name = f"chips.{r['name']}.fp16_dense_tflops"
-        draws[name] = uncertainty.interval(lo, hi, CHIPS_CSV, name).ppf(uncertainty.uniforms(seed, name, T))
-        out[:, k] = draws[name] / H100_FP16_TFLOPS
+    dists, draws = chip_dists(chips), {}
+    for k, chip in enumerate(chips["name"]):
+        name = f"chips.{chip}.fp16_dense_tflops"
+        if name in dists:
+            draws[name] = dists[name].ppf(uncertainty.uniforms(seed, name, T, design))
+            out[:, k] = draws[name] / H100_FP16_TFLOPS
     return out, draws
 
 
-def chip_price_draws(chips: pl.DataFrame, seed: int, T: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Price per chip and trial, USD [T, K]: a lognormal draw with the 90 % interval [price_low_usd,
-    price_high_usd] of chips.csv from the stream ``chips.<name>.price_usd`` (the catalogue's price where the
-    interval is a point). Also returns the draws by stream name."""
+def chip_price_draws(
+    chips: pl.DataFrame, seed: int, T: int, design: uncertainty.Design | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Price per chip and trial, USD [T, K]: a draw from the stream ``chips.<name>.price_usd``
+    (``chip_dists``), 0 where the catalogue has no price. Also returns the draws by stream name."""
     out = np.zeros((T, chips.height))
-    draws = {}
-    for k, r in enumerate(chips.iter_rows(named=True)):
-        lo, hi = r.get("price_low_usd"), r.get("price_high_usd")
-        if lo is None or hi is None:
-            continue
-        name = f"chips.{r['name']}.price_usd"
-        draws[name] = out[:, k] = uncertainty.interval(lo, hi, CHIPS_CSV, name).ppf(uncertainty.uniforms(seed, name, T))
+    dists, draws = chip_dists(chips), {}
+    for k, chip in enumerate(chips["name"]):
+        name = f"chips.{chip}.price_usd"
+        if name in dists:
+            draws[name] = out[:, k] = dists[name].ppf(uncertainty.uniforms(seed, name, T, design))
     return out, draws
 
 
@@ -219,7 +234,12 @@ def _installed_shares(sc: Scenario, start: str) -> dict[str, float]:
     return shares
 
 
-def compile_scenario(sc: Scenario) -> Compiled:
+def compile_scenario(sc: Scenario, design: uncertainty.Design | None = None) -> Compiled:
+    """The kernel's inputs for scenario ``sc``, its per-trial draws and its compiled regime. With a ``design``
+    (one row per trial), the inputs it names take its uniforms, and each row uses the noise of the trial it
+    names (a sensitivity design: sim/sensitivity)."""
+    if design is not None and design.rows != sc.trials:
+        raise ValueError(f"the design has {design.rows} rows for {sc.trials} trials")
     chips = load_chips()
     labels = sc.labels
     iso3, idx = sc.world.iso3, sc.world.index()
@@ -265,8 +285,9 @@ def compile_scenario(sc: Scenario) -> Compiled:
     for q in range(len(labels)):
         ok = [k for k in fb if avail[k] <= years[q]]
         fallback[q, : len(ok)] = ok
-    draws = uncertainty.draw(sc.assumptions.dists, sc.seed, sc.trials)
-    paths = {name: timepaths.level(spec, draws, sc.seed, labels) for name, spec in sc.assumptions.paths.items()}
+    draws = uncertainty.draw(sc.assumptions.dists, sc.seed, sc.trials, design)
+    rows = None if design is None else np.asarray(design.noise, np.int64)
+    paths = {n: timepaths.level(spec, draws, sc.seed, labels, rows) for n, spec in sc.assumptions.paths.items()}
     draws["installed_base.world_h100e"] = paths["installed_base.world_h100e"][:, 0]
     draws["smuggling.take_up"] = smuggling_take_up(draws)
     trial_weights = country_weights(sc, weights, draws)
@@ -284,10 +305,12 @@ def compile_scenario(sc: Scenario) -> Compiled:
         np.int32,
     )
     mix_prob, mix_alias = _chip_mix(sc, chips, labels, max(1, slips))
-    chip_h100e, chip_draws = chip_h100e_draws(chips, sc.seed, sc.trials)
+    chip_h100e, chip_draws = chip_h100e_draws(chips, sc.seed, sc.trials, design)
     draws.update(chip_draws)
-    chip_price, price_draws = chip_price_draws(chips, sc.seed, sc.trials)
+    chip_price, price_draws = chip_price_draws(chips, sc.seed, sc.trials, design)
     draws.update(price_draws)
+    if design is not None and set(design.u) - set(draws):
+        raise ValueError(f"the design names an unknown input: {sorted(set(design.u) - set(draws))[0]!r}")
     ztab = stats.norm.ppf((np.arange(2**L.ZTAB_BITS) + 0.5) / 2**L.ZTAB_BITS)
     div = idx[s["buyers"]["diversion_destination"]]
     inputs = KernelInputs(
@@ -299,7 +322,7 @@ def compile_scenario(sc: Scenario) -> Compiled:
             chip_price,
             mfu_by_family(draws),
             paths["cluster.frontier_h100e"],
-            0,
+            np.arange(sc.trials, dtype=np.int64) if rows is None else rows,
         ),
         firms=Firms(
             country=f_country,

@@ -99,17 +99,22 @@ def _qindex(label: str) -> int:
 GRID = ("2000Q1", 240)  # calendar quarters on which AR(1) noise is drawn: 2000Q1-2059Q4
 
 
-def ar1_noise(seed: int, name: str, rho: np.ndarray, sd: np.ndarray, T: int, labels: list[str]) -> np.ndarray:
+def ar1_noise(
+    seed: int, name: str, rho: np.ndarray, sd: np.ndarray, T: int, labels: list[str], rows: np.ndarray | None = None
+) -> np.ndarray:
     """Stationary AR(1) log-noise [T, Q] for quarters ``labels``, with per-trial ``rho`` and ``sd``. The
     series runs on a fixed calendar grid (GRID) with innovations from the stream ``<name>.ar1``, so a
     calendar quarter gets the same noise whatever the run's start and length, and trial i's row depends
-    only on seed and i."""
+    only on seed and i (``rows``: the trial whose innovations each row uses, default its own)."""
     g0, G = _qindex(GRID[0]), GRID[1]
     idx = np.array([_qindex(x) for x in labels]) - g0
     if idx.min() < 0 or idx.max() >= G:
         raise SimInputError("", f"{name}.ar1", f"quarters outside {GRID[0]} + {G} are not supported")
     rng = np.random.Generator(np.random.PCG64(uncertainty.name_seed(seed, f"{name}.ar1")))
-    eta = stats.norm.ppf(np.clip(rng.random((T, G)), 1e-12, 1 - 1e-12))
+    if rows is None:
+        eta = stats.norm.ppf(np.clip(rng.random((T, G)), 1e-12, 1 - 1e-12))
+    else:
+        eta = stats.norm.ppf(np.clip(rng.random((int(rows.max()) + 1, G)), 1e-12, 1 - 1e-12))[rows]
     e = np.empty((T, G))
     e[:, 0] = sd * eta[:, 0]
     w = np.sqrt(1.0 - rho * rho) * sd
@@ -118,8 +123,11 @@ def ar1_noise(seed: int, name: str, rho: np.ndarray, sd: np.ndarray, T: int, lab
     return e[:, idx]
 
 
-def level(spec: PathSpec, draws: dict[str, np.ndarray], seed: int, labels: list[str]) -> np.ndarray:
-    """The path [T, Q] over quarters ``labels`` from the per-trial component ``draws``."""
+def level(
+    spec: PathSpec, draws: dict[str, np.ndarray], seed: int, labels: list[str], rows: np.ndarray | None = None
+) -> np.ndarray:
+    """The path [T, Q] over quarters ``labels`` from the per-trial component ``draws`` (``rows``: the trial
+    whose AR(1) innovations each row uses, default its own)."""
     start = draws[f"{spec.name}.start"]
     T = start.shape[0]
     a = _qindex(spec.anchor)
@@ -134,5 +142,5 @@ def level(spec: PathSpec, draws: dict[str, np.ndarray], seed: int, labels: list[
     cum = np.concatenate([np.zeros((T, 1)), np.cumsum(log_g, axis=1)], axis=1)  # log level at lo ... hi
     base = np.log(start)[:, None] + cum[:, idx - lo] - cum[:, [a - lo]]
     sd, rho = draws[f"{spec.name}.ar1.sd"], draws[f"{spec.name}.ar1.rho"]
-    e = ar1_noise(seed, spec.name, rho, sd, T, labels)
+    e = ar1_noise(seed, spec.name, rho, sd, T, labels, rows)
     return np.exp(base + e - 0.5 * (sd * sd)[:, None])

@@ -77,12 +77,17 @@ class RunResult:
         return s["value"][0]
 
 
+def set_threads(threads: int | None) -> None:
+    """Run the kernel on ``threads`` numba threads (None: leave as is); results do not depend on it."""
+    if threads is not None:
+        numba.set_num_threads(threads)
+
+
 def run(sc: Scenario, progress: bool = False, threads: int | None = None, block: int = 50) -> RunResult:
     """Simulate every trial of scenario ``sc``. Trials run in blocks of ``block`` (numba prange over the
     trials of a block); results do not depend on ``threads`` or ``block``."""
     t_start = time.perf_counter()
-    if threads is not None:
-        numba.set_num_threads(threads)
+    set_threads(threads)
     compiled = compile_scenario(sc)
     t_compiled = time.perf_counter()
     inp = compiled.inputs

@@ -10,7 +10,9 @@ A spec is a number (fixed) or a one-key table, optionally with ``clip = [lo, hi]
 
 Every draw is ``ppf(u)`` of a uniform ``u``, so Monte Carlo, Latin hypercube and Sobol designs share
 one path. The uniforms of a parameter come from a stream keyed by (seed, parameter name): changing
-one parameter, or adding another, does not reshuffle the draws of the rest (common random numbers).
+one parameter, or adding another, does not reshuffle the draws of the rest (common random numbers). A
+``Design`` gives some parameters' uniforms row by row instead (a sensitivity design) and names the trial
+whose own noise each row uses.
 """
 
 from __future__ import annotations
@@ -27,6 +29,19 @@ from .errors import SimInputError
 U_MIN, U_MAX = 1e-12, 1 - 1e-12  # uniforms are clipped to this interval before the inverse CDF
 _Z90 = stats.norm.ppf(0.95)  # 1.6449: half-width of a 90 % normal interval in standard deviations
 KINDS = ("fixed", "uniform", "lognormal", "normal")
+
+
+@dataclass(frozen=True)
+class Design:
+    """Rows of a design: the uniforms of some inputs given per row, and the trial whose own noise (order
+    draws, AR(1) innovations) each row uses, keyed apart from the design so that rows can share it."""
+
+    u: dict[str, np.ndarray]  # input name → float64 [T] in [0, 1] (clipped to [U_MIN, U_MAX])
+    noise: np.ndarray  # int64 [T]: the trial index whose noise each row uses
+
+    @property
+    def rows(self) -> int:
+        return len(self.noise)
 
 
 @dataclass(frozen=True)
@@ -139,12 +154,17 @@ def name_seed(seed: int, name: str) -> np.random.SeedSequence:
     return np.random.SeedSequence(entropy=seed, spawn_key=(int.from_bytes(digest[:8], "little"),))
 
 
-def uniforms(seed: int, name: str, n_trials: int) -> np.ndarray:
-    """``n_trials`` uniforms in (0, 1) for parameter ``name``; trial i always gets the same value."""
-    u = np.random.Generator(np.random.PCG64(name_seed(seed, name))).random(n_trials)
-    return np.clip(u, U_MIN, U_MAX)
+def uniforms(seed: int, name: str, n_trials: int, design: Design | None = None) -> np.ndarray:
+    """``n_trials`` uniforms in (0, 1) for parameter ``name``; trial i always gets the same value. With a
+    ``design``: its uniforms for the inputs it gives, and for the others the value of the trial whose noise
+    each row uses (an input outside the design is held with the noise)."""
+    if design is not None and name in design.u:
+        return np.clip(np.asarray(design.u[name], dtype=np.float64), U_MIN, U_MAX)
+    rows = n_trials if design is None else int(design.noise.max()) + 1
+    u = np.random.Generator(np.random.PCG64(name_seed(seed, name))).random(rows)
+    return np.clip(u if design is None else u[design.noise], U_MIN, U_MAX)
 
 
-def draw(dists: dict[str, Dist], seed: int, n_trials: int) -> dict[str, np.ndarray]:
-    """Draw every distribution for ``n_trials`` trials, each from its own name-keyed stream."""
-    return {name: d.ppf(uniforms(seed, name, n_trials)) for name, d in dists.items()}
+def draw(dists: dict[str, Dist], seed: int, n_trials: int, design: Design | None = None) -> dict[str, np.ndarray]:
+    """Draw every distribution for ``n_trials`` trials, each from its own name-keyed stream (or the design)."""
+    return {name: d.ppf(uniforms(seed, name, n_trials, design)) for name, d in dists.items()}

@@ -146,10 +146,10 @@ def test_same_seed_same_numbers_for_1_and_2_threads_and_any_block_size(small):
 
 
 def test_a_block_of_trials_keeps_the_global_trials_random_streams(small):
-    """Trials 1-2 run alone (a Draws slice whose ``first`` is 1) give rows 1-2 of the full run."""
+    """Trials 1-2 run alone (a Draws slice whose streams are 1 and 2) give rows 1-2 of the full run."""
     full = run_kernel(small.inputs)
     inp = KernelInputs(**{**small.inputs.__dict__, "draws": small.inputs.draws.slice(1, 3)})
-    assert inp.draws.first == 1 and inp.shape[0] == 2
+    assert inp.draws.stream.tolist() == [1, 2] and inp.shape[0] == 2
     part = run_kernel(inp)
     for a, b in zip(full.arrays(), part.arrays()):
         np.testing.assert_array_equal(a[1:], b)
@@ -292,7 +292,7 @@ def test_the_flat_names_of_earlier_versions_read_and_assign_the_groups(small):
     again = KernelInputs.from_flat(**inp.flat())
     for name in ALIASES:
         assert getattr(again, name) is getattr(inp, name)
-    assert again.draws.first == 0 and isinstance(again.draws, Draws)
+    assert again.draws.stream.tolist() == [0, 1] and isinstance(again.draws, Draws)
     assert inp.subset(1).draws.params.shape[0] == 1
 
 
@@ -319,14 +319,14 @@ def test_inputs_are_made_plain_so_every_source_shares_one_compiled_kernel(small)
     odd = np.asfortranarray(d.quarterly)
     ro = d.params.copy()
     ro.flags.writeable = False
-    p = plain(Draws(ro, odd, d.chip_h100e, d.weight, d.chip_price, d.mfu, d.cluster_cap, d.first))
-    assert p.chip_h100e is d.chip_h100e and p.first == d.first
+    p = plain(Draws(ro, odd, d.chip_h100e, d.weight, d.chip_price, d.mfu, d.cluster_cap, d.stream))
+    assert p.chip_h100e is d.chip_h100e and p.stream is d.stream
     for a, b in ((p.params, ro), (p.quarterly, odd)):
         assert a.flags.c_contiguous and a.flags.writeable and np.array_equal(a, b)
     inp = KernelInputs(
         **{
             **small.inputs.__dict__,
-            "draws": Draws(ro, odd, d.chip_h100e, d.weight, d.chip_price, d.mfu, d.cluster_cap, d.first),
+            "draws": Draws(ro, odd, d.chip_h100e, d.weight, d.chip_price, d.mfu, d.cluster_cap, d.stream),
         }
     )
     for a, b in zip(run_kernel(inp).arrays(), run_kernel(small.inputs).arrays()):

@@ -51,7 +51,7 @@ def _bare_trial(t, draws, firms, terr, rules, tables, consts, out, hits):
     p = draws.params[t]
     etab = _size_table(p[L.P_ORDER_SIGMA], tables.ztab)
     mshift = _shift(m)
-    tkey = _mix(consts.key ^ (np.uint64(draws.first + t + 1) * _GOLDEN))
+    tkey = _mix(consts.key ^ (np.uint64(draws.stream[t] + 1) * _GOLDEN))
     wf = _firm_weights(firms, terr, p[L.P_SIZE_EXP])
     fshare = np.empty(F)
     for f in range(F):

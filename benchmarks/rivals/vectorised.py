@@ -136,7 +136,7 @@ class _Block:
         self.div_mult = P[:, L.P_DIVERSION]
         self.cut_g = P[:, L.P_CUT_GUIDANCE]
         self.cut_lv = P[:, L.P_CUT_LV]
-        g = (np.arange(t0, t1, dtype=np.uint64) + _U(inp.draws.first + 1)) * _GOLDEN  # global trial indices
+        g = (inp.draws.stream[t0:t1].astype(np.uint64) + _U(1)) * _GOLDEN  # the rows' random streams
         self.tkey = _mix(_U(inp.consts.key) ^ g)
 
         # exp(sigma z) for the 4,096 order-size quantiles, per distinct sigma (libm, as the kernel)

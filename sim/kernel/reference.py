@@ -82,7 +82,7 @@ def simulate_trial(inp, t: int) -> dict:
     V = inp.draws.quarterly.shape[2] - L.QT_SUPPLY
     revenue = np.zeros((C, Q, V))  # sales booked to a territory in a quarter, USD
     refused = np.zeros((C, Q, V))  # refused orders at price, USD
-    tkey = mix(int(inp.consts.key) ^ (((inp.draws.first + t + 1) * GOLDEN) & MASK))  # the global trial's stream
+    tkey = mix(int(inp.consts.key) ^ (((int(inp.draws.stream[t]) + 1) * GOLDEN) & MASK))  # the row's random stream
 
     # firm demand shares and initial stock (taken as H100-class chips)
     norm = [0.0] * C

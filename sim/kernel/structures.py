@@ -27,10 +27,10 @@ class Draws(NamedTuple):
     chip_price: np.ndarray  # float64 [T, K]: price per chip in the trial, USD
     mfu: np.ndarray  # float64 [T, family]: model FLOP utilisation of a training run on each chip family
     cluster_cap: np.ndarray  # float64 [T, Q]: the largest cluster a site can hold (cluster.frontier_h100e), H100e
-    first: int  # global index of row 0: a trial's random stream is keyed by its global index
+    stream: np.ndarray  # int64 [T]: the global trial index whose random stream each row uses (its noise)
 
     def slice(self, a: int, b: int) -> Draws:
-        """Trials [a, b): rows a..b-1, keeping their global indices (and so their random streams)."""
+        """Trials [a, b): rows a..b-1, keeping their random streams."""
         return Draws(
             self.params[a:b],
             self.quarterly[a:b],
@@ -39,7 +39,7 @@ class Draws(NamedTuple):
             self.chip_price[a:b],
             self.mfu[a:b],
             self.cluster_cap[a:b],
-            self.first + a,
+            self.stream[a:b],
         )
 
 
@@ -378,7 +378,7 @@ class KernelInputs:
         for name, value in flat.items():
             g, f = ALIASES[name]
             parts[g][f] = value
-        parts["draws"]["first"] = 0
+        parts["draws"]["stream"] = np.arange(len(flat["params"]), dtype=np.int64)
         return cls(**{g: GROUPS[g](**parts[g]) for g in GROUPS})
 
     def flat(self) -> dict:

@@ -43,7 +43,7 @@ def _trial_values(t, draws, firms, terr, chips, tables, consts):
     Q = draws.quarterly.shape[1]
     return Trial(
         t,
-        _mix(consts.key ^ (np.uint64(draws.first + t + 1) * _GOLDEN)),  # the stream of the global trial
+        _mix(consts.key ^ (np.uint64(draws.stream[t] + 1) * _GOLDEN)),  # the row's random stream
         h100e,
         tk,
         1.0 / tk,

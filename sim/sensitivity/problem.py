@@ -1,0 +1,80 @@
+"""A scenario's uncertain inputs as a sensitivity problem: each input's stream name and group, over the
+uniforms in (0, 1) that the scenario's inverse CDFs turn into draws (sim/uncertainty.py), so a design point
+is one trial with the same distributions the scenario declares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..chips import load_chips
+from ..errors import SimInputError
+from ..inputs import chip_dists
+from ..scenario import Scenario
+
+# how inputs may be grouped (``--groups``): a time path's components (start, growth per year, AR(1)) as the path;
+# the calibrated territories' demand weights as one input; the chip catalogue's prices and roadmap FLOP/s as two
+GROUPINGS = ("paths", "demand_weight", "chips")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The inputs of a design: ``names`` (stream names, one column of the design each) and each one's group
+    (its own name where ungrouped)."""
+
+    names: list[str]
+    groups: list[str]
+
+    @property
+    def grouped(self) -> bool:
+        return self.groups != self.names
+
+    @property
+    def factors(self) -> list[str]:
+        """The factors the indices are reported for: the groups, in order of first appearance."""
+        return list(dict.fromkeys(self.groups))
+
+    def salib(self, bounds: tuple[float, float] = (0.0, 1.0)) -> dict:
+        """SALib's problem dictionary over the uniforms (``bounds`` for each input)."""
+        p = {"num_vars": len(self.names), "names": list(self.names), "bounds": [list(bounds)] * len(self.names)}
+        if self.grouped:
+            p["groups"] = list(self.groups)
+        return p
+
+
+def uncertain_inputs(sc: Scenario) -> list[str]:
+    """The stream names of every input of ``sc`` that varies between trials: the assumptions' distributions
+    (time-path components included) and the chip catalogue's intervals, fixed values left out."""
+    dists = {**sc.assumptions.dists, **chip_dists(load_chips())}
+    return [name for name, d in dists.items() if d.kind != "fixed" and _varies(d)]
+
+
+def _varies(d) -> bool:
+    lo, hi = d.support()
+    return hi > lo
+
+
+def problem(sc: Scenario, groups: list[str] = (), inputs: list[str] | None = None) -> Problem:
+    """The sensitivity problem of scenario ``sc``, its inputs grouped by the rules ``groups`` (GROUPINGS);
+    ``inputs``: the inputs to vary, by name or by time path (default every uncertain input; the others are
+    held at the values of the trial whose noise the design uses)."""
+    for g in groups:
+        if g not in GROUPINGS:
+            raise SimInputError("command line", "--groups", f"unknown grouping {g!r} (one of {', '.join(GROUPINGS)})")
+    names = uncertain_inputs(sc)
+    of_path = {comp: p.name for p in sc.assumptions.paths.values() for comp in p.components()}
+    if inputs is not None:
+        for x in inputs:
+            if x not in names and x not in of_path.values():
+                raise SimInputError("command line", "--inputs", f"{x!r} is not an uncertain input of {sc.name}")
+        names = [n for n in names if n in inputs or of_path.get(n) in inputs]
+    out = []
+    for n in names:
+        if "paths" in groups and n in of_path:
+            out.append(of_path[n])
+        elif "demand_weight" in groups and n.startswith("demand_weight."):
+            out.append("demand_weight")
+        elif "chips" in groups and n.startswith("chips."):
+            out.append("chips.price_usd" if n.endswith(".price_usd") else "chips.fp16_dense_tflops")
+        else:
+            out.append(n)
+    return Problem(names, out)
