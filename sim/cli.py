@@ -75,6 +75,15 @@ def _add_run_args(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def _add_execution_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=THREADS, help="numba threads in this process (results do not depend on it)")
+    p.add_argument("--workers", type=_int_in(1, 1024), help="run blocks of trials in N local processes")
+    p.add_argument(
+        "--dask", metavar="ADDRESS", help="run blocks on a dask.distributed scheduler ('local': a LocalCluster)"
+    )
+    p.add_argument("--resume", action="store_true", help="resume the interrupted execution of --run-id (same numbers)")
+
+
 def parser() -> argparse.ArgumentParser:
     from . import commands as c
 
@@ -139,7 +148,7 @@ def parser() -> argparse.ArgumentParser:
     se.add_argument("--inputs", help="vary only these inputs or time paths (comma list; default: all)")
     se.add_argument("--quarters", help="comma list of quarters (default: 2027Q4 and the run's last)")
     se.add_argument("--seed", type=SEED, help="override run.seed (the design's seed too)")
-    se.add_argument("--threads", type=THREADS, help="numba threads (results do not depend on it)")
+    _add_execution_args(se)
     se.add_argument("--out", default="results", help="results root (default: results)")
     se.add_argument("--run-id", help="name of the folder under <out>/sensitivity (default: UTC time and seed)")
     se.add_argument("--replace", action="store_true", help="replace an existing folder of the same id")
@@ -156,8 +165,8 @@ def _on_sigterm(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``sim`` command; returns its exit code (0 ok, 2 bad input, 3 broken invariant, 130/143
-    interrupted/terminated)."""
+    """Run the ``sim`` command; returns its exit code (0 ok, 1 a block of trials failed twice, 2 bad input,
+    3 broken invariant, 130/143 interrupted/terminated)."""
     try:
         old = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread: leave signals alone
@@ -168,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     except SimInputError as e:
         print(f"sim: error: {e}", file=sys.stderr)
         return 2
+    except RuntimeError as e:  # sim.execution.ExecutionError: a block failed twice (no import of the heavy layer)
+        if type(e).__name__ != "ExecutionError":
+            raise
+        print(f"sim: error: {e} (finished blocks are kept: rerun with --resume)", file=sys.stderr)
+        return 1
     except InvariantError as e:
         print(f"sim: error: {e} (nothing was written; please report this)", file=sys.stderr)
         return 3

@@ -210,6 +210,7 @@ def _list(text: str | None, field: str) -> list[str] | None:
 
 
 def sensitivity(args) -> int:
+    from .execution import executor
     from .folders import plan
     from .runner import set_threads
     from .scenario import load_scenario
@@ -219,16 +220,26 @@ def sensitivity(args) -> int:
     sc = _with_args(load_scenario(args.scenario), args)
     _check_threads(args.threads)
     folder = plan(args.out, "sensitivity", args.run_id, sc.seed, args.replace)
+    if args.resume and args.run_id is None:
+        raise SimInputError(CMDLINE, "--resume", "give the --run-id of the execution to resume")
     set_threads(args.threads)
-    res = analyse(
-        sc,
-        args.method,
-        args.n,
-        _list(args.groups, "--groups") or [],
-        _list(args.inputs, "--inputs"),
-        _list(args.quarters, "--quarters"),
-        progress=not args.no_progress,
-    )
+    runner = executor(args.workers, args.dask)
+    store = folder.parent / f".blocks-{folder.run_id}" if args.run_id is not None else None
+    try:
+        res = analyse(
+            sc,
+            args.method,
+            args.n,
+            _list(args.groups, "--groups") or [],
+            _list(args.inputs, "--inputs"),
+            _list(args.quarters, "--quarters"),
+            progress=not args.no_progress,
+            runner=runner,
+            store=store,
+            resume=args.resume,
+        )
+    finally:
+        runner.close()
     path = res.write(folder, figures=not args.no_figures)
     wall = time.perf_counter() - t0
     print(f"{path}  ({res.design.shape[0]:,} trials, {len(res.problem.factors)} factors, {wall:.0f} s)")

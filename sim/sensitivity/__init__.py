@@ -21,6 +21,7 @@ import polars as pl
 
 from .. import __version__
 from ..errors import SimInputError
+from ..execution import BlockStore
 from ..results import git_commit
 from ..scenario import Scenario
 from ..uncertainty import Design
@@ -56,6 +57,7 @@ class Sensitivity:
     indices: pl.DataFrame
     seconds: float
     noise_trial: int = 0  # every row uses this trial's order draws and AR(1) innovations
+    store: BlockStore | None = None  # the finished blocks, removed once the analysis is written
 
     @property
     def source(self) -> str:
@@ -115,6 +117,8 @@ class Sensitivity:
                 "git_commit": git_commit(Path(__file__).parent),
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        if self.store is not None:
+            self.store.remove()
         return final
 
 
@@ -134,11 +138,16 @@ def sensitivity(
     noise_trial: int = 0,
     block: int = 100,
     progress: bool = False,
+    runner=None,
+    store: Path | None = None,
+    resume: bool = False,
 ) -> Sensitivity:
     """Global sensitivity of scenario ``sc``'s headline outputs to its uncertain inputs (``method`` in METHODS;
     ``n``: Sobol base samples (a power of 2), Morris trajectories, or delta/PAWN points; ``groups``: GROUPINGS;
     ``inputs``: the inputs to vary (default all, see ``problem``); ``quarters``: labels of the run, default
-    2027Q4 and the last). The design's seed is the scenario's; every row uses the noise of ``noise_trial``."""
+    2027Q4 and the last). The design's seed is the scenario's; every row uses the noise of ``noise_trial``.
+    ``runner``: an executor (sim.execution; default in-process); ``store``: a folder for finished blocks, read
+    back when ``resume`` (removed when the analysis is written)."""
     t0 = time.perf_counter()
     if method not in METHODS:
         raise SimInputError("command line", "--method", f"unknown method {method!r} (one of {', '.join(METHODS)})")
@@ -154,10 +163,24 @@ def sensitivity(
     X = sample(prob, method, n, sc.seed)
     assert X.shape[0] == rows(prob, method, n)
     design = Design({name: X[:, i] for i, name in enumerate(prob.names)}, np.full(X.shape[0], noise_trial, np.int64))
-    values = evaluate(sc, design, quarters, block=block, progress=progress)
+    job = {
+        "kind": "sensitivity",
+        "version": __version__,
+        "scenario": sc.raw,
+        "seed": sc.seed,
+        "method": method,
+        "n": n,
+        "factors": prob.groups,
+        "inputs": prob.names,
+        "quarters": quarters,
+        "noise_trial": noise_trial,
+        "block": block,
+    }
+    blocks = BlockStore(store, job, resume) if store is not None else None
+    values = evaluate(sc, design, quarters, block=block, progress=progress, runner=runner, store=blocks)
     table = []
     for (metric, region, quarter), y in values.items():
         for r in analyze(prob, method, X, y, sc.seed):
             table.append({"method": method, "metric": metric, "region": region, "quarter": quarter, **r})
     indices = pl.DataFrame(table, schema=SCHEMA)
-    return Sensitivity(sc, method, n, prob, X, values, indices, time.perf_counter() - t0, noise_trial)
+    return Sensitivity(sc, method, n, prob, X, values, indices, time.perf_counter() - t0, noise_trial, blocks)

@@ -1,38 +1,28 @@
-"""Run the rows of a design as trials of a scenario, block by block, keeping only each row's headline outputs
-(sim/sensitivity/outputs.py), so memory is bounded by the block, not by the number of rows."""
+"""Run the rows of a design as trials of a scenario on the execution layer (sim/execution): blocks of rows,
+each reduced to its headline outputs (sim/metrics/headline.py) where it ran, so memory is bounded by the
+block, not by the number of rows, and the numbers do not depend on the block size or the executor."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
-from tqdm import tqdm
 
-from ..inputs import compile_scenario
-from ..kernel.allocate import Outputs, run_kernel
-from ..metrics.run import Metrics
+from ..execution import BlockStore, Variant, execute
+from ..metrics.headline import SEP, HeadlineReducer, Key
 from ..scenario import Scenario
 from ..uncertainty import Design
-from .outputs import Key, headline
 
 
 def evaluate(
-    sc: Scenario, design: Design, quarters: list[str], block: int = 100, progress: bool = False
+    sc: Scenario,
+    design: Design,
+    quarters: list[str],
+    block: int = 100,
+    progress: bool = False,
+    runner=None,
+    store: BlockStore | None = None,
 ) -> dict[Key, np.ndarray]:
     """float64 [rows] per headline output: row i is a trial of ``sc`` with the design's inputs and the noise
-    of the trial ``design.noise[i]``. Rows run in blocks of ``block``; the numbers do not depend on it."""
-    comp = compile_scenario(sc.replace(trials=design.rows), design)
-    T, C, Q = comp.inputs.shape
-    values: dict[Key, np.ndarray] = {}
-    bar = tqdm(total=T, desc=f"{sc.name} design", unit="trial", disable=not progress)
-    for a in range(0, T, block):
-        b = min(T, a + block)
-        inp = replace(comp.inputs, draws=comp.inputs.draws.slice(a, b))
-        out = run_kernel(inp, Outputs.empty(b - a, C, Q))
-        draws = {k: v[a:b] for k, v in comp.draws.items()}
-        m = Metrics(out, sc.world, comp.labels, draws, comp.regime, comp.abroad)
-        for key, v in headline(m, quarters).items():
-            values.setdefault(key, np.empty(T))[a:b] = v
-        bar.update(b - a)
-    bar.close()
-    return values
+    of the trial ``design.noise[i]``; ``runner``: an executor (default in-process), ``store``: finished blocks."""
+    variant = Variant("design", sc.replace(trials=design.rows), dict(design.u), np.asarray(design.noise, np.int64))
+    done = execute([variant], HeadlineReducer(tuple(quarters)), block, runner, store, progress, f"{sc.name} design")
+    return {tuple(k.split(SEP)): v for k, v in done["design"].items()}
