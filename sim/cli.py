@@ -1,5 +1,5 @@
 """The ``sim`` command: run, compare, plot, regimes, assumptions, feasibility, validate, backtest, levers,
-sensitivity, chips.
+sensitivity, sweep, chips.
 
 Every argument is checked before any work. A user error prints one line, ``sim: error: <file>: <field>:
 <problem>``, and exits 2; Ctrl-C exits 130 and SIGTERM 143 with one line, leaving no partial results
@@ -155,6 +155,21 @@ def parser() -> argparse.ArgumentParser:
     se.add_argument("--no-progress", action="store_true")
     se.add_argument("--no-figures", action="store_true")
     se.set_defaults(func=c.sensitivity)
+    sw = sub.add_parser("sweep", help="a grid or Latin hypercube over regime parameters and levers (CRN)")
+    sw.add_argument("scenario")
+    sw.add_argument("--set", action="append", default=[], metavar="NAME=v1,v2", help="grid values of a name")
+    sw.add_argument("--range", action="append", default=[], metavar="NAME=LO:HI", help="an interval (with --lhs)")
+    sw.add_argument("--lhs", type=_int_in(1, 100_000), help="Latin-hypercube points over the --range intervals")
+    sw.add_argument("--trials", type=TRIALS, help="trials per point (default: run.trials)")
+    sw.add_argument("--seed", type=SEED, help="override run.seed (common to every point)")
+    sw.add_argument("--block", type=_int_in(1, 100_000), default=100, help="trials per task (default 100)")
+    _add_execution_args(sw)
+    sw.add_argument("--out", default="results", help="results root (default: results)")
+    sw.add_argument("--run-id", help="name of the folder under <out>/sweep (default: UTC time and seed)")
+    sw.add_argument("--replace", action="store_true", help="replace an existing folder of the same id")
+    sw.add_argument("--no-progress", action="store_true")
+    sw.add_argument("--no-figures", action="store_true")
+    sw.set_defaults(func=c.sweep)
     ch = sub.add_parser("chips", help="print the chip catalogue with TPP, PD and ECCN class")
     ch.set_defaults(func=c.chips)
     return ap

@@ -209,22 +209,53 @@ def _list(text: str | None, field: str) -> list[str] | None:
     return items
 
 
-def sensitivity(args) -> int:
+def _execution(args, sc, group: str):
+    """The results folder, block store and executor of an execution command (sweep, sensitivity), checked."""
     from .execution import executor
     from .folders import plan
     from .runner import set_threads
+
+    _check_threads(args.threads)
+    folder = plan(args.out, group, args.run_id, sc.seed, args.replace)
+    if args.resume and args.run_id is None:
+        raise SimInputError(CMDLINE, "--resume", "give the --run-id of the execution to resume")
+    set_threads(args.threads)
+    store = folder.parent / f".blocks-{folder.run_id}" if args.run_id is not None else None
+    return folder, store, executor(args.workers, args.dask)
+
+
+def sweep(args) -> int:
+    from .scenario import load_scenario
+    from .sweep import sweep as run_sweep
+
+    t0 = time.perf_counter()
+    sc = _with_args(load_scenario(args.scenario), args)
+    folder, store, runner = _execution(args, sc, "sweep")
+    try:
+        res = run_sweep(
+            sc, args.set, args.range, args.lhs, args.block, not args.no_progress, runner, store, args.resume
+        )
+    finally:
+        runner.close()
+    path = res.write(folder, figures=not args.no_figures)
+    n = len(res.points)
+    print(f"{path}  ({n} points × {sc.trials} trials, {time.perf_counter() - t0:.0f} s)")
+    last = sc.labels[-1]
+    for r in res.table.iter_rows(named=True):
+        if (r["metric"], r["region"], r["quarter"], r["statistic"]) == ("compute_h100e", "China", last, "p50"):
+            values = ", ".join(f"{k}={r[k]}" for k in res.points[0])
+            mc = f"{r['mc_low'] / 1e6:.2f}-{r['mc_high'] / 1e6:.2f}"
+            print(f"  {values}: China {last} {r['value'] / 1e6:.2f} M H100e (median; Monte Carlo 95 %: {mc})")
+    return 0
+
+
+def sensitivity(args) -> int:
     from .scenario import load_scenario
     from .sensitivity import sensitivity as analyse
 
     t0 = time.perf_counter()
     sc = _with_args(load_scenario(args.scenario), args)
-    _check_threads(args.threads)
-    folder = plan(args.out, "sensitivity", args.run_id, sc.seed, args.replace)
-    if args.resume and args.run_id is None:
-        raise SimInputError(CMDLINE, "--resume", "give the --run-id of the execution to resume")
-    set_threads(args.threads)
-    runner = executor(args.workers, args.dask)
-    store = folder.parent / f".blocks-{folder.run_id}" if args.run_id is not None else None
+    folder, store, runner = _execution(args, sc, "sensitivity")
     try:
         res = analyse(
             sc,

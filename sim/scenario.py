@@ -94,6 +94,41 @@ def _str_list(x: object, path: Path, fld: str) -> list[str]:
     return x
 
 
+def check_grants(world: World, timeline, labels: list[str], nveu: list[str], g2g: object, path, prefix="regime"):
+    """Refuse NVEU grants (``nveu``: iso3) and G2G multipliers (``g2g``: iso3 → factor in [1, the regimes'
+    largest caps.g2g_max_factor]) that the territories or the regimes cannot take, naming ``path`` and the
+    field under ``prefix``."""
+    known = set(world.iso3)
+    barred = no_grant(world, labels)
+    for c in nveu:
+        if c not in known:
+            raise ScenarioError(path, f"{prefix}.nveu", f"unknown country {c!r}")
+        if c in barred:
+            raise ScenarioError(
+                path, f"{prefix}.nveu", f"{c} cannot hold NVEU status (the US, Country Group D:5 and Macau)"
+            )
+    if not isinstance(g2g, dict):
+        raise ScenarioError(path, f"{prefix}.g2g", "expected a table { ISO3 = multiplier }")
+    max_factor = max(
+        (
+            v
+            for _, r in timeline
+            if "caps.g2g_max_factor" in r.params
+            for _, v in r.params["caps.g2g_max_factor"].values
+        ),
+        default=1.0,
+    )
+    for c, f in g2g.items():
+        if c not in known:
+            raise ScenarioError(path, f"{prefix}.g2g.{c}", f"unknown country {c!r}")
+        if c in barred:
+            raise ScenarioError(
+                path, f"{prefix}.g2g.{c}", f"{c} cannot receive G2G assurances (the US, Country Group D:5 and Macau)"
+            )
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 1.0 <= f <= max_factor:
+            raise ScenarioError(path, f"{prefix}.g2g.{c}", f"multiplier must be in [1, {max_factor}], got {f!r}")
+
+
 def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
     """Read and validate a scenario file."""
     path = Path(path)
@@ -152,35 +187,8 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
             )
     nveu = _str_list(reg.get("nveu", []), path, "regime.nveu")
     contracts = parse_contracts(reg.get("contracted_demand", {}), known, path)
-    barred = no_grant(world, labels)
-    for c in nveu:
-        if c not in known:
-            raise ScenarioError(path, "regime.nveu", f"unknown country {c!r}")
-        if c in barred:
-            raise ScenarioError(
-                path, "regime.nveu", f"{c} cannot hold NVEU status (the US, Country Group D:5 and Macau)"
-            )
     g2g = reg.get("g2g", {})
-    if not isinstance(g2g, dict):
-        raise ScenarioError(path, "regime.g2g", "expected a table { ISO3 = multiplier }")
-    max_factor = max(
-        (
-            v
-            for _, r in timeline
-            if "caps.g2g_max_factor" in r.params
-            for _, v in r.params["caps.g2g_max_factor"].values
-        ),
-        default=1.0,
-    )
-    for c, f in g2g.items():
-        if c not in known:
-            raise ScenarioError(path, f"regime.g2g.{c}", f"unknown country {c!r}")
-        if c in barred:
-            raise ScenarioError(
-                path, f"regime.g2g.{c}", f"{c} cannot receive G2G assurances (the US, Country Group D:5 and Macau)"
-            )
-        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 1.0 <= f <= max_factor:
-            raise ScenarioError(path, f"regime.g2g.{c}", f"multiplier must be in [1, {max_factor}], got {f!r}")
+    check_grants(world, timeline, labels, nveu, g2g, path)
     firms = raw.get("firms", {})
     firms_total = _int(firms.get("total", 12_000), path, "firms.total", 1, 1_000_000)
     opq = _int(firms.get("orders_per_quarter", 4), path, "firms.orders_per_quarter", 1, 1000)

@@ -1,0 +1,55 @@
+"""Monte Carlo error: how far a statistic of T trials could move with more trials, so a reader knows whether
+the trials suffice. A quantile gets a distribution-free 95 % interval from order statistics (the ranks a
+binomial(T, q) count of trials below it spans); a probability or a mean gets its standard error and the
+normal 95 % interval."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+LEVEL = 0.95
+
+
+def quantile_interval(x: np.ndarray, q: float, level: float = LEVEL) -> tuple[float, float]:
+    """The ``level`` interval of the ``q`` quantile of the population ``x`` [T] is drawn from: the order
+    statistics x_(l) and x_(u) with l, u the binomial(T, q) quantiles (1 - level)/2 and (1 + level)/2 (ranks
+    clipped to the sample)."""
+    s = np.sort(np.asarray(x, dtype=np.float64))
+    n = s.size
+    a = (1.0 - level) / 2.0
+    lo = int(stats.binom.ppf(a, n, q))
+    hi = int(stats.binom.ppf(1.0 - a, n, q)) + 1
+    return float(s[max(lo - 1, 0)]), float(s[min(hi - 1, n - 1)])
+
+
+def binomial_se(p: float, n: int) -> float:
+    """Standard error of a probability estimated as a share ``p`` of ``n`` trials."""
+    return float(np.sqrt(max(p * (1.0 - p), 0.0) / n)) if n else float("nan")
+
+
+def mean_se(x: np.ndarray) -> float:
+    """Standard error of the mean of ``x`` [T] (sample standard deviation / sqrt(T))."""
+    x = np.asarray(x, dtype=np.float64)
+    return float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
+
+
+def describe(x: np.ndarray, quantiles=(0.05, 0.5, 0.95)) -> list[dict]:
+    """Rows (statistic, value, mc_low, mc_high, mc_se) for the ``quantiles`` of ``x`` [T] and its mean."""
+    x = np.asarray(x, dtype=np.float64)
+    rows = []
+    for q in quantiles:
+        lo, hi = quantile_interval(x, q)
+        rows.append({"statistic": f"p{round(q * 100)}", "value": float(np.quantile(x, q)), "mc_low": lo, "mc_high": hi})
+    m, se = float(x.mean()), mean_se(x)
+    z = stats.norm.ppf(0.5 + LEVEL / 2)
+    rows.append({"statistic": "mean", "value": m, "mc_low": m - z * se, "mc_high": m + z * se})
+    return rows
+
+
+def probability(hit: np.ndarray) -> dict:
+    """The row (statistic "probability", value, mc_low, mc_high) of the share of trials where ``hit`` [T]."""
+    hit = np.asarray(hit, dtype=bool)
+    p, se = float(hit.mean()), binomial_se(float(hit.mean()), hit.size)
+    z = stats.norm.ppf(0.5 + LEVEL / 2)
+    return {"statistic": "probability", "value": p, "mc_low": max(0.0, p - z * se), "mc_high": min(1.0, p + z * se)}

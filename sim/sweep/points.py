@@ -1,0 +1,90 @@
+"""The points of a sweep: a grid (``--set NAME=v1,v2,...``, the product over names) and a Latin hypercube
+(``--range NAME=LO:HI`` with ``--lhs N``, scipy.stats.qmc), each point a scenario changed by its values. A
+name is a parameter of the scenario's regimes (``caps.country_allocation_tpp``: its whole series becomes the
+value, as a scenario's ``[regime.overrides]``), or a scenario lever: ``g2g.<ISO3>`` (a G2G allocation
+multiplier), ``nveu`` (territories whose largest firm holds NVEU status, ``ARE+IND``, or ``none``)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from scipy.stats import qmc
+
+from ..errors import SimInputError
+from ..scenario import Scenario, check_grants
+
+CMDLINE = "command line"
+
+
+def _value(text: str) -> object:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def parse_set(text: str) -> tuple[str, list[object]]:
+    """``NAME=v1,v2,...`` → (name, values): numbers where they parse, else strings (a policy name)."""
+    name, sep, rest = text.partition("=")
+    values = [v.strip() for v in rest.split(",") if v.strip()]
+    if not sep or not name.strip() or not values:
+        raise SimInputError(CMDLINE, "--set", f"expected NAME=v1,v2,... got {text!r}")
+    return name.strip(), [_value(v) for v in values]
+
+
+def parse_range(text: str) -> tuple[str, float, float]:
+    """``NAME=LO:HI`` → (name, lo, hi), numbers with lo < hi."""
+    name, sep, rest = text.partition("=")
+    lo, colon, hi = rest.partition(":")
+    try:
+        a, b = float(lo), float(hi)
+    except ValueError:
+        a = b = float("nan")
+    if not sep or not colon or not name.strip() or not np.isfinite([a, b]).all() or not a < b:
+        raise SimInputError(CMDLINE, "--range", f"expected NAME=LO:HI with numbers LO < HI, got {text!r}")
+    return name.strip(), a, b
+
+
+def points(sets: list[str], ranges: list[str], lhs: int | None, seed: int) -> list[dict[str, object]]:
+    """The sweep's points: the product of the ``--set`` lists, times ``lhs`` Latin-hypercube points over the
+    ``--range`` intervals (seeded by the scenario's seed)."""
+    grid = [parse_set(s) for s in sets]
+    box = [parse_range(r) for r in ranges]
+    names = [n for n, _ in grid] + [n for n, _, _ in box]
+    if len(set(names)) < len(names):
+        raise SimInputError(
+            CMDLINE, "--set", f"a name is given twice: {sorted(n for n in names if names.count(n) > 1)[0]}"
+        )
+    if not grid and not box:
+        raise SimInputError(CMDLINE, "--set", "the grid is empty: give --set NAME=v1,v2 or --range NAME=LO:HI --lhs N")
+    if box and not lhs:
+        raise SimInputError(CMDLINE, "--lhs", "--range needs --lhs N (the number of Latin-hypercube points)")
+    if lhs and not box:
+        raise SimInputError(CMDLINE, "--range", "--lhs needs at least one --range NAME=LO:HI")
+    combos = [dict(zip([n for n, _ in grid], vals)) for vals in itertools.product(*[v for _, v in grid])]
+    if box:
+        u = qmc.LatinHypercube(d=len(box), seed=seed).random(lhs)
+        cube = qmc.scale(u, [lo for _, lo, _ in box], [hi for _, _, hi in box])
+        combos = [{**c, **{n: float(x) for (n, _, _), x in zip(box, row)}} for c in combos for row in cube]
+    return combos
+
+
+def apply(sc: Scenario, values: dict[str, object]) -> Scenario:
+    """``sc`` with a point's values, checked as a scenario file's would be (the field named is the option)."""
+    params, g2g, nveu = {}, dict(sc.g2g), list(sc.nveu)
+    for name, v in values.items():
+        if name.startswith("g2g."):
+            if not isinstance(v, float):
+                raise SimInputError(CMDLINE, "--set", f"{name}: a G2G multiplier is a number, got {v!r}")
+            g2g[name[4:]] = v
+        elif name == "nveu":
+            nveu = [] if str(v) == "none" else str(v).split("+")
+        else:
+            params[name] = v
+    try:
+        check_grants(sc.world, sc.timeline, sc.labels, nveu, g2g, CMDLINE, "--set")
+        out = sc.with_params(params, CMDLINE) if params else sc
+    except SimInputError as e:
+        raise SimInputError(CMDLINE, "--set", f"{e.field}: {e.message}") from None
+    return out.replace(g2g=g2g, nveu=nveu)
