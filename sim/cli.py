@@ -104,6 +104,7 @@ def parser() -> argparse.ArgumentParser:
     k = sub.add_parser("compare", help="run scenarios with common random numbers and compare them")
     k.add_argument("scenarios", nargs="+")
     _add_run_args(k, ", of the first scenario, used by all")
+    _add_execution_args(k)
     k.set_defaults(func=c.compare)
     g = sub.add_parser("regimes", help="the table of every regime parameter and its reference (markdown)")
     g.add_argument("--out", help="write to this file (docs/regimes.md) instead of printing")

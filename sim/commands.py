@@ -123,7 +123,6 @@ def plot(args) -> int:
 
 def compare(args) -> int:
     from .compare import compare as run_compare
-    from .folders import plan
     from .scenario import load_scenario
 
     seen: dict[object, str] = {}
@@ -137,9 +136,13 @@ def compare(args) -> int:
         scenarios.append(sc)
     if args.trials is not None:
         scenarios[0] = scenarios[0].replace(trials=args.trials)
-    folder = plan(args.out, "compare", args.run_id, scenarios[0].seed, args.replace)
-    _guard(scenarios[0], args)
-    path = run_compare(scenarios, folder, progress=not args.no_progress)
+    folder, store, runner = _execution(args, scenarios[0], "compare")
+    try:
+        path = run_compare(
+            scenarios, folder, progress=not args.no_progress, runner=runner, store=store, resume=args.resume
+        )
+    finally:
+        runner.close()
     print(path)
     print((path / "comparison.md").read_text())
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -21,69 +20,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from . import metrics  # noqa: E402
+from . import __version__  # noqa: E402
+from .compare_headline import COUNTRIES, CompareReducer, Headline, headline  # noqa: E402,F401
 from .compare_training import paired, training_rows  # noqa: E402
 from .errors import ScenarioError  # noqa: E402
+from .execution import BlockStore, Variant, execute  # noqa: E402
 from .folders import RunFolder, plan  # noqa: E402
-from .invariants import check as check_invariants  # noqa: E402
-from .kernel import layout as L  # noqa: E402
-from .kernel.layout import CAPPED  # noqa: E402
 from .plots import save  # noqa: E402
 from .revenue import revenue_forgone  # noqa: E402
-from .runner import RunResult, run  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 
-COUNTRIES = ["CHN", "USA", "ARE", "SAU", "IND", "MYS"]
 BLOCS = ["US", "Tier-1 partners", "China", "Other Tier 2", "Other Tier 3"]
-
-
-@dataclass
-class Headline:
-    """Per-trial headline numbers of one scenario, enough to compare it with others."""
-
-    name: str
-    labels: list[str]
-    compute: dict[str, np.ndarray]  # region → [T, Q] installed H100e
-    exhausted: list[str]  # territories whose allocation runs out in > 50 % of trials
-    flows: dict[str, np.ndarray]  # flow name → [T] total over the run, world
-    china_unmet: np.ndarray  # [T]
-    revenue: dict[str, np.ndarray]  # "<vendor>" and "refused_usd_<vendor>" → [T] total over the run, world, USD
-    revenue_by: dict[str, np.ndarray]  # region → [T, Q, vendor]: vendor revenue, USD (float64 sums)
-    refused_by: dict[str, np.ndarray]  # region → [T, Q, vendor]: refused orders at price (gross), USD
-    runs: dict[str, np.ndarray]  # iso3 → [T, Q]: largest run trainable in 100 days by headquarters, FLOP
-    abroad: np.ndarray  # [T, Q]: largest run Chinese developers can train abroad in 100 days, FLOP
-
-
-def headline(res: RunResult) -> Headline:
-    world, comp, out = res.scenario.world, res.compiled, res.outputs
-    idx = world.index()
-    compute = out.stock.sum(axis=3, dtype=np.float64)
-    regions = {b: m for b, m in metrics.bloc_members(world).items()}
-    regions.update({c: [idx[c]] for c in COUNTRIES})
-    capped = (comp.regime.policy == CAPPED).any(axis=(0, 2))
-    ex = (out.exhaust >= 0).mean(axis=0)
-    by = {**regions, "World": list(range(len(world.iso3)))}  # blocs, COUNTRIES, World
-    rev, ref = (metrics.group_sums(arr, list(by.values())) for arr in (out.revenue, out.refused))  # [T, R, Q, V]
-    return Headline(
-        res.scenario.name,
-        comp.labels,
-        {r: compute[:, m, :].sum(axis=1) for r, m in regions.items()},
-        [world.iso3[c] for c in np.flatnonzero(capped & (ex > 0.5))],
-        {
-            name: out.flows[..., fl].sum(axis=(1, 2), dtype=np.float64)
-            for name, fl in (("diverted", L.FL_DIVERTED_IN), ("smuggled", L.FL_SMUGGLED), ("denied", L.FL_DENIED))
-        },
-        out.flows[..., L.FL_UNMET][:, [idx[c] for c in ("CHN", "HKG", "MAC")], :].sum(axis=(1, 2), dtype=np.float64),
-        {
-            f"{part}{v.lower()}": arr[..., k].sum(axis=(1, 2), dtype=np.float64)
-            for k, v in enumerate(L.VENDORS)
-            for part, arr in (("", out.revenue), ("refused_usd_", out.refused))
-        },
-        {r: rev[:, g] for g, r in enumerate(by)},
-        {r: ref[:, g] for g, r in enumerate(by)},
-        {c: res.metrics.largest_run_flop[:, idx[c], :] for c in COUNTRIES},
-        res.metrics.abroad_run_flop,
-    )
 
 
 def _quarters(labels: list[str]) -> list[str]:
@@ -216,9 +163,16 @@ def compare(
     run_id: str | None = None,
     progress: bool = False,
     replace: bool = False,
+    runner=None,
+    block: int = 100,
+    store: Path | None = None,
+    resume: bool = False,
 ) -> Path:
     """Run ``scenarios`` with the first one's seed and trials; write and return the comparison folder
-    (``where``: a RunFolder planned before the runs, or an output root). Each run's invariants are checked."""
+    (``where``: a RunFolder planned before the runs, or an output root). The scenarios run as blocks of
+    ``block`` trials on the execution layer (``runner``: an executor, default in-process), each block's
+    invariants checked and reduced to its headline numbers where it ran; ``store``: a folder for finished
+    blocks, read back when ``resume`` (removed once the comparison is written)."""
     t0 = time.perf_counter()
     check_comparable(scenarios)
     first = scenarios[0]
@@ -228,12 +182,13 @@ def compare(
         if s.name in names[:i]:
             raise ScenarioError(s.path, "run.name", f"scenario names must differ, {s.name!r} is given twice")
     folder = where if isinstance(where, RunFolder) else plan(where, "compare", run_id, first.seed, replace)
-    heads = []
-    for s in aligned:
-        res = run(s, progress=progress)
-        check_invariants(res)
-        heads.append(headline(res))
-        del res
+    variants = [Variant(s.name, s) for s in aligned]
+    job = {"kind": "compare", "version": __version__, "scenarios": [s.raw for s in aligned], "block": block}
+    job.update({"seed": first.seed, "trials": first.trials})
+    blocks = BlockStore(store, job, resume) if store is not None else None
+    arrays = execute(variants, CompareReducer(), block, runner, blocks, progress, "compare")
+    iso3 = first.world.iso3
+    heads = [Headline.from_arrays(s.name, s.labels, iso3, arrays[s.name]) for s in aligned]
     side, diffs = tables(heads)
     with folder.atomic() as (tmp, _):
         side.write_csv(tmp / "comparison.csv")
@@ -255,4 +210,6 @@ def compare(
                 indent=2,
             )
         )
+    if blocks is not None:
+        blocks.remove()
     return folder.final
