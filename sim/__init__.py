@@ -3,6 +3,8 @@
 import sim
 r = sim.run(sim.load_scenario("scenarios/default.toml"))
 r.summary            # polars DataFrame: metric × region × quarter × quantile
+model = sim.Model("scenarios/diffusion_2025.toml")   # uncertainties, levers, outcomes; model.run(...)
+sim.compare([...]), sim.sweep(...), sim.sensitivity(...)   # polars frames (sim/api.py)
 
 ``import sim`` is cheap: numba, polars and matplotlib load when ``run``, ``load_scenario``, ``RunResult`` or
 ``Scenario`` is first used, so ``sim --help`` and ``sim --version`` start fast.
@@ -16,11 +18,18 @@ from typing import TYPE_CHECKING
 # inputs, and CHANGELOG.md records each version's headline reference numbers.
 __version__ = "0.5.0"
 
-__all__ = ["RunResult", "Scenario", "load_scenario", "run", "__version__"]
+__all__ = ["Model", "RunResult", "Scenario", "compare", "load_scenario", "run", "sensitivity", "sweep", "__version__"]
 
-_LAZY = {"run": "runner", "RunResult": "runner", "load_scenario": "scenario", "Scenario": "scenario"}
+_LAZY = {
+    "run": "runner",
+    "RunResult": "runner",
+    "load_scenario": "scenario",
+    "Scenario": "scenario",
+    **{name: "api" for name in ("Model", "compare", "sweep", "sensitivity")},
+}
 
 if TYPE_CHECKING:
+    from .api import Model, compare, sensitivity, sweep
     from .runner import RunResult, run
     from .scenario import Scenario, load_scenario
 

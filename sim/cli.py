@@ -64,7 +64,12 @@ def _float_in(lo: float, hi: float, lo_open: bool = False):
 TRIALS = _int_in(1, MAX_TRIALS)
 SEED = _int_in(0, 2**63 - 1)
 THREADS = _int_in(1, 1024)  # checked against numba's thread limit when the run starts
-SENSITIVITY_METHODS = ("sobol", "morris", "delta", "pawn")  # sim.sensitivity.METHODS (SALib loads only when used)
+SENSITIVITY_METHODS = (
+    "sobol",
+    "morris",
+    "delta",
+    "pawn",
+)  # sim.sensitivity_analysis.METHODS (SALib loads only when used)
 
 
 def _add_run_args(p: argparse.ArgumentParser, what: str) -> None:

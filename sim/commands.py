@@ -122,7 +122,7 @@ def plot(args) -> int:
 
 
 def compare(args) -> int:
-    from .compare import compare as run_compare
+    from .comparison import compare as run_compare
     from .scenario import load_scenario
 
     seen: dict[object, str] = {}
@@ -229,15 +229,15 @@ def _execution(args, sc, group: str):
 
 def sweep(args) -> int:
     from .scenario import load_scenario
-    from .sweep import sweep as run_sweep
+    from .sweeps import sweep as run_sweep
+    from .sweeps.points import parse
 
     t0 = time.perf_counter()
     sc = _with_args(load_scenario(args.scenario), args)
+    grid, box = parse(args.set, args.range)
     folder, store, runner = _execution(args, sc, "sweep")
     try:
-        res = run_sweep(
-            sc, args.set, args.range, args.lhs, args.block, not args.no_progress, runner, store, args.resume
-        )
+        res = run_sweep(sc, grid, box, args.lhs, args.block, not args.no_progress, runner, store, args.resume)
     finally:
         runner.close()
     path = res.write(folder, figures=not args.no_figures)
@@ -254,7 +254,7 @@ def sweep(args) -> int:
 
 def sensitivity(args) -> int:
     from .scenario import load_scenario
-    from .sensitivity import sensitivity as analyse
+    from .sensitivity_analysis import sensitivity as analyse
 
     t0 = time.perf_counter()
     sc = _with_args(load_scenario(args.scenario), args)

@@ -237,7 +237,7 @@ def _installed_shares(sc: Scenario, start: str) -> dict[str, float]:
 def compile_scenario(sc: Scenario, design: uncertainty.Design | None = None) -> Compiled:
     """The kernel's inputs for scenario ``sc``, its per-trial draws and its compiled regime. With a ``design``
     (one row per trial), the inputs it names take its uniforms, and each row uses the noise of the trial it
-    names (a sensitivity design: sim/sensitivity)."""
+    names (a block of trials or a sensitivity design: sim/execution, sim/sensitivity_analysis)."""
     if design is not None and design.rows != sc.trials:
         raise ValueError(f"the design has {design.rows} rows for {sc.trials} trials")
     chips = load_chips()

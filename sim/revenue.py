@@ -26,7 +26,7 @@ import polars as pl
 from .kernel import layout as L
 
 if TYPE_CHECKING:
-    from .compare import Headline
+    from .comparison import Headline
 
 
 def revenue_forgone(heads: list[Headline]) -> pl.DataFrame:

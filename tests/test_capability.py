@@ -114,8 +114,8 @@ def test_a_comparison_shows_the_largest_run_the_threshold_quarters_and_the_us_ch
     from scripted import ROOT
 
     import sim
-    from sim.compare import headline, tables
     from sim.compare_training import training_rows
+    from sim.comparison import headline, tables
     from sim.scenario import load_scenario
 
     first = load_scenario(ROOT / "scenarios" / "no_controls.toml", world=world).replace(trials=12, quarters=12)

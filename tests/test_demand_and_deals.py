@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scripted import ROOT, scripted
 
-from sim.compare import check_comparable
+from sim.comparison import check_comparable
 from sim.inputs import compile_scenario
 from sim.kernel import layout as L
 from sim.kernel.allocate import run_kernel

@@ -75,7 +75,7 @@ def test_sim_compare_runs_scenarios_with_common_random_numbers(tmp_path, capsys)
 def test_compare_headline_totals_are_per_trial_sums():
     import numpy as np
 
-    from sim.compare import headline
+    from sim.comparison import headline
     from sim.kernel import layout as L
 
     res = sim.run(sim.load_scenario(ROOT / "scenarios" / "diffusion_2025.toml").replace(trials=2, quarters=4))

@@ -174,7 +174,7 @@ def test_gulf_allowance_is_a_one_off_total(tmp_path, world):
 
 
 def test_a_compare_of_scenarios_that_differ_beyond_the_regime_is_refused(tmp_path, world):
-    from sim.compare import check_comparable
+    from sim.comparison import check_comparable
     from sim.errors import ScenarioError
 
     a = load_scenario(ROOT / "scenarios" / "diffusion_2025.toml", world=world)

@@ -9,7 +9,7 @@ import pytest
 from scripted import ROOT
 
 import sim
-from sim.compare import COUNTRIES, compare, headline, revenue_forgone
+from sim.comparison import COUNTRIES, compare, headline, revenue_forgone
 from sim.kernel import layout as L
 from sim.scenario import load_scenario
 

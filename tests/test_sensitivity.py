@@ -11,10 +11,10 @@ from scripted import ROOT
 from sim import uncertainty
 from sim.cli import SENSITIVITY_METHODS, main
 from sim.scenario import load_scenario
-from sim.sensitivity import METHODS, sensitivity
-from sim.sensitivity.evaluate import evaluate
-from sim.sensitivity.methods import analyze, sample
-from sim.sensitivity.problem import Problem, problem
+from sim.sensitivity_analysis import METHODS, sensitivity
+from sim.sensitivity_analysis.evaluate import evaluate
+from sim.sensitivity_analysis.methods import analyze, sample
+from sim.sensitivity_analysis.problem import Problem, problem
 from sim.uncertainty import Design
 
 DEFAULT = ROOT / "scenarios" / "default.toml"

@@ -11,8 +11,8 @@ from sim.cli import main
 from sim.errors import SimInputError
 from sim.metrics.mc_error import binomial_se, describe, probability, quantile_interval
 from sim.scenario import load_scenario
-from sim.sweep import sweep
-from sim.sweep.points import apply, points
+from sim.sweeps import sweep
+from sim.sweeps.points import apply, parse, points
 
 DIFFUSION = ROOT / "scenarios" / "diffusion_2025.toml"
 
@@ -23,9 +23,9 @@ def diffusion(world):
 
 
 def test_a_grid_is_the_product_and_a_hypercube_fills_its_ranges():
-    grid = points(["a=1,2", "b=x,y,z"], [], None, 1)
+    grid = points(*parse(["a=1,2", "b=x,y,z"], []), None, 1)
     assert len(grid) == 6 and grid[0] == {"a": 1.0, "b": "x"} and grid[-1] == {"a": 2.0, "b": "z"}
-    cube = points(["a=1,2"], ["c=0:10"], 5, 1)
+    cube = points(*parse(["a=1,2"], ["c=0:10"]), 5, 1)
     assert len(cube) == 10
     c = sorted(p["c"] for p in cube if p["a"] == 1.0)
     assert all(2 * i <= x < 2 * (i + 1) for i, x in enumerate(c))  # one point per fifth of [0, 10]
@@ -34,7 +34,7 @@ def test_a_grid_is_the_product_and_a_hypercube_fills_its_ranges():
 def test_a_larger_allocation_raises_tier2_compute_on_common_random_numbers(diffusion):
     """Every point sees the same trials: at the same trial, Other Tier 2's compute never falls as the national
     allocation grows, and it rises in the median."""
-    sw = sweep(diffusion, ["caps.country_allocation_tpp=395e6,1.58e9"], block=8)
+    sw = sweep(diffusion, {"caps.country_allocation_tpp": [395e6, 1.58e9]}, block=8)
     key = "compute_h100e|Other Tier 2|2027Q4"
     small, large = sw.outputs["p0"][key], sw.outputs["p1"][key]
     assert np.median(large) > np.median(small)

@@ -46,27 +46,38 @@ def parse_range(text: str) -> tuple[str, float, float]:
     return name.strip(), a, b
 
 
-def points(sets: list[str], ranges: list[str], lhs: int | None, seed: int) -> list[dict[str, object]]:
-    """The sweep's points: the product of the ``--set`` lists, times ``lhs`` Latin-hypercube points over the
-    ``--range`` intervals (seeded by the scenario's seed)."""
-    grid = [parse_set(s) for s in sets]
-    box = [parse_range(r) for r in ranges]
+def parse(sets: list[str], ranges: list[str]) -> tuple[dict[str, list[object]], dict[str, tuple[float, float]]]:
+    """The command line's ``--set`` and ``--range`` options as (grid: name → values, box: name → (lo, hi))."""
+    grid, box = [parse_set(s) for s in sets], [parse_range(r) for r in ranges]
     names = [n for n, _ in grid] + [n for n, _, _ in box]
-    if len(set(names)) < len(names):
-        raise SimInputError(
-            CMDLINE, "--set", f"a name is given twice: {sorted(n for n in names if names.count(n) > 1)[0]}"
-        )
+    twice = sorted(n for n in names if names.count(n) > 1)
+    if twice:
+        raise SimInputError(CMDLINE, "--set", f"a name is given twice: {twice[0]}")
+    return dict(grid), {n: (lo, hi) for n, lo, hi in box}
+
+
+def points(
+    grid: dict[str, list[object]], box: dict[str, tuple[float, float]], lhs: int | None, seed: int
+) -> list[dict[str, object]]:
+    """The sweep's points: the product of the ``grid`` lists, times ``lhs`` Latin-hypercube points over the
+    ``box`` intervals (seeded by the scenario's seed)."""
+    for name, values in grid.items():
+        if not values:
+            raise SimInputError(CMDLINE, "--set", f"{name}: no values")
+    for name, (lo, hi) in box.items():
+        if not (np.isfinite([lo, hi]).all() and lo < hi):
+            raise SimInputError(CMDLINE, "--range", f"{name}: expected numbers LO < HI, got {lo}, {hi}")
     if not grid and not box:
         raise SimInputError(CMDLINE, "--set", "the grid is empty: give --set NAME=v1,v2 or --range NAME=LO:HI --lhs N")
     if box and not lhs:
         raise SimInputError(CMDLINE, "--lhs", "--range needs --lhs N (the number of Latin-hypercube points)")
     if lhs and not box:
         raise SimInputError(CMDLINE, "--range", "--lhs needs at least one --range NAME=LO:HI")
-    combos = [dict(zip([n for n, _ in grid], vals)) for vals in itertools.product(*[v for _, v in grid])]
+    combos = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())]
     if box:
         u = qmc.LatinHypercube(d=len(box), seed=seed).random(lhs)
-        cube = qmc.scale(u, [lo for _, lo, _ in box], [hi for _, _, hi in box])
-        combos = [{**c, **{n: float(x) for (n, _, _), x in zip(box, row)}} for c in combos for row in cube]
+        cube = qmc.scale(u, [lo for lo, _ in box.values()], [hi for _, hi in box.values()])
+        combos = [{**c, **{n: float(x) for n, x in zip(box, row)}} for c in combos for row in cube]
     return combos
 
 
@@ -75,11 +86,11 @@ def apply(sc: Scenario, values: dict[str, object]) -> Scenario:
     params, g2g, nveu = {}, dict(sc.g2g), list(sc.nveu)
     for name, v in values.items():
         if name.startswith("g2g."):
-            if not isinstance(v, float):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise SimInputError(CMDLINE, "--set", f"{name}: a G2G multiplier is a number, got {v!r}")
-            g2g[name[4:]] = v
+            g2g[name[4:]] = float(v)
         elif name == "nveu":
-            nveu = [] if str(v) == "none" else str(v).split("+")
+            nveu = list(v) if isinstance(v, (list, tuple)) else [] if str(v) == "none" else str(v).split("+")
         else:
             params[name] = v
     try:

@@ -42,7 +42,7 @@ class Sweep:
     store: BlockStore | None = None
 
     def write(self, folder, figures: bool = True) -> Path:
-        """Write sweep.parquet/.csv, points.csv, manifest.json and figures (sim/sweep/figures.py) into a
+        """Write sweep.parquet/.csv, points.csv, manifest.json and figures (sim/sweeps/figures.py) into a
         results folder (sim.folders.RunFolder), atomically; then remove the store of finished blocks."""
         from .figures import write_figures
 
@@ -90,8 +90,8 @@ def tidy(pts: list[dict[str, object]], outputs: dict[str, dict[str, np.ndarray]]
 
 def sweep(
     sc: Scenario,
-    sets: list[str] = (),
-    ranges: list[str] = (),
+    grid: dict[str, list[object]] | None = None,
+    box: dict[str, tuple[float, float]] | None = None,
     lhs: int | None = None,
     block: int = 100,
     progress: bool = False,
@@ -99,12 +99,13 @@ def sweep(
     store: Path | None = None,
     resume: bool = False,
 ) -> Sweep:
-    """Run scenario ``sc`` at every point of the sweep (``sets``: ``NAME=v1,v2``; ``ranges``: ``NAME=LO:HI``
-    with ``lhs`` points) on common random numbers; ``runner``: an executor (default in-process); ``store``: a
-    folder for finished blocks, read back when ``resume``."""
+    """Run scenario ``sc`` at every point of the sweep (``grid``: name → values, their product; ``box``: name →
+    (lo, hi), ``lhs`` Latin-hypercube points) on common random numbers; ``runner``: an executor (default
+    in-process); ``store``: a folder for finished blocks, read back when ``resume``."""
     t0 = time.perf_counter()
-    pts = points(list(sets), list(ranges), lhs, sc.seed)
-    in_range = {r.partition("=")[0].strip() for r in ranges}
+    grid, box = grid or {}, box or {}
+    pts = points(grid, box, lhs, sc.seed)
+    in_range = set(box)
     variants = []
     for i, p in enumerate(pts):
         try:
