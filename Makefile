@@ -51,6 +51,7 @@ test: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.sweeps
 
 # regenerate the reference run of every shipped scenario, the comparison and the back-test. Git keeps their CSV
 # and markdown tables, manifests and PNG figures; the parquet files and PDF figures stay local (.gitignore).
