@@ -110,11 +110,12 @@ def ar1_noise(
     idx = np.array([_qindex(x) for x in labels]) - g0
     if idx.min() < 0 or idx.max() >= G:
         raise SimInputError("", f"{name}.ar1", f"quarters outside {GRID[0]} + {G} are not supported")
-    rng = np.random.Generator(np.random.PCG64(uncertainty.name_seed(seed, f"{name}.ar1")))
+    seq = uncertainty.name_seed(seed, f"{name}.ar1")
     if rows is None:
-        eta = stats.norm.ppf(np.clip(rng.random((T, G)), 1e-12, 1 - 1e-12))
+        u = np.random.Generator(np.random.PCG64(seq)).random((T, G))
     else:
-        eta = stats.norm.ppf(np.clip(rng.random((int(rows.max()) + 1, G)), 1e-12, 1 - 1e-12))[rows]
+        u = uncertainty.stream_rows(seq, rows, G)
+    eta = stats.norm.ppf(np.clip(u, 1e-12, 1 - 1e-12))
     e = np.empty((T, G))
     e[:, 0] = sd * eta[:, 0]
     w = np.sqrt(1.0 - rho * rho) * sd

@@ -160,9 +160,30 @@ def uniforms(seed: int, name: str, n_trials: int, design: Design | None = None) 
     each row uses (an input outside the design is held with the noise)."""
     if design is not None and name in design.u:
         return np.clip(np.asarray(design.u[name], dtype=np.float64), U_MIN, U_MAX)
-    rows = n_trials if design is None else int(design.noise.max()) + 1
-    u = np.random.Generator(np.random.PCG64(name_seed(seed, name))).random(rows)
-    return np.clip(u if design is None else u[design.noise], U_MIN, U_MAX)
+    if design is None:
+        u = np.random.Generator(np.random.PCG64(name_seed(seed, name))).random(n_trials)
+    else:
+        u = stream_rows(name_seed(seed, name), design.noise)[:, 0]
+    return np.clip(u, U_MIN, U_MAX)
+
+
+def stream_rows(seq: np.random.SeedSequence, rows: np.ndarray, width: int = 1) -> np.ndarray:
+    """float64 [len(rows), width]: rows ``rows`` of the uniforms a PCG64 stream from ``seq`` gives when drawn
+    ``width`` at a time (row r is draws r·width ... r·width + width − 1), without drawing the rows before: the
+    generator jumps ahead (``PCG64.advance``: one step per float64), so a block of late trials costs its own
+    rows only."""
+    rows = np.asarray(rows, dtype=np.int64)
+    uniq = np.unique(rows)
+    out = np.empty((uniq.size, width))
+    bits, at, i = np.random.PCG64(seq), 0, 0
+    while i < uniq.size:  # runs of consecutive rows
+        j = i + 1
+        while j < uniq.size and uniq[j] == uniq[j - 1] + 1:
+            j += 1
+        bits.advance(int(uniq[i] - at) * width)
+        out[i:j] = np.random.Generator(bits).random((j - i, width))
+        at, i = int(uniq[j - 1]) + 1, j
+    return out[np.searchsorted(uniq, rows)]
 
 
 def draw(dists: dict[str, Dist], seed: int, n_trials: int, design: Design | None = None) -> dict[str, np.ndarray]:

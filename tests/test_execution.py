@@ -116,3 +116,14 @@ def test_a_local_dask_cluster_gives_the_same_numbers(small):
         runner.close()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_a_block_jumps_to_its_rows_of_every_stream():
+    """stream_rows gives rows of a stream (width draws a row) without drawing the rows before them."""
+    from sim.uncertainty import name_seed, stream_rows
+
+    full = np.random.Generator(np.random.PCG64(name_seed(5, "x"))).random((60, 7))
+    rows = np.array([3, 4, 5, 9, 0, 0, 59, 10])
+    np.testing.assert_array_equal(stream_rows(name_seed(5, "x"), rows, 7), full[rows])
+    one = np.random.Generator(np.random.PCG64(name_seed(5, "x"))).random(60)
+    np.testing.assert_array_equal(stream_rows(name_seed(5, "x"), rows)[:, 0], one[rows])
