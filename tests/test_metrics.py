@@ -201,6 +201,8 @@ def test_summary_layout(res):
             "quarter": pl.String,
             "quantile": pl.String,
             "value": pl.Float64,
+            "mc_low": pl.Float64,
+            "mc_high": pl.Float64,
         }
     )
     assert s.select("metric", "region", "quarter", "quantile").is_unique().all()
@@ -344,11 +346,13 @@ def test_over_trials_is_numpy_percentile_and_mean(T, dtype, monkeypatch):
     for threads in (1, 2):
         monkeypatch.setattr(metric_stats, "THREADS", threads)
         got = over_trials(x)
-        assert got.shape == (4, 3, 700) and got.dtype == np.float64
+        assert got.shape == (3, 4, 3, 700) and got.dtype == np.float64
         for i, pct in enumerate(STAT_PERCENTS.values()):
-            assert_allclose(got[i], np.percentile(v, pct, axis=0), rtol=1e-12, equal_nan=True)
-        assert_allclose(got[3], v.mean(axis=0), rtol=1e-12, equal_nan=True)
-        assert np.isnan(got[:, 1, 5]).all() and not np.signbit(got[:, 0, 2]).any()
+            assert_allclose(got[0, i], np.percentile(v, pct, axis=0), rtol=1e-12, equal_nan=True)
+            ok = ~np.isnan(got[0, i])
+            assert (got[1, i][ok] <= got[0, i][ok]).all() and (got[0, i][ok] <= got[2, i][ok]).all()
+        assert_allclose(got[0, 3], v.mean(axis=0), rtol=1e-12, equal_nan=True)
+        assert np.isnan(got[:, :, 1, 5]).all() and not np.signbit(got[:, :, 0, 2]).any()
 
 
 def test_group_sums_are_sums_over_members():
@@ -359,3 +363,24 @@ def test_group_sums_are_sums_over_members():
     assert got.shape == (37, 5, 5, 3) and got.dtype == np.float64
     for g, m in enumerate(groups):
         assert_allclose(got[:, g], x.astype(np.float64)[:, m].sum(axis=1), rtol=1e-12)
+
+
+def test_every_summary_value_has_its_monte_carlo_interval(res):
+    """A quantile lies within its order-statistic interval, the interval of China's median compute is the one
+    mc_error gives, a mean's is ± 1.96 standard errors and a probability's stays within [0, 1]."""
+    from sim.metrics.mc_error import quantile_interval
+
+    s = res.summary
+    assert (s["mc_low"] <= s["value"] * (1 + 1e-12) + 1e-9).all() and (
+        s["mc_high"] >= s["value"] * (1 - 1e-12) - 1e-9
+    ).all()
+    last = res.compiled.labels[-1]
+    m, q = res.metrics, len(res.compiled.labels) - 1
+    china = m.compute_groups[:, m.regions.names[len(res.scenario.world.iso3) :].index("China"), q]
+    row = s.filter((pl.col("metric") == "compute_h100e") & (pl.col("region") == "China") & (pl.col("quarter") == last))
+    by = {r["quantile"]: r for r in row.iter_rows(named=True)}
+    assert (by["p50"]["mc_low"], by["p50"]["mc_high"]) == pytest.approx(quantile_interval(china, 0.5), rel=1e-12)
+    se = china.std(ddof=1) / np.sqrt(china.size)
+    assert by["mean"]["mc_high"] - by["mean"]["value"] == pytest.approx(1.959964 * se, rel=1e-5)
+    p = s.filter(pl.col("quantile") == "probability")
+    assert p["mc_low"].min() >= 0 and p["mc_high"].max() <= 1
