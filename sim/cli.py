@@ -143,7 +143,7 @@ def parser() -> argparse.ArgumentParser:
     lv.add_argument("--no-progress", action="store_true")
     lv.set_defaults(func=c.levers)
     se = sub.add_parser("sensitivity", help="which uncertain inputs drive the headline outputs (SALib)")
-    se.add_argument("scenario")
+    se.add_argument("scenario", help="a scenario file, or a run folder (delta and PAWN on its trials)")
     se.add_argument("--method", choices=SENSITIVITY_METHODS, default="sobol", help="(default: sobol)")
     se.add_argument(
         "--n",

@@ -257,6 +257,8 @@ def sensitivity(args) -> int:
     from .sensitivity_analysis import sensitivity as analyse
 
     t0 = time.perf_counter()
+    if Path(args.scenario).is_dir():  # delta or PAWN on a run's own trials
+        return _sensitivity_of_run(args, t0)
     sc = _with_args(load_scenario(args.scenario), args)
     folder, store, runner = _execution(args, sc, "sensitivity")
     try:
@@ -274,7 +276,25 @@ def sensitivity(args) -> int:
         )
     finally:
         runner.close()
-    path = res.write(folder, figures=not args.no_figures)
+    return _report(res, res.write(folder, figures=not args.no_figures), t0)
+
+
+def _sensitivity_of_run(args, t0: float) -> int:
+    from .folders import plan
+    from .sensitivity_analysis.given_data import given_data, load
+
+    for opt in ("n", "inputs", "workers", "dask", "seed"):
+        if getattr(args, opt, None) is not None:
+            raise SimInputError(CMDLINE, f"--{opt}", "not with a run folder (its trials are the design)")
+    run_dir = Path(args.scenario)
+    loaded = load(run_dir)
+    folder = plan(args.out, "sensitivity", args.run_id, int(loaded[0].get("seed", 0)), args.replace)
+    groups, quarters = _list(args.groups, "--groups") or [], _list(args.quarters, "--quarters")
+    res = given_data(run_dir, args.method, groups, quarters, loaded)
+    return _report(res, res.write(folder, figures=not args.no_figures), t0)
+
+
+def _report(res, path, t0: float) -> int:
     wall = time.perf_counter() - t0
     print(f"{path}  ({res.design.shape[0]:,} trials, {len(res.problem.factors)} factors, {wall:.0f} s)")
     q = sorted({k[2] for k in res.outputs})[0]

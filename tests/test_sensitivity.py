@@ -140,3 +140,59 @@ def test_bad_arguments_exit_2_in_one_line_and_write_nothing(tmp_path, capsys, ar
     err = capsys.readouterr().err.strip()
     assert code == 2 and field in err and "\n" not in err
     assert not (tmp_path / "sensitivity").exists() or not any((tmp_path / "sensitivity").iterdir())
+
+
+def _fake_run(folder, n=400):
+    """A results folder whose trials.parquet has two inputs; the output is a function of ``a`` alone."""
+    import json
+
+    rng = np.random.default_rng(3)
+    a, b = rng.random(n), rng.random(n)
+    folder.mkdir(parents=True)
+    man = {"scenario": {"name": "fake", "path": "fake.toml", "settings": {}}, "regime": {"name": "r"}, "seed": 1}
+    (folder / "manifest.json").write_text(json.dumps({**man, "quarters": ["2030Q4"]}))
+    pl.DataFrame(
+        {"trial": np.arange(n), "input.a": a, "input.b": b, "output.compute_h100e|China|2030Q4": np.sin(6 * a) + a}
+    ).write_parquet(folder / "trials.parquet")
+
+
+@pytest.mark.parametrize("method", ["delta", "pawn"])
+def test_delta_and_pawn_on_a_run_folder_find_the_input_that_matters(tmp_path, method):
+    from sim.sensitivity_analysis.given_data import NOISE, given_data
+
+    _fake_run(tmp_path / "run")
+    res = given_data(tmp_path / "run", method)
+    main_index = {"delta": "delta", "pawn": "median"}[method]
+    by = dict(res.indices.filter(pl.col("index") == main_index).select("factor", "estimate").iter_rows())
+    assert set(by) == {"a", "b", NOISE}
+    assert by["a"] > 3 * max(by["b"], by[NOISE])
+
+
+def test_the_command_reads_a_real_runs_trials(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "run",
+                str(DEFAULT),
+                "--trials",
+                "30",
+                "--out",
+                str(tmp_path),
+                "--run-id",
+                "r",
+                "--no-progress",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
+    run = tmp_path / "default" / "r"
+    cols = pl.read_parquet_schema(run / "trials.parquet")
+    assert "output.compute_h100e|China|2027Q4" in cols and "output.largest_run_flop|China|2030Q4" in cols
+    code = main(["sensitivity", str(run), "--method", "pawn", "--out", str(tmp_path), "--run-id", "p", "--no-progress"])
+    assert code == 0
+    idx = pl.read_csv(tmp_path / "sensitivity" / "p" / "indices.csv")
+    assert {"median", "maximum"} <= set(idx["index"]) and idx.height > 0
+    capsys.readouterr()
+    assert main(["sensitivity", str(run), "--method", "sobol", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "--method" in capsys.readouterr().err

@@ -7,11 +7,14 @@ chosen quarters. ``HeadlineReducer`` computes them from one block's kernel outpu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..kernel import layout as L
-from .run import Metrics
+
+if TYPE_CHECKING:
+    from .run import Metrics
 
 Key = tuple[str, str, str]  # (metric, region, quarter)
 SEP = "|"  # a key as one string: metric|region|quarter
@@ -64,6 +67,8 @@ class HeadlineReducer:
     countries: tuple[str, ...] = ()
 
     def __call__(self, sc, comp, out) -> dict[str, np.ndarray]:
+        from .run import Metrics
+
         m = Metrics(out, sc.world, comp.labels, comp.draws, comp.regime, comp.abroad)
         quarters = list(self.quarters) if self.quarters is not None else comp.labels
         return {SEP.join(k): v for k, v in headline(m, quarters, list(self.countries)).items()}

@@ -10,6 +10,9 @@ import polars as pl
 
 from ..kernel import layout as L
 from .capability import TARGET_FLOP, crossing_quantiles, first_crossing
+from .headline import SEP, headline
+
+OUTPUT = "output."  # prefix of trials.parquet's per-quarter headline outputs
 
 if TYPE_CHECKING:
     from .run import Metrics
@@ -113,7 +116,9 @@ def exhaustion_table(m: Metrics) -> pl.DataFrame:
 def trials_table(m: Metrics) -> pl.DataFrame:
     """One row per trial: the uncertain inputs drawn, installed H100e per bloc and in the World at the last
     quarter, China's first quarter with a 1e26 run trainable in 100 days (by headquarters), the number of
-    territories that use up their allocation, and the smuggled and diverted H100e over the run."""
+    territories that use up their allocation, the smuggled and diverted H100e over the run, and the headline
+    outputs of every quarter (``output.<metric>|<region>|<quarter>``: sim/metrics/headline.py), which
+    ``sim sensitivity RUN_DIR --method delta|pawn`` reads."""
     out, labels = m.out, m.labels
     china = m.feasible_1e26[:, m.world.index()["CHN"]]  # [T, Q]
     first_cn = [labels[row.argmax()] if row.any() else None for row in china]
@@ -125,4 +130,5 @@ def trials_table(m: Metrics) -> pl.DataFrame:
     cols["countries_exhausted"] = (out.exhaust >= 0).sum(axis=1)
     cols["smuggled_h100e"] = out.flows[..., L.FL_SMUGGLED].sum(axis=(1, 2), dtype=np.float64)
     cols["diverted_h100e"] = out.flows[..., L.FL_DIVERTED_IN].sum(axis=(1, 2), dtype=np.float64)
+    cols.update({f"{OUTPUT}{SEP.join(k)}": v for k, v in headline(m, labels).items()})  # per quarter
     return pl.DataFrame(cols)

@@ -45,10 +45,11 @@ SCHEMA = {
 
 @dataclass
 class Sensitivity:
-    """A sensitivity analysis: its scenario, method, problem, design (uniforms [rows, inputs]), the headline
-    outputs per row, and the tidy table of indices."""
+    """A sensitivity analysis: what it ran (``about``: the scenario's name, path, settings, regime and seed,
+    and where its rows come from), its method, problem, design ([rows, inputs]: uniforms of a design, or the
+    inputs a run drew), the headline outputs per row, and the tidy table of indices."""
 
-    scenario: Scenario
+    about: dict
     method: str
     n: int
     problem: Problem
@@ -61,10 +62,10 @@ class Sensitivity:
 
     @property
     def source(self) -> str:
-        sc = self.scenario
+        a = self.about
         return (
-            f"sim {__version__} · scenario {sc.name} · regime {sc.regime.name} · {self.method}, N = {self.n} "
-            f"({self.design.shape[0]:,} trials) · seed {sc.seed}"
+            f"sim {__version__} · scenario {a['scenario']['name']} · regime {a['regime']} · {self.method}, "
+            f"N = {self.n} ({self.design.shape[0]:,} trials, {a['rows']}) · seed {a['seed']}"
         )
 
     def top(self, metric: str, region: str, quarter: str, k: int = 5) -> pl.DataFrame:
@@ -89,7 +90,8 @@ class Sensitivity:
         with folder.atomic() as (tmp, final):
             self.indices.write_parquet(tmp / "indices.parquet")
             self.indices.write_csv(tmp / "indices.csv")
-            cols = {f"u.{n}": self.design[:, i] for i, n in enumerate(self.problem.names)}
+            prefix = "u." if self.about["rows"] == "design" else "input."
+            cols = {f"{prefix}{n}": self.design[:, i] for i, n in enumerate(self.problem.names)}
             cols.update({"|".join(k): v for k, v in self.outputs.items()})
             pl.DataFrame(cols).write_parquet(tmp / "design.parquet")
             if figures:
@@ -100,15 +102,12 @@ class Sensitivity:
                     if k[2] == q0 and (k[1] in ("US", "China", "World") or k[0] != "compute_h100e")
                 ]
                 write_tornados(self.indices, self.method, keys, self.source, tmp)
-            sc = self.scenario
             manifest = {
                 "kind": "sensitivity",
-                "scenario": {"name": sc.name, "path": str(sc.path), "settings": sc.raw},
-                "regime": sc.regime.name,
+                **self.about,
                 "method": self.method,
                 "n": self.n,
                 "trials": int(self.design.shape[0]),
-                "seed": sc.seed,
                 "inputs": self.problem.names,
                 "groups": self.problem.groups,
                 "noise_trial": self.noise_trial,
@@ -120,6 +119,21 @@ class Sensitivity:
         if self.store is not None:
             self.store.remove()
         return final
+
+
+def about(sc: Scenario, rows: str = "design") -> dict:
+    """What a manifest says of the analysed scenario."""
+    scenario = {"name": sc.name, "path": str(sc.path), "settings": sc.raw}
+    return {"scenario": scenario, "regime": sc.regime.name, "seed": sc.seed, "rows": rows}
+
+
+def tidy(method: str, prob: Problem, X: np.ndarray, values: dict, seed: int) -> pl.DataFrame:
+    """The indices of every output in ``values`` ((metric, region, quarter) → [rows]) as the tidy table."""
+    table = []
+    for (metric, region, quarter), y in values.items():
+        for r in analyze(prob, method, X, y, seed):
+            table.append({"method": method, "metric": metric, "region": region, "quarter": quarter, **r})
+    return pl.DataFrame(table, schema=SCHEMA)
 
 
 def default_quarters(sc: Scenario) -> list[str]:
@@ -178,9 +192,5 @@ def sensitivity(
     }
     blocks = BlockStore(store, job, resume) if store is not None else None
     values = evaluate(sc, design, quarters, block=block, progress=progress, runner=runner, store=blocks)
-    table = []
-    for (metric, region, quarter), y in values.items():
-        for r in analyze(prob, method, X, y, sc.seed):
-            table.append({"method": method, "metric": metric, "region": region, "quarter": quarter, **r})
-    indices = pl.DataFrame(table, schema=SCHEMA)
-    return Sensitivity(sc, method, n, prob, X, values, indices, time.perf_counter() - t0, noise_trial, blocks)
+    indices = tidy(method, prob, X, values, sc.seed)
+    return Sensitivity(about(sc), method, n, prob, X, values, indices, time.perf_counter() - t0, noise_trial, blocks)

@@ -83,6 +83,8 @@ def analyze(problem: Problem, method: str, X: np.ndarray, y: np.ndarray, seed: i
             keys = [("median", None), ("maximum", None)]
     factors = problem.factors
     out = []
+    if "delta" not in s and "delta_raw" in s:  # SALib >= 1.5.1 names Borgonovo's estimate delta_raw
+        s["delta"], s["delta_conf"] = s["delta_raw"], s["delta_raw_conf"]
     for index, conf in keys:
         est = np.asarray(s[index], dtype=np.float64)
         ci = np.asarray(s[conf], dtype=np.float64) if conf else np.full(len(factors), np.nan)
