@@ -89,6 +89,14 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="resume the interrupted execution of --run-id (same numbers)")
 
 
+def _add_output_args(p: argparse.ArgumentParser, group: str) -> None:
+    p.add_argument("--out", default="results", help="results root (default: results)")
+    p.add_argument("--run-id", help=f"name of the folder under <out>/{group} (default: UTC time and seed)")
+    p.add_argument("--replace", action="store_true", help="replace an existing folder of the same id")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-figures", action="store_true")
+
+
 def parser() -> argparse.ArgumentParser:
     from . import commands as c
 
@@ -155,11 +163,7 @@ def parser() -> argparse.ArgumentParser:
     se.add_argument("--quarters", help="comma list of quarters (default: 2027Q4 and the run's last)")
     se.add_argument("--seed", type=SEED, help="override run.seed (the design's seed too)")
     _add_execution_args(se)
-    se.add_argument("--out", default="results", help="results root (default: results)")
-    se.add_argument("--run-id", help="name of the folder under <out>/sensitivity (default: UTC time and seed)")
-    se.add_argument("--replace", action="store_true", help="replace an existing folder of the same id")
-    se.add_argument("--no-progress", action="store_true")
-    se.add_argument("--no-figures", action="store_true")
+    _add_output_args(se, "sensitivity")
     se.set_defaults(func=c.sensitivity)
     sw = sub.add_parser("sweep", help="a grid or Latin hypercube over regime parameters and levers (CRN)")
     sw.add_argument("scenario")
@@ -170,11 +174,7 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--seed", type=SEED, help="override run.seed (common to every point)")
     sw.add_argument("--block", type=_int_in(1, 100_000), default=100, help="trials per task (default 100)")
     _add_execution_args(sw)
-    sw.add_argument("--out", default="results", help="results root (default: results)")
-    sw.add_argument("--run-id", help="name of the folder under <out>/sweep (default: UTC time and seed)")
-    sw.add_argument("--replace", action="store_true", help="replace an existing folder of the same id")
-    sw.add_argument("--no-progress", action="store_true")
-    sw.add_argument("--no-figures", action="store_true")
+    _add_output_args(sw, "sweep")
     sw.set_defaults(func=c.sweep)
     ch = sub.add_parser("chips", help="print the chip catalogue with TPP, PD and ECCN class")
     ch.set_defaults(func=c.chips)
