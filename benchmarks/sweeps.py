@@ -10,7 +10,7 @@ peak memory of a 100,000-trial run, on the 2-core machine.
   numba threads), 2 local processes, and a dask LocalCluster of 1 worker (2 threads) and 2 workers (1 thread);
   the executor overhead is the LocalCluster's time over the in-process time on the whole machine (same
   trials; median of three; target <= 10 %); the cluster's start-up is reported apart;
-- peak resident memory (Linux VmHWM) of a run of 10,000 and of 100,000 trials (a 4-quarter default scenario,
+- peak resident memory (Linux VmHWM) of a run of 10,000 and of 100,000 trials (a 1-quarter default scenario,
   blocks of 1,000): memory is bounded by the block, not by the trials.
 
 Each measurement runs in its own subprocess; results go to benchmarks/results/sweeps.json and are printed.
@@ -86,7 +86,7 @@ def peak_memory(trials: int) -> dict:
 import json, re, time
 from sim.scenario import load_scenario
 from sim.api import Model
-sc = load_scenario("scenarios/default.toml").replace(trials={trials}, quarters=4)
+sc = load_scenario("scenarios/default.toml").replace(trials={trials}, quarters=1)
 t = time.perf_counter()
 table = Model(sc).run(block=1000)
 s = time.perf_counter() - t
