@@ -109,6 +109,8 @@ def parser() -> argparse.ArgumentParser:
     _add_run_args(r, "")
     r.add_argument("--seed", type=SEED, help="override run.seed")
     r.add_argument("--threads", type=THREADS, help="numba threads (results do not depend on it)")
+    r.add_argument("--workers", type=_int_in(1, 1024), help="run blocks of trials in N local processes")
+    r.add_argument("--dask", metavar="ADDRESS", help="run blocks on a dask.distributed scheduler ('local')")
     r.add_argument("--no-figures", action="store_true")
     r.set_defaults(func=c.run)
     p = sub.add_parser("plot", help="redraw the figures of a results folder")

@@ -53,11 +53,18 @@ def run(args) -> int:
     from .scenario import load_scenario
 
     t0 = time.perf_counter()
+    from .execution import executor
+
     sc = _with_args(load_scenario(_scenario_path(args)), args)
     _check_threads(args.threads)
     folder = plan(args.out, sc.name, args.run_id, sc.seed, args.replace)
     _guard(sc, args)
-    res = simulate(sc, progress=not args.no_progress, threads=args.threads)
+    runner = executor(args.workers, args.dask) if args.workers or args.dask else None
+    try:
+        res = simulate(sc, progress=not args.no_progress, threads=args.threads, runner=runner)
+    finally:
+        if runner is not None:
+            runner.close()
     path = write_run(res, folder, figures=not args.no_figures, wall_s=time.perf_counter() - t0)
     tm = res.timings
     print(

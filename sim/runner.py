@@ -83,26 +83,41 @@ def set_threads(threads: int | None) -> None:
         numba.set_num_threads(threads)
 
 
-def run(sc: Scenario, progress: bool = False, threads: int | None = None, block: int = 50) -> RunResult:
+def _outputs(sc, comp, out) -> dict:
+    """The reducer of a run on other executors: a block's whole kernel outputs."""
+    return out._asdict()
+
+
+def run(sc: Scenario, progress: bool = False, threads: int | None = None, block: int = 50, runner=None) -> RunResult:
     """Simulate every trial of scenario ``sc``. Trials run in blocks of ``block`` (numba prange over the
-    trials of a block); results do not depend on ``threads`` or ``block``."""
+    trials of a block); results do not depend on ``threads``, ``block`` or ``runner``: an executor of
+    sim.execution (local processes, a dask.distributed cluster) that runs the blocks elsewhere and sends their
+    outputs back (all of them: a run's memory is that of its trials)."""
     t_start = time.perf_counter()
     set_threads(threads)
     compiled = compile_scenario(sc)
     t_compiled = time.perf_counter()
     inp = compiled.inputs
     T = sc.trials
-    out = Outputs.empty(T, len(compiled.iso3), len(compiled.labels))
-    bar = tqdm(total=T, desc=f"{sc.name}", unit="trial", disable=not progress)
     first = min(1, T)
-    run_kernel(inp, out, 0, first)  # the first trial also compiles (or loads) the kernel
-    bar.update(first)
-    t_first = time.perf_counter()
-    for start in range(first, T, block):
-        stop = min(T, start + block)
-        run_kernel(inp, out, start, stop)
-        bar.update(stop - start)
-    bar.close()
+    if runner is not None:
+        from .execution import Variant, execute
+
+        parts = execute([Variant(sc.name, sc)], _outputs, block, runner, None, progress, sc.name)[sc.name]
+        out = Outputs(**parts)
+        t_first = t_compiled
+        first = 0
+    else:
+        out = Outputs.empty(T, len(compiled.iso3), len(compiled.labels))
+        bar = tqdm(total=T, desc=f"{sc.name}", unit="trial", disable=not progress)
+        run_kernel(inp, out, 0, first)  # the first trial also compiles (or loads) the kernel
+        bar.update(first)
+        t_first = time.perf_counter()
+        for start in range(first, T, block):
+            stop = min(T, start + block)
+            run_kernel(inp, out, start, stop)
+            bar.update(stop - start)
+        bar.close()
     t_kernel = time.perf_counter()
     res = RunResult(sc, compiled, out)
     n_rest = T - first

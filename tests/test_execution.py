@@ -127,3 +127,19 @@ def test_a_block_jumps_to_its_rows_of_every_stream():
     np.testing.assert_array_equal(stream_rows(name_seed(5, "x"), rows, 7), full[rows])
     one = np.random.Generator(np.random.PCG64(name_seed(5, "x"))).random(60)
     np.testing.assert_array_equal(stream_rows(name_seed(5, "x"), rows)[:, 0], one[rows])
+
+
+def test_a_run_on_local_processes_is_the_plain_run(small, tmp_path, capsys):
+    """sim.run with an executor: every kernel output equal to the in-process run's; and the command line."""
+    from sim.cli import main
+
+    plain = sim.run(small)
+    other = sim.run(small, block=4, runner=Processes(2))
+    for name, a in plain.outputs._asdict().items():
+        np.testing.assert_array_equal(getattr(other.outputs, name), a, err_msg=name)
+    code = main(
+        ["run", str(ROOT / "scenarios" / "rescission_2025.toml"), "--trials", "3", "--workers", "2"]
+        + ["--out", str(tmp_path), "--run-id", "w", "--no-progress", "--no-figures"]
+    )
+    assert code == 0 and (tmp_path / "rescission_2025" / "w" / "summary.parquet").exists()
+    capsys.readouterr()
