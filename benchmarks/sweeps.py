@@ -70,7 +70,7 @@ t0 = time.perf_counter()
 make = {{"inprocess": InProcess, "processes": lambda: Processes({workers}), "dask": lambda: Dask("local", {workers})}}
 runner = make[{kind!r}]()
 start = time.perf_counter() - t0
-sweep(sc.replace(trials=1), {{"caps.country_allocation_tpp": [395e6]}}, block=1, runner=runner)  # warm the workers
+sweep(sc.replace(trials=4), {{"caps.country_allocation_tpp": [395e6]}}, block=1, runner=runner)  # warm every worker
 t = time.perf_counter()
 sweep(sc, {{"caps.country_allocation_tpp": [395e6, 1.58e9]}}, block=100, runner=runner)
 s = time.perf_counter() - t
