@@ -85,7 +85,8 @@ class Model:
     @property
     def levers(self) -> pl.DataFrame:
         """One row per lever: every parameter of the scenario's regimes (its latest value, unit, regime) and
-        the scenario levers ``g2g.<ISO3>`` and ``nveu`` (their values in the scenario)."""
+        the scenario levers ``g2g.<ISO3>``, ``nveu``, ``uveu`` and ``contracted_demand.<ISO3>`` (their values in
+        the scenario; sim/sweeps/points.py)."""
         rows, seen = [], set()
         for _, reg in self.scenario.timeline:
             for name, p in reg.params.items():
@@ -95,7 +96,13 @@ class Model:
                 rows.append({"name": name, "value": str(p.values[-1][1]), "unit": p.unit, "source": reg.name})
         for iso, f in self.scenario.g2g.items():
             rows.append({"name": f"g2g.{iso}", "value": str(f), "unit": "x allocation", "source": "scenario"})
-        rows.append({"name": "nveu", "value": "+".join(self.scenario.nveu) or "none", "unit": "", "source": "scenario"})
+        sc = self.scenario
+        rows.append({"name": "nveu", "value": "+".join(sc.nveu) or "none", "unit": "", "source": "scenario"})
+        rows.append({"name": "uveu", "value": "+".join(sc.uveu) or "none", "unit": "", "source": "scenario"})
+        for iso in dict.fromkeys(k.iso3 for k in sc.contracts):
+            rows.append(
+                {"name": f"contracted_demand.{iso}", "value": "1.0", "unit": "x contracted", "source": "scenario"}
+            )
         return pl.DataFrame(rows)
 
     @property

@@ -94,10 +94,18 @@ def _str_list(x: object, path: Path, fld: str) -> list[str]:
     return x
 
 
-def check_grants(world: World, timeline, labels: list[str], nveu: list[str], g2g: object, path, prefix="regime"):
-    """Refuse NVEU grants (``nveu``: iso3) and G2G multipliers (``g2g``: iso3 → factor in [1, the regimes'
-    largest caps.g2g_max_factor]) that the territories or the regimes cannot take, naming ``path`` and the
-    field under ``prefix``."""
+def check_grants(
+    world: World, timeline, labels: list[str], nveu: list[str], g2g: object, path, prefix="regime", uveu=()
+):
+    """Refuse UVEU grants (``uveu``: hyperscalers of the world's sites), NVEU grants (``nveu``: iso3) and G2G
+    multipliers (``g2g``: iso3 → factor in [1, the regimes' largest caps.g2g_max_factor]) that the world or the
+    regimes cannot take, naming ``path`` and the field under ``prefix``."""
+    hyperscalers = set(world.sites["hyperscaler"])
+    for h in uveu:
+        if h not in hyperscalers:
+            raise ScenarioError(
+                path, f"{prefix}.uveu", f"unknown hyperscaler {h!r} (known: {', '.join(sorted(hyperscalers))})"
+            )
     known = set(world.iso3)
     barred = no_grant(world, labels)
     for c in nveu:
@@ -178,17 +186,11 @@ def load_scenario(path: str | Path, world: World | None = None) -> Scenario:
         raise ScenarioError(path, e.field, e.message) from None
     regime = timeline[0][1]
     known = set(world.iso3)
-    hyperscalers = set(world.sites["hyperscaler"])
     uveu = _str_list(reg.get("uveu", []), path, "regime.uveu")
-    for h in uveu:
-        if h not in hyperscalers:
-            raise ScenarioError(
-                path, "regime.uveu", f"unknown hyperscaler {h!r} (known: {', '.join(sorted(hyperscalers))})"
-            )
     nveu = _str_list(reg.get("nveu", []), path, "regime.nveu")
     contracts = parse_contracts(reg.get("contracted_demand", {}), known, path)
     g2g = reg.get("g2g", {})
-    check_grants(world, timeline, labels, nveu, g2g, path)
+    check_grants(world, timeline, labels, nveu, g2g, path, uveu=uveu)
     firms = raw.get("firms", {})
     firms_total = _int(firms.get("total", 12_000), path, "firms.total", 1, 1_000_000)
     opq = _int(firms.get("orders_per_quarter", 4), path, "firms.orders_per_quarter", 1, 1000)

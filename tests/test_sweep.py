@@ -70,6 +70,19 @@ def test_levers_of_a_scenario(diffusion):
     assert apply(diffusion, {"nveu": "none"}).nveu == []
     with pytest.raises(SimInputError, match="cannot hold NVEU"):
         apply(diffusion, {"nveu": "CHN"})
+    assert apply(diffusion, {"uveu": "Microsoft+Google"}).uveu == ["Microsoft", "Google"]
+    with pytest.raises(SimInputError, match="unknown hyperscaler"):
+        apply(diffusion, {"uveu": "Nobody"})
+    with pytest.raises(SimInputError, match="no contracted demand in SAU"):
+        apply(diffusion, {"contracted_demand.SAU": 0.0})
+
+
+def test_a_deal_is_a_lever_on_its_contracted_demand(world):
+    gulf = load_scenario(ROOT / "scenarios" / "gulf_deals_2025.toml", world=world)
+    base = sum(k.h100e_per_quarter for k in gulf.contracts if k.iso3 == "SAU")
+    half = apply(gulf, {"contracted_demand.SAU": 0.5})
+    assert sum(k.h100e_per_quarter for k in half.contracts if k.iso3 == "SAU") == pytest.approx(base / 2)
+    assert sum(k.h100e_per_quarter for k in gulf.contracts if k.iso3 == "SAU") == base  # the scenario unchanged
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,14 @@
 (``--range NAME=LO:HI`` with ``--lhs N``, scipy.stats.qmc), each point a scenario changed by its values. A
 name is a parameter of the scenario's regimes (``caps.country_allocation_tpp``: its whole series becomes the
 value, as a scenario's ``[regime.overrides]``), or a scenario lever: ``g2g.<ISO3>`` (a G2G allocation
-multiplier), ``nveu`` (territories whose largest firm holds NVEU status, ``ARE+IND``, or ``none``)."""
+multiplier), ``nveu`` (territories whose largest firm holds NVEU status, ``ARE+IND``, or ``none``), ``uveu``
+(hyperscalers holding UVEU status, ``Microsoft+Google``, or ``none``) and ``contracted_demand.<ISO3>`` (a
+factor on the scenario's contracted demand there: 0 drops a deal's build-out, 2 doubles it)."""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 from scipy.stats import qmc
@@ -81,21 +84,39 @@ def points(
     return combos
 
 
+def _names(v: object) -> list[str]:
+    """A list lever's value: a list, ``A+B``, or ``none``."""
+    return list(v) if isinstance(v, (list, tuple)) else [] if str(v) == "none" else str(v).split("+")
+
+
+def _number(name: str, v: object, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+        raise SimInputError(CMDLINE, "--set", f"{name}: {what} is a number >= 0, got {v!r}")
+    return float(v)
+
+
 def apply(sc: Scenario, values: dict[str, object]) -> Scenario:
     """``sc`` with a point's values, checked as a scenario file's would be (the field named is the option)."""
-    params, g2g, nveu = {}, dict(sc.g2g), list(sc.nveu)
+    params, g2g, nveu, uveu, contracts = {}, dict(sc.g2g), list(sc.nveu), list(sc.uveu), list(sc.contracts)
     for name, v in values.items():
         if name.startswith("g2g."):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise SimInputError(CMDLINE, "--set", f"{name}: a G2G multiplier is a number, got {v!r}")
-            g2g[name[4:]] = float(v)
+            g2g[name[4:]] = _number(name, v, "a G2G multiplier")
         elif name == "nveu":
-            nveu = list(v) if isinstance(v, (list, tuple)) else [] if str(v) == "none" else str(v).split("+")
+            nveu = _names(v)
+        elif name == "uveu":
+            uveu = _names(v)
+        elif name.startswith("contracted_demand."):  # a factor on the scenario's contracted demand there
+            iso, f = name.split(".", 1)[1], _number(name, v, "a factor on the contracted demand")
+            if not any(k.iso3 == iso for k in contracts):
+                raise SimInputError(CMDLINE, "--set", f"{name}: the scenario has no contracted demand in {iso}")
+            contracts = [
+                replace(k, h100e_per_quarter=k.h100e_per_quarter * f) if k.iso3 == iso else k for k in contracts
+            ]
         else:
             params[name] = v
     try:
-        check_grants(sc.world, sc.timeline, sc.labels, nveu, g2g, CMDLINE, "--set")
+        check_grants(sc.world, sc.timeline, sc.labels, nveu, g2g, CMDLINE, "--set", uveu=uveu)
         out = sc.with_params(params, CMDLINE) if params else sc
     except SimInputError as e:
         raise SimInputError(CMDLINE, "--set", f"{e.field}: {e.message}") from None
-    return out.replace(g2g=g2g, nveu=nveu)
+    return out.replace(g2g=g2g, nveu=nveu, uveu=uveu, contracts=contracts)
