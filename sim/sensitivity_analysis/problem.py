@@ -14,6 +14,10 @@ from ..scenario import Scenario
 # how inputs may be grouped (``--groups``): a time path's components (start, growth per year, AR(1)) as the path;
 # the calibrated territories' demand weights as one input; the chip catalogue's prices and roadmap FLOP/s as two
 GROUPINGS = ("paths", "demand_weight", "chips")
+# inputs the kernel reads for revenue only (a chip's price: Outputs.revenue and .refused, sim/kernel/shipping.py),
+# left out of a design over the headline outputs (sim/metrics/headline.py), whose indices for them are zero; a
+# design that names them (``inputs``) keeps them
+REVENUE_ONLY = (".price_usd",)
 
 
 @dataclass(frozen=True)
@@ -55,14 +59,17 @@ def _varies(d) -> bool:
 
 def problem(sc: Scenario, groups: list[str] = (), inputs: list[str] | None = None) -> Problem:
     """The sensitivity problem of scenario ``sc``, its inputs grouped by the rules ``groups`` (GROUPINGS);
-    ``inputs``: the inputs to vary, by name or by time path (default every uncertain input; the others are
-    held at the values of the trial whose noise the design uses)."""
+    ``inputs``: the inputs to vary, by name or by time path (default every uncertain input but those that
+    drive revenue only, REVENUE_ONLY; the others are held at the values of the trial whose noise the design
+    uses)."""
     for g in groups:
         if g not in GROUPINGS:
             raise SimInputError("command line", "--groups", f"unknown grouping {g!r} (one of {', '.join(GROUPINGS)})")
     names = uncertain_inputs(sc)
     of_path = {comp: p.name for p in sc.assumptions.paths.values() for comp in p.components()}
-    if inputs is not None:
+    if inputs is None:  # the headline outputs cannot depend on inputs that drive revenue only
+        names = [n for n in names if not n.endswith(REVENUE_ONLY)]
+    else:
         for x in inputs:
             if x not in names and x not in of_path.values():
                 raise SimInputError("command line", "--inputs", f"{x!r} is not an uncertain input of {sc.name}")
