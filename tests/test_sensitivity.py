@@ -196,3 +196,11 @@ def test_the_command_reads_a_real_runs_trials(tmp_path, capsys):
     capsys.readouterr()
     assert main(["sensitivity", str(run), "--method", "sobol", "--out", str(tmp_path), "--no-progress"]) == 2
     assert "--method" in capsys.readouterr().err
+
+
+def test_a_design_leaves_out_inputs_that_drive_revenue_only(world):
+    """Chip prices feed revenue only: a design over the headline outputs leaves them out, unless named."""
+    sc = load_scenario(DEFAULT, world=world)
+    names = problem(sc).names
+    assert not any(n.endswith(".price_usd") for n in names) and "smuggling.base_take_up" in names
+    assert problem(sc, inputs=["chips.H100.price_usd"]).names == ["chips.H100.price_usd"]
