@@ -143,3 +143,14 @@ def test_a_run_on_local_processes_is_the_plain_run(small, tmp_path, capsys):
     )
     assert code == 0 and (tmp_path / "rescission_2025" / "w" / "summary.parquet").exists()
     capsys.readouterr()
+
+
+def test_any_concurrent_futures_executor_serves(small):
+    from concurrent.futures import ThreadPoolExecutor
+
+    reducer = HeadlineReducer(QUARTERS)
+    a = execute([Variant("v", small)], reducer, block=5)["v"]
+    with ThreadPoolExecutor(1) as pool:
+        b = execute([Variant("v", small)], reducer, block=5, runner=pool)["v"]
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from .executors import Dask, InProcess, Processes, executor
+from .executors import Dask, Futures, InProcess, Processes, as_runner, executor
 from .store import BlockStore, fingerprint
 from .tasks import Arrays, Reducer, Task, Variant, plan, run_task
 
@@ -26,11 +26,13 @@ __all__ = [
     "BlockStore",
     "Dask",
     "ExecutionError",
+    "Futures",
     "InProcess",
     "Processes",
     "Reducer",
     "Task",
     "Variant",
+    "as_runner",
     "execute",
     "executor",
     "fingerprint",
@@ -52,10 +54,11 @@ def execute(
     progress: bool = False,
     desc: str = "tasks",
 ) -> dict[str, Arrays]:
-    """Run every variant's rows in blocks of ``block`` on ``runner`` (an executor, default in-process) and
+    """Run every variant's rows in blocks of ``block`` on ``runner`` (an executor of executors.py or any
+    ``concurrent.futures.Executor``; default in-process) and
     return, per variant key, each output over all rows in row order. Finished blocks are saved to (and, when
     resuming, read from) ``store``."""
-    runner = runner or InProcess()
+    runner = as_runner(runner)
     tasks = plan(variants, block)
     results: dict[int, Arrays] = {}
     todo = []

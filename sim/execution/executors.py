@@ -2,8 +2,9 @@
 ``workers`` local processes, or on a dask.distributed cluster (an existing scheduler's address, or ``local``
 for a LocalCluster). Workers × numba threads per worker never exceed the cores: each worker runs the kernel on
 cores // workers threads. The compiled kernel is numba's on-disk cache (sim/kernel/cache.py), loaded once per
-worker process, never compiled per task. Each executor yields (task index, result or exception) as tasks
-finish; what a task computes does not depend on the executor."""
+worker process, never compiled per task. Any ``concurrent.futures.Executor`` serves too (``Futures``: a pool
+of one's own, or a dask.distributed ``Client.get_executor()``). Each executor yields (task index, result or
+exception) as tasks finish; what a task computes does not depend on the executor."""
 
 from __future__ import annotations
 
@@ -134,6 +135,38 @@ class Dask:
         for x in (getattr(self, "client", None), self.cluster):
             if x is not None:
                 x.close()
+
+
+class Futures:
+    """Tasks on any ``concurrent.futures.Executor`` (a process or thread pool, or a dask.distributed
+    ``Client.get_executor()``): each task is submitted with its variant and reducer, which travel with it."""
+
+    name = "futures"
+    workers = 1
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def run(self, variants, reducer, tasks):
+        from concurrent.futures import as_completed
+
+        futures = {self.pool.submit(run_task, variants[t.variant], t, reducer): i for i, t in enumerate(tasks)}
+        for f in as_completed(futures):
+            e = f.exception()
+            yield futures[f], (e if e is not None else f.result())
+
+    def close(self) -> None:  # the caller owns the pool
+        pass
+
+
+def as_runner(x):
+    """An executor of this module for ``x``: None → in-process, a ``concurrent.futures.Executor`` → Futures,
+    else ``x`` itself (one of InProcess, Processes, Dask)."""
+    from concurrent.futures import Executor
+
+    if x is None:
+        return InProcess()
+    return Futures(x) if isinstance(x, Executor) else x
 
 
 def executor(workers: int | None = None, dask: str | None = None):
