@@ -128,19 +128,24 @@ def compare(
     quarter, the levels (statistic p5/p50/p95/mean) and, after the first, the paired per-trial differences
     against it (diff_p5 ... diff_mean, and share_positive: the share of trials where the difference is > 0),
     each with its Monte Carlo interval."""
+    from .comparison import check_comparable
+
     scs = [_scenario(s) for s in scenarios]
     first = _settings(scs[0], trials, seed)
     scs = [first] + [s.replace(seed=first.seed, trials=first.trials) for s in scs[1:]]
+    check_comparable(scs)
     countries = tuple(dict.fromkeys(c for s in scs for c in s.countries if c in s.world.index()))
-    out = execute([Variant(s.name, s) for s in scs], HeadlineReducer(None, countries), block, runner)
+    out = execute([Variant(str(i), s) for i, s in enumerate(scs)], HeadlineReducer(None, countries), block, runner)
+    names = [s.name for s in scs]
+    names = [n if names.count(n) == 1 else f"{n}#{i}" for i, n in enumerate(names)]  # a scenario and its variant
     rows = []
-    for s in scs:
-        for key, x in out[s.name].items():
+    for i in range(len(scs)):
+        for key, x in out[str(i)].items():
             metric, region, quarter = key.split(SEP)
-            base = {"scenario": s.name, "metric": metric, "region": region, "quarter": quarter}
+            base = {"scenario": names[i], "metric": metric, "region": region, "quarter": quarter}
             rows += [{**base, **r} for r in describe(x)]
-            if s is not first:
-                d = x - out[first.name][key]
+            if i and key in out["0"]:  # a paired difference where the first scenario has the output too
+                d = x - out["0"][key]
                 rows += [{**base, **r, "statistic": f"diff_{r['statistic']}"} for r in describe(d)]
                 rows.append({**base, **probability(d > 0), "statistic": "share_positive"})
     return pl.DataFrame(rows)

@@ -87,6 +87,7 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
         "--dask", metavar="ADDRESS", help="run blocks on a dask.distributed scheduler ('local': a LocalCluster)"
     )
     p.add_argument("--resume", action="store_true", help="resume the interrupted execution of --run-id (same numbers)")
+    p.add_argument("--block", type=_int_in(1, 100_000), default=100, help="trials per task (default 100)")
 
 
 def _add_output_args(p: argparse.ArgumentParser, group: str) -> None:
@@ -174,7 +175,6 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--lhs", type=_int_in(1, 100_000), help="Latin-hypercube points over the --range intervals")
     sw.add_argument("--trials", type=TRIALS, help="trials per point (default: run.trials)")
     sw.add_argument("--seed", type=SEED, help="override run.seed (common to every point)")
-    sw.add_argument("--block", type=_int_in(1, 100_000), default=100, help="trials per task (default 100)")
     _add_execution_args(sw)
     _add_output_args(sw, "sweep")
     sw.set_defaults(func=c.sweep)
@@ -200,14 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     except SimInputError as e:
         print(f"sim: error: {e}", file=sys.stderr)
         return 2
+    except InvariantError as e:  # before RuntimeError, which it is
+        print(f"sim: error: {e} (nothing was written; please report this)", file=sys.stderr)
+        return 3
     except RuntimeError as e:  # sim.execution.ExecutionError: a block failed twice (no import of the heavy layer)
         if type(e).__name__ != "ExecutionError":
             raise
-        print(f"sim: error: {e} (finished blocks are kept: rerun with --resume)", file=sys.stderr)
+        print(f"sim: error: {e}", file=sys.stderr)
         return 1
-    except InvariantError as e:
-        print(f"sim: error: {e} (nothing was written; please report this)", file=sys.stderr)
-        return 3
     except KeyboardInterrupt:
         print("sim: interrupted; nothing was written", file=sys.stderr)
         return 130

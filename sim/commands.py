@@ -146,7 +146,13 @@ def compare(args) -> int:
     folder, store, runner = _execution(args, scenarios[0], "compare")
     try:
         path = run_compare(
-            scenarios, folder, progress=not args.no_progress, runner=runner, store=store, resume=args.resume
+            scenarios,
+            folder,
+            progress=not args.no_progress,
+            runner=runner,
+            block=args.block,
+            store=store,
+            resume=args.resume,
         )
     finally:
         runner.close()
@@ -276,6 +282,7 @@ def sensitivity(args) -> int:
             _list(args.groups, "--groups") or [],
             _list(args.inputs, "--inputs"),
             _list(args.quarters, "--quarters"),
+            block=args.block,
             progress=not args.no_progress,
             runner=runner,
             store=store,

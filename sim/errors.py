@@ -11,6 +11,9 @@ class SimInputError(ValueError):
         where = f"{self.path}: {field}" if field else self.path
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):  # pickled whole (a worker's bad input reaches the parent as itself)
+        return type(self), (self.path, self.field, self.message)
+
 
 class ScenarioError(SimInputError):
     """A malformed scenario file (syntax, unknown field, impossible value)."""
@@ -25,4 +28,8 @@ class InvariantError(RuntimeError):
     ``str(err)`` is ``"<scenario>: invariant violated: <what and where>"``."""
 
     def __init__(self, scenario: str, message: str) -> None:
+        self.scenario, self.message = scenario, message
         super().__init__(f"{scenario}: invariant violated: {message}")
+
+    def __reduce__(self):  # pickled whole, so a worker's broken invariant reaches the parent as itself
+        return type(self), (self.scenario, self.message)

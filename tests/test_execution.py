@@ -154,3 +154,27 @@ def test_any_concurrent_futures_executor_serves(small):
         b = execute([Variant("v", small)], reducer, block=5, runner=pool)["v"]
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@dataclass(frozen=True)
+class Broken:
+    """Raises a broken invariant on every block (counted in a file)."""
+
+    counter: str
+
+    def __call__(self, sc, comp, out):
+        import pathlib
+
+        from sim.errors import InvariantError
+
+        p = pathlib.Path(self.counter)
+        p.write_text(str(int(p.read_text()) + 1 if p.exists() else 1))
+        raise InvariantError(sc.name, "negative stock")
+
+
+def test_a_broken_invariant_stops_at_once_without_a_retry(small, tmp_path):
+    from sim.errors import InvariantError
+
+    with pytest.raises(InvariantError):
+        execute([Variant("v", small)], Broken(str(tmp_path / "n")), block=9)
+    assert (tmp_path / "n").read_text() == "1"

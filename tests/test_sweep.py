@@ -59,7 +59,9 @@ def test_monte_carlo_intervals():
     assert 460 <= lo < 500 < hi <= 540  # ±1.96 sqrt(1000 × 0.25) ≈ 31 ranks
     assert binomial_se(0.5, 100) == pytest.approx(0.05)
     p = probability(np.array([True] * 30 + [False] * 70))
-    assert p["value"] == 0.3 and p["mc_low"] == pytest.approx(0.3 - 1.96 * binomial_se(0.3, 100), abs=1e-3)
+    assert p["value"] == 0.3 and p["mc_low"] == pytest.approx(0.2189, abs=1e-3)  # Wilson, z = 1.96
+    none = probability(np.zeros(1000, bool))
+    assert none["mc_low"] == 0.0 and 0.003 < none["mc_high"] < 0.005  # not empty at 0 hits
     m = [r for r in describe(x) if r["statistic"] == "mean"][0]
     assert m["mc_low"] < 499.5 < m["mc_high"]
 
@@ -135,3 +137,31 @@ def test_the_command_writes_the_table_points_and_figures(tmp_path):
     assert set(pl.read_parquet(folder / "sweep.parquet")["point"]) == {0, 1, 2, 3}
     for stem in ("sweep_caps_country_allocation_tpp", "heatmap_caps_country_allocation_tpp_lpp_allowance_tpp_per_year"):
         assert (folder / f"{stem}.png").stat().st_size > 0 and (folder / f"{stem}.csv").exists()
+
+
+def test_a_swept_value_must_be_of_the_parameters_kind(world):
+    """A switch takes true or false (not the string "false", which would read as on); a number a number."""
+    csa = load_scenario(ROOT / "scenarios" / "chip_security_act.toml", world=world)
+    off = apply(csa, {"enforcement.location_verification": "false"})
+    assert [v for _, v in off.timeline[-1][1].params["enforcement.location_verification"].values] == [False]
+    with pytest.raises(SimInputError, match="true or false"):
+        apply(csa, {"enforcement.location_verification": "maybe"})
+    with pytest.raises(SimInputError, match="expected a number"):
+        apply(csa, {"eccn.a_tpp": "abc"})
+
+
+def test_a_broken_invariant_exits_3_and_a_failed_block_exits_1(tmp_path, monkeypatch, capsys):
+    import sim.comparison as comparison
+    from sim.errors import InvariantError
+    from sim.execution import ExecutionError
+
+    def broken(*a, **k):
+        raise InvariantError("diffusion_2025", "stock is negative")
+
+    monkeypatch.setattr(comparison, "compare", broken)
+    args = ["compare", str(DIFFUSION), str(ROOT / "scenarios" / "no_controls.toml"), "--out", str(tmp_path)]
+    assert main(args) == 3
+    monkeypatch.setattr(comparison, "compare", lambda *a, **k: (_ for _ in ()).throw(ExecutionError("task 0-0-1")))
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "please report this" in err and "task 0-0-1" in err

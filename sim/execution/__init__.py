@@ -1,12 +1,14 @@
 """The execution layer: runs, sweeps, comparisons and sensitivity designs as tasks (a variant and a block of
 its trials) whose seeds are fixed before submission, so the numbers are identical whatever executes them
-(in-process threads, local processes or a dask.distributed cluster: executors.py). Each block is reduced to
-its outputs where it ran, so memory is bounded by the block, not by the number of trials, and saved to a
-store on disk (store.py), so an interrupted execution resumes with ``resume=True`` and gives identical
-results. A task that fails is retried once; if it fails again the execution stops with an ExecutionError
-naming it, and nothing is written as complete (the finished blocks stay in the store for a resume).
+(in-process threads, local processes, a dask.distributed cluster or any concurrent.futures.Executor:
+executors.py). Each block is reduced to its outputs where it ran and copied into the execution's arrays of
+outputs, so memory is the block plus those outputs (rows × outputs), never the kernel's whole outputs of every
+trial; each block is also saved to a store on disk (store.py), so an interrupted execution resumes with
+``resume=True`` and gives identical results. A task that fails is retried once (bad input and a broken
+invariant are not: they stop the execution at once); if it fails again the execution stops with an
+ExecutionError naming it, and nothing is written as complete (the finished blocks stay in the store).
 
-    results = execute(variants, reducer, block=100, executor=InProcess(), store=None)
+    results = execute(variants, reducer, block=100, runner=InProcess(), store=None)
     results[variant.key]  # name → array over all the variant's rows, in row order
 """
 
@@ -17,6 +19,7 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
+from ..errors import InvariantError, SimInputError
 from .executors import Dask, Futures, InProcess, Processes, as_runner, executor
 from .store import BlockStore, fingerprint
 from .tasks import Arrays, Reducer, Task, Variant, plan, run_task
@@ -60,28 +63,40 @@ def execute(
     resuming, read from) ``store``."""
     runner = as_runner(runner)
     tasks = plan(variants, block)
-    results: dict[int, Arrays] = {}
+    kept: dict[int, Arrays] = {}  # per variant: each output over all its rows, filled block by block
+
+    def keep(t: Task, arrays: Arrays) -> None:
+        rows = kept.setdefault(t.variant, {})
+        for k, a in arrays.items():
+            if k not in rows:
+                rows[k] = np.empty((variants[t.variant].rows,) + a.shape[1:], a.dtype)
+            rows[k][t.start : t.stop] = a
+
     todo = []
     for i, t in enumerate(tasks):
         if store is not None and store.done(t):
-            results[i] = store.load(t)
+            keep(t, store.load(t))
         else:
             todo.append(i)
-    bar = tqdm(total=len(tasks), initial=len(results), desc=desc, unit="block", disable=not progress)
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, unit="block", disable=not progress)
     for attempt in (1, 2):
         failed = []
         batch = [tasks[i] for i in todo]
         for j, res in runner.run(variants, reducer, batch):
             i = todo[j]
+            if isinstance(res, SimInputError | InvariantError):  # not a worker's accident: no retry
+                bar.close()
+                raise res
             if isinstance(res, BaseException):
                 what = f"task {tasks[i].name} (variant {variants[tasks[i].variant].key!r})"
                 if attempt == 2:
                     bar.close()
-                    raise ExecutionError(f"{what} failed twice: {res!r}") from res
+                    hint = "; the finished blocks are kept: rerun with --resume" if store is not None else ""
+                    raise ExecutionError(f"{what} failed twice: {res!r}{hint}") from res
                 print(f"sim: {what} failed ({res!r}); retrying it once", file=sys.stderr)
                 failed.append(i)
                 continue
-            results[i] = res
+            keep(tasks[i], res)
             if store is not None:
                 store.save(tasks[i], res)
             bar.update(1)
@@ -89,8 +104,4 @@ def execute(
             break
         todo = failed
     bar.close()
-    out: dict[str, Arrays] = {}
-    for v, var in enumerate(variants):
-        parts = [results[i] for i, t in enumerate(tasks) if t.variant == v]  # tasks are in row order
-        out[var.key] = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
-    return out
+    return {var.key: kept.get(v, {}) for v, var in enumerate(variants)}

@@ -15,8 +15,6 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from ..errors import SimInputError
 from .tasks import Reducer, Task, Variant, run_task
 
-_JOB: tuple[list[Variant], Reducer] | None = None  # a process worker's variants and reducer (set once)
-
 
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -28,19 +26,12 @@ def set_threads(n: int) -> None:
     numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
 
 
-def _init_worker(variants: list[Variant], reducer: Reducer, threads: int) -> None:
-    global _JOB
-    _JOB = (variants, reducer)
-    set_threads(threads)
+def _run_on_worker(variant: Variant, task: Task, reducer: Reducer, per_host: dict[str, int]):
+    """A task on a dask worker, with its host's cores // (workers on the host) numba threads."""
+    from dask.distributed import get_worker
 
-
-def _run_in_worker(task: Task):
-    variants, reducer = _JOB
-    return run_task(variants[task.variant], task, reducer)
-
-
-def _run_with(variant: Variant, task: Task, reducer: Reducer, threads: int):
-    set_threads(threads)
+    host = get_worker().address.split("://")[-1].rsplit(":", 1)[0]
+    set_threads(max(1, cores() // per_host.get(host, 1)))
     return run_task(variant, task, reducer)
 
 
@@ -62,29 +53,39 @@ class InProcess:
 
 
 class Processes:
-    """Tasks in ``workers`` local processes (spawned: a clean numba state), cores // workers threads each."""
+    """Tasks in ``workers`` local processes (spawned: a clean numba state), cores // workers numba threads each.
+    The pool starts with the first execution and serves the next ones (``close`` ends it); each task travels
+    with its variant and reducer."""
 
     name = "processes"
 
     def __init__(self, workers: int):
         self.workers = workers
+        self.pool = None
 
     def run(self, variants, reducer, tasks):
         import multiprocessing
 
-        threads = max(1, cores() // self.workers)
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, ctx, _init_worker, (variants, reducer, threads)) as pool:
-            futures = {pool.submit(_run_in_worker, t): i for i, t in enumerate(tasks)}
+        if self.pool is None:
+            threads = max(1, cores() // self.workers)
+            ctx = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(self.workers, ctx, set_threads, (threads,))
+        futures = {self.pool.submit(run_task, variants[t.variant], t, reducer): i for i, t in enumerate(tasks)}
+        try:
             pending = set(futures)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:
                     e = f.exception()
                     yield futures[f], (e if e is not None else f.result())
+        finally:  # abandoned (an error, a signal): drop the queued tasks rather than run them for nothing
+            for f in futures:
+                f.cancel()
 
     def close(self) -> None:
-        pass
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
 
 
 class Dask:
@@ -110,26 +111,40 @@ class Dask:
         except (OSError, TimeoutError, ValueError) as e:
             self.close()
             raise SimInputError("command line", "--dask", f"cannot reach a scheduler at {address!r} ({e})") from None
+        if address != "local":
+            try:
+                self.client.wait_for_workers(1, timeout=30)
+            except (OSError, TimeoutError) as e:
+                self.close()
+                what = f"the scheduler at {address!r} has no workers ({e})"
+                raise SimInputError("command line", "--dask", what) from None
         info = self.client.scheduler_info()["workers"]
         self.workers = max(1, len(info))
-        # threads per worker process so that the workers on one machine share its cores
-        self.threads = {
-            w: max(1, cores() // sum(1 for v in info.values() if v["host"] == i["host"])) for w, i in info.items()
-        }
+        self.per_host: dict[str, int] = {}  # workers per host: each takes that host's cores // this many threads
+        for w in info.values():
+            self.per_host[w["host"]] = self.per_host.get(w["host"], 0) + 1
 
     def run(self, variants, reducer, tasks):
+        import uuid
+
         from dask.distributed import as_completed
 
         shared_v = self.client.scatter(variants, broadcast=True)
         shared_r = self.client.scatter(reducer, broadcast=True)
+        job = uuid.uuid4().hex[:12]  # task keys unique to this execution on a shared scheduler
         futures = {}
         for i, t in enumerate(tasks):
-            f = self.client.submit(
-                _run_with, shared_v[t.variant], t, shared_r, min(self.threads.values()), pure=False, key=f"sim-{t.name}"
-            )
-            futures[f] = i
-        for f in as_completed(futures):
-            yield futures[f], (f.exception() if f.status == "error" else f.result())
+            args = (shared_v[t.variant], t, shared_r, self.per_host)
+            futures[self.client.submit(_run_on_worker, *args, pure=False, key=f"sim-{job}-{t.name}")] = i
+        try:
+            for f in as_completed(futures):
+                try:
+                    yield futures[f], f.result()
+                except Exception as e:  # an error in the task, or a lost or cancelled future
+                    yield futures[f], e
+        finally:
+            for f in futures:
+                f.cancel()
 
     def close(self) -> None:
         for x in (getattr(self, "client", None), self.cluster):

@@ -78,10 +78,12 @@ def over_trials(x: np.ndarray) -> np.ndarray:
 
 
 def probability_interval(p: np.ndarray, T: int) -> np.ndarray:
-    """Shares of ``T`` trials ``p`` [...] → float64 [3, 1, ...]: the share and its 95 % interval, p ± 1.96
-    binomial standard errors within [0, 1] (mc_error.probability)."""
-    se = np.sqrt(np.maximum(p * (1.0 - p), 0.0) / T)
-    return np.stack([p, np.clip(p - Z95 * se, 0.0, 1.0), np.clip(p + Z95 * se, 0.0, 1.0)])[:, None].astype(np.float64)
+    """Shares of ``T`` trials ``p`` [...] → float64 [3, 1, ...]: the share and its 95 % Wilson interval
+    (mc_error.wilson: not empty at 0 or 1)."""
+    from .mc_error import wilson
+
+    lo, hi = wilson(p, T)
+    return np.stack([np.asarray(p, dtype=np.float64), lo, hi])[:, None]
 
 
 def group_sums(x: np.ndarray, groups: list[list[int]]) -> np.ndarray:

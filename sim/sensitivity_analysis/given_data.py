@@ -75,7 +75,7 @@ def given_data(run_dir: Path, method: str, groups: list[str] = (), quarters: lis
         try:
             from ..scenario import load_scenario
 
-            full = design_problem(load_scenario(man["scenario"]["path"]), list(groups))
+            full = design_problem(load_scenario(man["scenario"]["path"]), list(groups), inputs=names)
             of = dict(zip(full.names, full.groups))
             prob = Problem(names, [of.get(n, n) for n in names])
         except SimInputError:

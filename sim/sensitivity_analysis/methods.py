@@ -30,6 +30,12 @@ MORRIS_BOUNDS = (0.5 / LEVELS, 1.0 - 0.5 / LEVELS)
 MAIN = {"sobol": "ST", "morris": "mu_star", "delta": "delta", "pawn": "median"}
 
 
+def salib_seed(seed: int) -> int:
+    """A seed SALib can take for ``seed`` (any size): in [1, 2**32 − 1] (it seeds numpy's legacy generator, which
+    takes 32 bits, and skips seeding at 0), derived from the scenario's seed."""
+    return int(np.random.SeedSequence(seed).generate_state(1)[0]) % (2**32 - 1) + 1
+
+
 def check(problem: Problem, method: str, n: int) -> None:
     """Refuse a method, sample size or grouping that cannot work, naming the argument."""
     if method not in METHODS:
@@ -53,6 +59,7 @@ def rows(problem: Problem, method: str, n: int) -> int:
 def sample(problem: Problem, method: str, n: int, seed: int) -> np.ndarray:
     """float64 [rows, inputs]: the design, uniforms in (0, 1) per input (columns ``problem.names``)."""
     check(problem, method, n)
+    seed = salib_seed(seed)
     if method == "sobol":
         return sobol_sample.sample(problem.salib(), n, calc_second_order=False, seed=seed)
     if method == "morris":
@@ -67,6 +74,7 @@ def analyze(problem: Problem, method: str, X: np.ndarray, y: np.ndarray, seed: i
     y = np.asarray(y, dtype=np.float64)
     if not np.isfinite(y).all() or np.ptp(y) == 0:
         return []
+    seed = salib_seed(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SALib's notes on sample sizes and on scipy's deprecations
         if method == "sobol":

@@ -113,10 +113,31 @@ def apply(sc: Scenario, values: dict[str, object]) -> Scenario:
                 replace(k, h100e_per_quarter=k.h100e_per_quarter * f) if k.iso3 == iso else k for k in contracts
             ]
         else:
-            params[name] = v
+            params[name] = _typed(sc, name, v)
     try:
-        check_grants(sc.world, sc.timeline, sc.labels, nveu, g2g, CMDLINE, "--set", uveu=uveu)
         out = sc.with_params(params, CMDLINE) if params else sc
+        check_grants(out.world, out.timeline, out.labels, nveu, g2g, CMDLINE, "--set", uveu=uveu)  # new caps too
     except SimInputError as e:
         raise SimInputError(CMDLINE, "--set", f"{e.field}: {e.message}") from None
     return out.replace(g2g=g2g, nveu=nveu, uveu=uveu, contracts=contracts)
+
+
+def _typed(sc: Scenario, name: str, v: object) -> object:
+    """A regime parameter's swept value as the kind of value the parameter holds (a number, a switch, a
+    policy name); a value of another kind is refused before anything runs."""
+    current = next((r.params[name].values[-1][1] for _, r in sc.timeline if name in r.params), None)
+    if current is None:
+        return v  # not a parameter: with_params names it
+    if isinstance(current, bool):
+        if isinstance(v, bool) or str(v).lower() in ("true", "false"):
+            return v if isinstance(v, bool) else str(v).lower() == "true"
+        raise SimInputError(CMDLINE, "--set", f"{name}: a switch takes true or false, got {v!r}")
+    if isinstance(current, (int, float)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise SimInputError(CMDLINE, "--set", f"{name}: expected a number, got {v!r}")
+        return float(v)
+    if isinstance(current, str):
+        if not isinstance(v, str):
+            raise SimInputError(CMDLINE, "--set", f"{name}: expected a name like {current!r}, got {v!r}")
+        return v
+    raise SimInputError(CMDLINE, "--set", f"{name}: a {type(current).__name__} value cannot be swept")
