@@ -3,11 +3,13 @@ peak memory of a 100,000-trial run, on the 2-core machine.
 
     python -m benchmarks.sweeps            # everything (about 35 minutes on 2 cores)
     python -m benchmarks.sweeps --quick    # small sizes (a few minutes)
+    python -m benchmarks.sweeps --parts throughput   # one part again, kept beside the others in sweeps.json
 
 - Morris with 10 trajectories over every uncertain input of scenarios/default.toml (target: <= 5 minutes);
 - Sobol with N = 256, grouped by time path, no second order, on scenarios/default.toml (target: <= 20 minutes);
 - sweep throughput (trials/s) of a 2-point sweep of diffusion_2025 at 100 trials per task: in-process (1 and 2
-  numba threads), 2 local processes, and a dask LocalCluster of 1 worker (2 threads) and 2 workers (1 thread);
+  numba threads), 2 local processes, and a dask LocalCluster of 1 worker (in this process, 2 numba threads) and
+  of 2 worker processes (1 thread each);
   the executor overhead is the LocalCluster's time over the in-process time on the whole machine (same
   trials; median of three; target <= 10 %); the cluster's start-up is reported apart;
 - peak resident memory (Linux VmHWM) of a run of 10,000 and of 100,000 trials (a 1-quarter default scenario,
@@ -100,29 +102,39 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.sweeps")
     ap.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     ap.add_argument("--out", type=Path, default=RESULTS / "sweeps.json")
+    ap.add_argument("--parts", default="morris,sobol,throughput,memory", help="which parts (comma list)")
     args = ap.parse_args(argv)
-    q = args.quick
-    res: dict = {"quick": q}
-    print("Morris ...", flush=True)
-    res["morris"] = sensitivity("morris", 2 if q else 10, [])
-    print(f"  {res['morris']['trials']} trials, {res['morris']['seconds']:.0f} s", flush=True)
-    print("Sobol ...", flush=True)
-    res["sobol"] = sensitivity("sobol", 4 if q else 256, ["paths"])
-    print(f"  {res['sobol']['trials']} trials, {res['sobol']['seconds']:.0f} s", flush=True)
-    trials = 100 if q else 200
-    configs = [("inprocess", 1, 1), ("inprocess", 1, 2), ("processes", 2, 1), ("dask", 1, 2), ("dask", 2, 1)]
-    res["throughput"] = {}
-    for kind, workers, threads in configs:
-        runs = [throughput(kind, workers, threads, trials) for _ in range(1 if q else 3)]
-        med = statistics.median(r["seconds"] for r in runs)
-        key = f"{kind} {workers}x{threads}"
-        res["throughput"][key] = {"seconds": med, "trials_per_s": 2 * trials / med, "startup_s": runs[0]["startup_s"]}
-        print(f"  {key}: {2 * trials / med:.1f} trials/s (median of {len(runs)})", flush=True)
-    base = res["throughput"]["inprocess 1x2"]["seconds"]
-    res["overhead"] = {k: v["seconds"] / base - 1 for k, v in res["throughput"].items() if k.startswith("dask")}
-    res["memory"] = [peak_memory(n) for n in ((1000, 5000) if q else (10_000, 100_000))]
-    for m in res["memory"]:
-        print(f"  {m['trials']:,} trials: peak {m['peak_mb']:.0f} MB, {m['seconds']:.0f} s", flush=True)
+    q, parts = args.quick, args.parts.split(",")
+    res: dict = json.loads(args.out.read_text()) if args.out.exists() and len(parts) < 4 else {}
+    res["quick"] = q
+    if "morris" in parts:
+        print("Morris ...", flush=True)
+        res["morris"] = sensitivity("morris", 2 if q else 10, [])
+        print(f"  {res['morris']['trials']} trials, {res['morris']['seconds']:.0f} s", flush=True)
+    if "sobol" in parts:
+        print("Sobol ...", flush=True)
+        res["sobol"] = sensitivity("sobol", 4 if q else 256, ["paths"])
+        print(f"  {res['sobol']['trials']} trials, {res['sobol']['seconds']:.0f} s", flush=True)
+    if "throughput" in parts:
+        trials = 100 if q else 200
+        configs = [("inprocess", 1, 1), ("inprocess", 1, 2), ("processes", 2, 1), ("dask", 1, 2), ("dask", 2, 1)]
+        res["throughput"] = {}
+        for kind, workers, threads in configs:
+            runs = [throughput(kind, workers, threads, trials) for _ in range(1 if q else 3)]
+            med = statistics.median(r["seconds"] for r in runs)
+            key = f"{kind} {workers}x{threads}"
+            res["throughput"][key] = {
+                "seconds": med,
+                "trials_per_s": 2 * trials / med,
+                "startup_s": runs[0]["startup_s"],
+            }
+            print(f"  {key}: {2 * trials / med:.1f} trials/s (median of {len(runs)})", flush=True)
+        base = res["throughput"]["inprocess 1x2"]["seconds"]
+        res["overhead"] = {k: v["seconds"] / base - 1 for k, v in res["throughput"].items() if k.startswith("dask")}
+    if "memory" in parts:
+        res["memory"] = [peak_memory(n) for n in ((1000, 5000) if q else (10_000, 100_000))]
+        for m in res["memory"]:
+            print(f"  {m['trials']:,} trials: peak {m['peak_mb']:.0f} MB, {m['seconds']:.0f} s", flush=True)
     res["targets"] = TARGETS
     res["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     args.out.write_text(json.dumps(res, indent=2))

@@ -178,3 +178,19 @@ def test_a_broken_invariant_stops_at_once_without_a_retry(small, tmp_path):
     with pytest.raises(InvariantError):
         execute([Variant("v", small)], Broken(str(tmp_path / "n")), block=9)
     assert (tmp_path / "n").read_text() == "1"
+
+
+@pytest.mark.slow
+def test_the_default_local_dask_cluster_runs_in_this_process(small):
+    """--dask local with no --workers: one worker thread in this process (its kernel on every core)."""
+    reducer = HeadlineReducer(QUARTERS)
+    a = execute([Variant("v", small)], reducer, block=4)["v"]
+    runner = executor(dask="local")
+    try:
+        addresses = list(runner.client.scheduler_info()["workers"])
+        assert runner.workers == 1 and addresses[0].startswith("inproc://")
+        b = execute([Variant("v", small)], reducer, block=4, runner=runner)["v"]
+    finally:
+        runner.close()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)

@@ -15,6 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from ..errors import SimInputError
 from .tasks import Reducer, Task, Variant, run_task
 
+LOCAL_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.gil.enabled": False}
+
 
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -90,8 +92,8 @@ class Processes:
 
 class Dask:
     """Tasks on a dask.distributed cluster: ``address`` of a running scheduler, or ``local`` for a
-    LocalCluster of ``workers`` processes (default: the cores, one thread each). The variants and reducer are
-    sent to the workers once (scattered); each task then travels as three numbers."""
+    LocalCluster: one worker in this process by default (its kernel on every core), or ``workers`` worker
+    processes. The variants and reducer are sent to the workers once (scattered) per execution."""
 
     name = "dask"
 
@@ -101,9 +103,16 @@ class Dask:
         self.cluster = None
         try:
             if address == "local":
-                n = workers or cores()
+                import dask
+
+                # the workers' statistical profiler (every 10 ms) and GIL monitor (every 1 ms) take CPU the kernel
+                # needs on a small machine; a LocalCluster is ours to configure, a user's cluster is not
+                dask.config.set(LOCAL_CONFIG)
+                # one worker runs in this process (a thread: the kernel takes every core through numba, and no
+                # process boundary is crossed); several are processes, each with cores // workers numba threads
+                n = workers or 1
                 self.cluster = LocalCluster(
-                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+                    n_workers=n, threads_per_worker=1, processes=n > 1, dashboard_address=None, silence_logs=40
                 )
                 self.client = Client(self.cluster)
             else:
