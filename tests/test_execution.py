@@ -194,3 +194,15 @@ def test_the_default_local_dask_cluster_runs_in_this_process(small):
         runner.close()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_an_execution_whose_outputs_cannot_fit_is_refused_in_one_line(small, tmp_path, monkeypatch):
+    """After the first block: rows × bytes per kept row against the memory available (here 1 MiB)."""
+    import sim.resources as resources
+
+    monkeypatch.setattr(resources, "available_bytes", lambda: 2**20)
+    store = BlockStore(tmp_path / ".blocks-m", {"what": "memory"}, resume=False)
+    with pytest.raises(SimInputError) as e:
+        execute([Variant("v", small.replace(trials=20_000))], HeadlineReducer(None), block=1, store=store)
+    assert "--trials" in str(e.value) and "fit" in str(e.value) and "\n" not in str(e.value)
+    assert not (tmp_path / ".blocks-m").exists()

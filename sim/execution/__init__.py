@@ -48,6 +48,27 @@ class ExecutionError(RuntimeError):
     """A task failed twice."""
 
 
+def check_kept_memory(variants: list[Variant], arrays: Arrays, n: int, store: BlockStore | None) -> None:
+    """Refuse an execution whose kept outputs (every variant's rows × the bytes a row of ``arrays``, a block of
+    ``n`` rows, takes) would not fit in the memory this machine can give it (sim/resources.py), in one line
+    naming --trials, with the largest trial count that fits; the store of finished blocks goes with it."""
+    from ..resources import HEADROOM, available_bytes
+
+    per_row = sum(a.nbytes for a in arrays.values()) / max(n, 1)
+    rows = sum(v.rows for v in variants)
+    have = available_bytes() * HEADROOM
+    if rows * per_row > have:
+        if store is not None:
+            store.remove()
+        fits = int(have // (per_row * len(variants)))
+        raise SimInputError(
+            "command line",
+            "--trials",
+            f"{rows:,} rows × {per_row / 1024:.0f} KiB of outputs each need ~{rows * per_row / 2**30:.1f} GiB, more "
+            f"than the {have / 2**30:.1f} GiB this machine can give; at most {fits:,} trials per variant fit",
+        )
+
+
 def execute(
     variants: list[Variant],
     reducer: Reducer,
@@ -66,6 +87,8 @@ def execute(
     kept: dict[int, Arrays] = {}  # per variant: each output over all its rows, filled block by block
 
     def keep(t: Task, arrays: Arrays) -> None:
+        if not kept:  # the first block tells how much every kept row costs: refuse what cannot fit
+            check_kept_memory(variants, arrays, t.stop - t.start, store)
         rows = kept.setdefault(t.variant, {})
         for k, a in arrays.items():
             if k not in rows:
