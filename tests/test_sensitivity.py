@@ -14,7 +14,7 @@ from sim.scenario import load_scenario
 from sim.sensitivity_analysis import METHODS, sensitivity
 from sim.sensitivity_analysis.evaluate import evaluate
 from sim.sensitivity_analysis.methods import analyze, sample
-from sim.sensitivity_analysis.problem import Problem, problem
+from sim.sensitivity_analysis.problem import NOISE, Problem, problem
 from sim.uncertainty import Design
 
 DEFAULT = ROOT / "scenarios" / "default.toml"
@@ -49,13 +49,13 @@ def dummy_run(world):
 
 def test_an_input_the_model_never_reads_has_a_total_index_near_zero(dummy_run):
     res = dummy_run
-    assert res.problem.factors == ["demand.world_h100e_per_quarter", "dummy.unused"]
-    assert res.design.shape == (32 * 4, len(res.problem.names))
+    assert res.problem.factors == ["demand.world_h100e_per_quarter", "dummy.unused", NOISE]
+    assert res.design.shape == (32 * 5, len(res.problem.names))
     st = res.indices.filter(
         (pl.col("metric") == "compute_h100e") & (pl.col("region") == "World") & (pl.col("index") == "ST")
     )
     by = dict(zip(st["factor"], st["estimate"]))
-    assert abs(by["dummy.unused"]) < 0.02
+    assert abs(by["dummy.unused"]) < 0.02 and abs(by[NOISE]) < 0.02
     assert by["demand.world_h100e_per_quarter"] > 0.5
 
 
@@ -79,7 +79,7 @@ def test_the_outputs_do_not_depend_on_the_block_size(world):
     sc = load_scenario(DEFAULT, world=world).replace(quarters=2, start="2025Q1")
     prob = problem(sc, ["paths", "demand_weight", "chips"])
     X = sample(prob, "pawn", 20, seed=3)
-    d = Design({n: X[:, i] for i, n in enumerate(prob.names)}, np.zeros(20, np.int64))
+    d = Design({n: X[:, i] for i, n in enumerate(prob.names) if n != NOISE}, np.zeros(20, np.int64))
     a, b = evaluate(sc, d, ["2025Q2"], block=20), evaluate(sc, d, ["2025Q2"], block=6)
     assert a.keys() == b.keys()
     for k in a:
@@ -113,10 +113,10 @@ def test_the_command_writes_indices_and_a_tornado_per_output(tmp_path, capsys):
     assert code == 0
     folder = tmp_path / "sensitivity" / "m"
     idx = pl.read_csv(folder / "indices.csv")
-    assert set(idx["factor"]) == {"grey_market.share_of_nvidia_output", "supply.huawei_h100e_per_quarter"}
+    assert set(idx["factor"]) == {"grey_market.share_of_nvidia_output", "supply.huawei_h100e_per_quarter", NOISE}
     assert {"mu_star", "sigma"} <= set(idx["index"])
     assert (folder / "tornado_compute_h100e_China_2027Q4.png").stat().st_size > 0
-    assert pl.read_parquet(folder / "design.parquet").height == 2 * 3
+    assert pl.read_parquet(folder / "design.parquet").height == 2 * 4
     assert "China compute_h100e 2027Q4" in capsys.readouterr().out
 
 
@@ -203,4 +203,4 @@ def test_a_design_leaves_out_inputs_that_drive_revenue_only(world):
     sc = load_scenario(DEFAULT, world=world)
     names = problem(sc).names
     assert not any(n.endswith(".price_usd") for n in names) and "smuggling.base_take_up" in names
-    assert problem(sc, inputs=["chips.H100.price_usd"]).names == ["chips.H100.price_usd"]
+    assert problem(sc, inputs=["chips.H100.price_usd"]).names == ["chips.H100.price_usd", NOISE]

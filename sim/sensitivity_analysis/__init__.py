@@ -27,7 +27,7 @@ from ..scenario import Scenario
 from ..uncertainty import Design
 from .evaluate import evaluate
 from .methods import DEFAULT_N, MAIN, METHODS, analyze, check, rows, sample
-from .problem import GROUPINGS, Problem, problem
+from .problem import GROUPINGS, NOISE, Problem, problem
 
 __all__ = ["GROUPINGS", "METHODS", "Sensitivity", "sensitivity", "default_quarters"]
 
@@ -176,7 +176,8 @@ def sensitivity(
             )
     X = sample(prob, method, n, sc.seed)
     assert X.shape[0] == rows(prob, method, n)
-    design = Design({name: X[:, i] for i, name in enumerate(prob.names)}, np.full(X.shape[0], noise_trial, np.int64))
+    u = {name: X[:, i] for i, name in enumerate(prob.names) if name != NOISE}  # the noise floor stays out
+    design = Design(u, np.full(X.shape[0], noise_trial, np.int64))
     job = {
         "kind": "sensitivity",
         "version": __version__,

@@ -18,11 +18,10 @@ from ..errors import SimInputError
 from ..metrics.headline import SEP
 from ..metrics.tables import OUTPUT
 from .methods import check
-from .problem import GROUPINGS, Problem
+from .problem import GROUPINGS, NOISE, Problem
 
 GIVEN_DATA = ("delta", "pawn")
 DERIVED = ("smuggling.take_up", "installed_base.world_h100e")  # computed from other inputs (sim/inputs.py)
-NOISE = "noise floor (a random column)"
 
 
 def load(run_dir: Path) -> tuple[dict, pl.DataFrame]:

@@ -18,6 +18,9 @@ GROUPINGS = ("paths", "demand_weight", "chips")
 # left out of a design over the headline outputs (sim/metrics/headline.py), whose indices for them are zero; a
 # design that names them (``inputs``) keeps them
 REVENUE_ONLY = (".price_usd",)
+# a factor no part of the model reads (a design column the trials ignore; a random column of a run's trials): its
+# index is the level a method reads from chance alone with this many trials, below which an input's says nothing
+NOISE = "noise floor (an input nothing reads)"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def problem(sc: Scenario, groups: list[str] = (), inputs: list[str] | None = Non
     """The sensitivity problem of scenario ``sc``, its inputs grouped by the rules ``groups`` (GROUPINGS);
     ``inputs``: the inputs to vary, by name or by time path (default every uncertain input but those that
     drive revenue only, REVENUE_ONLY; the others are held at the values of the trial whose noise the design
-    uses)."""
+    uses). The last factor is NOISE, the noise floor."""
     for g in groups:
         if g not in GROUPINGS:
             raise SimInputError("command line", "--groups", f"unknown grouping {g!r} (one of {', '.join(GROUPINGS)})")
@@ -84,4 +87,4 @@ def problem(sc: Scenario, groups: list[str] = (), inputs: list[str] | None = Non
             out.append("chips.price_usd" if n.endswith(".price_usd") else "chips.fp16_dense_tflops")
         else:
             out.append(n)
-    return Problem(names, out)
+    return Problem(names + [NOISE], out + [NOISE])
