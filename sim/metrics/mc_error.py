@@ -11,16 +11,21 @@ from scipy import stats
 LEVEL = 0.95
 
 
-def quantile_interval(x: np.ndarray, q: float, level: float = LEVEL) -> tuple[float, float]:
-    """The ``level`` interval of the ``q`` quantile of the population ``x`` [T] is drawn from: the order
-    statistics x_(l) and x_(u) with l, u the binomial(T, q) quantiles (1 - level)/2 and (1 + level)/2 (ranks
-    clipped to the sample)."""
-    s = np.sort(np.asarray(x, dtype=np.float64))
-    n = s.size
+def order_ranks(n: int, q, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """0-based ranks (lo, hi) of the order statistics of ``n`` values that bound the ``q`` quantile (a number or
+    an array) with confidence ``level``: x_(l) and x_(u), l and u the binomial(n, q) quantiles (1 - level)/2 and
+    (1 + level)/2 (u + 1), clipped to the sample."""
     a = (1.0 - level) / 2.0
-    lo = int(stats.binom.ppf(a, n, q))
-    hi = int(stats.binom.ppf(1.0 - a, n, q)) + 1
-    return float(s[max(lo - 1, 0)]), float(s[min(hi - 1, n - 1)])
+    lo = np.maximum(np.asarray(stats.binom.ppf(a, n, q)).astype(np.int64) - 1, 0)
+    hi = np.minimum(np.asarray(stats.binom.ppf(1.0 - a, n, q)).astype(np.int64), n - 1)
+    return lo, hi
+
+
+def quantile_interval(x: np.ndarray, q: float, level: float = LEVEL) -> tuple[float, float]:
+    """The ``level`` interval of the ``q`` quantile of the population ``x`` [T] is drawn from (``order_ranks``)."""
+    s = np.sort(np.asarray(x, dtype=np.float64))
+    lo, hi = order_ranks(s.size, q, level)
+    return float(s[int(lo)]), float(s[int(hi)])
 
 
 def binomial_se(p: float, n: int) -> float:

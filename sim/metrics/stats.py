@@ -28,13 +28,12 @@ def blocks(n: int, item_bytes: int) -> list[slice]:
 def _ranks(T: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For T trials and each quantile q of QUANTILES: numpy's linear virtual index h = (T − 1) q (its floor and
     ceiling), and the 0-based ranks of the order statistics that bound the q quantile with 95 % confidence
-    (binomial(T, q) quantiles 2.5 % and 97.5 %: mc_error.quantile_interval)."""
-    from scipy import stats
+    (mc_error.order_ranks)."""
+    from .mc_error import order_ranks
 
     q = np.array([pct for _, pct in QUANTILES]) / 100.0
     h = T * q + (1.0 - q) - 1.0  # numpy's virtual index for the linear method (alpha = beta = 1)
-    lo = np.maximum(stats.binom.ppf(0.025, T, q).astype(np.int64) - 1, 0)
-    hi = np.minimum(stats.binom.ppf(0.975, T, q).astype(np.int64), T - 1)
+    lo, hi = order_ranks(T, q)
     return h, np.floor(h).astype(np.int64), np.minimum(np.ceil(h).astype(np.int64), T - 1), lo, hi
 
 

@@ -92,7 +92,8 @@ def given_data(run_dir: Path, method: str, groups: list[str] = (), quarters: lis
             if quarter in quarters:
                 values[(metric, region, quarter)] = table[c].to_numpy().astype(np.float64)
     lo, hi = X.min(axis=0), X.max(axis=0)
-    indices = tidy(method, _Bounded(prob, lo, hi), X, values, seed)
+    spans = [(float(a), float(b)) for a, b in zip(lo, hi)]
+    indices = tidy(method, Problem(prob.names, prob.groups, spans), X, values, seed)
     sc = man["scenario"]
     regime = man.get("regime")
     about = {
@@ -102,16 +103,3 @@ def given_data(run_dir: Path, method: str, groups: list[str] = (), quarters: lis
         "rows": f"the trials of {run_dir}",
     }
     return Sensitivity(about, method, table.height, prob, X, values, indices, time.perf_counter() - t0)
-
-
-class _Bounded(Problem):
-    """A problem whose inputs span the given ranges (SALib's bounds), not the unit interval."""
-
-    def __init__(self, prob: Problem, lo: np.ndarray, hi: np.ndarray):
-        super().__init__(prob.names, prob.groups)
-        object.__setattr__(self, "_bounds", [[float(a), float(b)] for a, b in zip(lo, hi)])
-
-    def salib(self, bounds=(0.0, 1.0)) -> dict:
-        p = super().salib()
-        p["bounds"] = self._bounds
-        return p

@@ -30,6 +30,7 @@ class Problem:
 
     names: list[str]
     groups: list[str]
+    spans: list[tuple[float, float]] | None = None  # each input's range where it is not a uniform (given data)
 
     @property
     def grouped(self) -> bool:
@@ -42,7 +43,8 @@ class Problem:
 
     def salib(self, bounds: tuple[float, float] = (0.0, 1.0)) -> dict:
         """SALib's problem dictionary over the uniforms (``bounds`` for each input)."""
-        p = {"num_vars": len(self.names), "names": list(self.names), "bounds": [list(bounds)] * len(self.names)}
+        spans = self.spans or [bounds] * len(self.names)
+        p = {"num_vars": len(self.names), "names": list(self.names), "bounds": [list(b) for b in spans]}
         if self.grouped:
             p["groups"] = list(self.groups)
         return p
