@@ -112,6 +112,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=THREADS, help="numba threads (results do not depend on it)")
     r.add_argument("--workers", type=_int_in(1, 1024), help="run blocks of trials in N local processes")
     r.add_argument("--dask", metavar="ADDRESS", help="run blocks on a dask.distributed scheduler ('local')")
+    r.add_argument("--resume", action="store_true", help="resume the interrupted run of --run-id (same numbers)")
+    r.add_argument("--block", type=_int_in(1, 100_000), default=100, help="trials per task (default 100)")
+    r.add_argument(
+        "--stream",
+        action="store_true",
+        help="summarise as blocks finish, keeping no kernel outputs (automatic when the trials would not fit)",
+    )
     r.add_argument("--no-figures", action="store_true")
     r.set_defaults(func=c.run)
     p = sub.add_parser("plot", help="redraw the figures of a results folder")

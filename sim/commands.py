@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -37,6 +38,28 @@ def _guard(sc, args) -> None:
     check_memory(sc, getattr(args, "threads", None), src, fld)
 
 
+def _stream(sc, args) -> bool:
+    """Whether a run summarises as it goes (``--stream``, or when its trials would not fit in memory at once:
+    sim/streaming.py); either way, refuse one that cannot fit."""
+    from .resources import check_memory, check_streamed_memory
+
+    src, fld = (CMDLINE, "--trials") if getattr(args, "trials", None) is not None else (sc.path, "run.trials")
+    if args.stream:
+        check_streamed_memory(sc, args.threads, args.block, src, fld)
+        return True
+    try:
+        check_memory(sc, args.threads, src, fld)
+        return False
+    except SimInputError:
+        check_streamed_memory(sc, args.threads, args.block, src, fld)
+        print(
+            f"sim: {sc.trials:,} trials do not fit in memory at once: the run is summarised as its blocks finish "
+            "(quantiles bracketed within bins; see the manifest's summary entry)",
+            file=sys.stderr,
+        )
+        return True
+
+
 def _check_threads(threads: int | None) -> None:
     if threads is None:
         return
@@ -47,25 +70,34 @@ def _check_threads(threads: int | None) -> None:
 
 
 def run(args) -> int:
+    from . import __version__
+    from .execution import BlockStore, executor
     from .folders import plan
     from .results import write_run
     from .runner import run as simulate
     from .scenario import load_scenario
 
     t0 = time.perf_counter()
-    from .execution import executor
-
     sc = _with_args(load_scenario(_scenario_path(args)), args)
     _check_threads(args.threads)
     folder = plan(args.out, sc.name, args.run_id, sc.seed, args.replace)
-    _guard(sc, args)
+    if args.resume and args.run_id is None:
+        raise SimInputError(CMDLINE, "--resume", "give the --run-id of the run to resume")
+    stream = _stream(sc, args)
+    store = None
+    if args.run_id is not None:
+        job = {"kind": "run", "version": __version__, "scenario": sc.raw, "seed": sc.seed, "trials": sc.trials}
+        job.update({"stream": stream, "block": args.block if stream else None})
+        store = BlockStore(folder.parent / f".blocks-{folder.run_id}", job, args.resume)
     runner = executor(args.workers, args.dask) if args.workers or args.dask else None
     try:
-        res = simulate(sc, progress=not args.no_progress, threads=args.threads, runner=runner)
+        res = simulate(sc, not args.no_progress, args.threads, args.block, runner, store, stream)
     finally:
         if runner is not None:
             runner.close()
     path = write_run(res, folder, figures=not args.no_figures, wall_s=time.perf_counter() - t0)
+    if store is not None:
+        store.remove()
     tm = res.timings
     print(
         f"{path}  ({sc.trials} trials, {tm['orders_processed']:,} orders, "

@@ -33,6 +33,7 @@ class Compiled:
     firm_names: list[str]
     draws: dict[str, np.ndarray]  # every uncertain input per trial (also the ones used in metrics)
     abroad: list[int]  # territories where Chinese developers rent clusters (training_abroad.countries)
+    first_trial: int = 0  # the run's trial number of the first row (a block's first trial)
 
 
 def divertible(reg: RegimeArrays, dest: int) -> np.ndarray:
@@ -380,4 +381,5 @@ def compile_scenario(sc: Scenario, design: uncertainty.Design | None = None) -> 
             key=root_key(sc.seed), div_dest=div, us_index=idx["USA"], m=sc.orders_per_quarter, g_abroad=g_abroad
         ),
     ).plain()
-    return Compiled(inputs, reg, chips, iso3, labels, names, draws, [idx[c] for c in abroad])
+    first = int(rows[0]) if rows is not None and len(rows) else 0
+    return Compiled(inputs, reg, chips, iso3, labels, names, draws, [idx[c] for c in abroad], first)

@@ -29,7 +29,7 @@ _REL, _ABS = 1e-4, 1.0  # conservation tolerance: float32 outputs, cumulated ove
 
 def _where(res, t: int, c: int, q: int | None = None) -> str:
     iso = res.compiled.iso3[c]
-    return f"trial {t}, {iso}" + ("" if q is None else f", {res.compiled.labels[q]}")
+    return f"trial {res.compiled.first_trial + t}, {iso}" + ("" if q is None else f", {res.compiled.labels[q]}")
 
 
 def _first(mask: np.ndarray) -> tuple[int, ...]:

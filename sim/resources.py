@@ -25,7 +25,21 @@ HEADROOM = 0.85  # share of the available memory a run may plan to use
 
 
 def available_bytes() -> int:
-    """Memory available to a new allocation: MemAvailable (Linux), else physical memory."""
+    """Memory available to a new allocation: MemAvailable (Linux), else physical memory; no more than the
+    process's address-space limit (``ulimit -v``), if it has one."""
+    have = _system_available()
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            have = min(have, soft)
+    except (ImportError, OSError, ValueError):
+        pass
+    return have
+
+
+def _system_available() -> int:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
@@ -64,5 +78,46 @@ def check_memory(sc, threads: int | None, source: object, field: str, available:
             f"{sc.trials:,} trials × {C} territories × {Q} quarters need ~{need / gib:.1f} GiB, more than the "
             f"{have / gib:.1f} GiB this machine can give a run; at most {fits:,} trials fit "
             f"({orders:,} orders per trial)",
+        )
+    return need
+
+
+# a streamed run (sim/streaming.py) keeps, per cell of the summary, K ~ 220 cut points (float32) and 2K + 1 bins
+# (a uint32 count and float32 smallest and largest value), and per trial its rows of the feasibility, exhaustion
+# and trials tables; its first PILOT_TRIALS trials' summary values wait (float32) until the cut points are set
+SUMMARY_CELLS_PER_TERRITORY_QUARTER = 50  # the default scenario's summary: 300,312 cells / (261 regions × 24)
+CELL_BYTES = 4 * 220 + 12 * 441 + 40
+TABLE_BYTES_PER_TERRITORY = 2 * 8 + 8 * 2 + 2 * 2 + 8  # feasibility (last run ×2, first crossings ×8), exhaustion
+TRIALS_ROW_BYTES = 8 * 420  # trials.parquet's columns
+
+
+def estimate_streamed_bytes(trials: int, territories: int, quarters: int, firms: int, threads: int, block: int) -> int:
+    """Estimated peak resident memory of a streamed run (bytes)."""
+    from .metrics.streamed import PILOT_TRIALS
+
+    cells = SUMMARY_CELLS_PER_TERRITORY_QUARTER * (territories + 12) * quarters
+    running = estimate_bytes(min(block, trials), territories, quarters, firms, threads) - BASE_BYTES
+    per_trial = territories * TABLE_BYTES_PER_TERRITORY + TRIALS_ROW_BYTES
+    pilot = 4 * cells * min(trials, PILOT_TRIALS)
+    return int(BASE_BYTES + 2 * running + pilot + cells * CELL_BYTES + trials * per_trial)
+
+
+def check_streamed_memory(sc, threads: int | None, block: int, source: object, field: str) -> int:
+    """Refuse scenario ``sc`` if even a streamed run of it would not fit in the available memory; returns the
+    estimate (bytes)."""
+    threads = threads or os.cpu_count() or 1
+    C, Q = len(sc.world.iso3), sc.quarters
+    F = sc.firms_total + int(sc.buyers_per_data_centre * sum(sc.world.data_centres.values()))
+    need = estimate_streamed_bytes(sc.trials, C, Q, F, threads, block)
+    have = int(available_bytes() * HEADROOM)
+    if need > have:
+        at = [estimate_streamed_bytes(n, C, Q, F, threads, block) for n in (10**6, 2 * 10**6)]  # linear there
+        per_trial = (at[1] - at[0]) / 10**6
+        fits = max(0, int(10**6 + (have - at[0]) / per_trial))
+        raise SimInputError(
+            source,
+            field,
+            f"{sc.trials:,} trials need ~{need / 2**30:.1f} GiB even summarised as they run, more than the "
+            f"{have / 2**30:.1f} GiB this machine can give a run; at most {fits:,} trials fit",
         )
     return need

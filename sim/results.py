@@ -53,6 +53,7 @@ def manifest(res: RunResult, wall_s: float) -> dict:
         },
         "seed": sc.seed,
         "trials": sc.trials,
+        "summary": res.summary_method,
         "quarters": comp.labels,
         "firms": len(comp.firm_names),
         "orders_per_trial": res.orders_per_trial,
@@ -104,7 +105,8 @@ def write_run(
 ) -> Path:
     """Check the run's invariants, then write its results folder atomically; returns its path. ``where`` is
     a :class:`~sim.folders.RunFolder` planned before the run, or an output root (planned here)."""
-    check_invariants(res)
+    if res.outputs is not None:  # a streamed run's blocks were checked as they ran
+        check_invariants(res)
     folder = (
         where if isinstance(where, RunFolder) else plan(where, res.scenario.name, run_id, res.scenario.seed, replace)
     )

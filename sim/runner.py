@@ -23,8 +23,10 @@ class RunResult:
 
     scenario: Scenario
     compiled: Compiled
-    outputs: Outputs
+    outputs: Outputs | None  # None for a streamed run (its tables are made as it goes)
     timings: dict[str, float] = field(default_factory=dict)
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)  # a streamed run's tables
+    summary_method: dict = field(default_factory=lambda: {"method": "exact"})
 
     @property
     def orders_per_trial(self) -> int:
@@ -34,11 +36,15 @@ class RunResult:
     @cached_property
     def metrics(self) -> Metrics:
         """The run's metrics (its tables and the arrays they share)."""
+        if self.outputs is None:
+            raise ValueError(f"{self.scenario.name}: a streamed run keeps its tables, not its kernel outputs")
         c = self.compiled
         return Metrics(self.outputs, self.scenario.world, c.labels, c.draws, c.regime, c.abroad)
 
     def _table(self, name: str) -> pl.DataFrame:
         """The metrics' table ``name``, timed (made once; later calls add next to nothing)."""
+        if name in self.tables:
+            return self.tables[name]
         t0 = time.perf_counter()
         table = getattr(self.metrics, name)
         self.timings["metrics_s"] = self.timings.get("metrics_s", 0.0) + time.perf_counter() - t0
@@ -88,22 +94,35 @@ def _outputs(sc, comp, out) -> dict:
     return out._asdict()
 
 
-def run(sc: Scenario, progress: bool = False, threads: int | None = None, block: int = 50, runner=None) -> RunResult:
+def run(
+    sc: Scenario,
+    progress: bool = False,
+    threads: int | None = None,
+    block: int = 50,
+    runner=None,
+    store=None,
+    stream: bool = False,
+    pilot: int | None = None,
+) -> RunResult:
     """Simulate every trial of scenario ``sc``. Trials run in blocks of ``block`` (numba prange over the
     trials of a block); results do not depend on ``threads``, ``block`` or ``runner``: an executor of
     sim.execution (local processes, a dask.distributed cluster) that runs the blocks elsewhere and sends their
-    outputs back (all of them: a run's memory is that of its trials)."""
+    outputs back (all of them: a run's memory is that of its trials), saving finished blocks to ``store`` (a
+    BlockStore) to resume from. ``stream``: keep no kernel outputs, make the tables as blocks finish
+    (sim/streaming.py: for runs too large to keep; ``pilot`` trials set its summary's cut points)."""
     t_start = time.perf_counter()
     set_threads(threads)
+    if stream:
+        return _run_streamed(sc, progress, block, runner, store, pilot, t_start)
     compiled = compile_scenario(sc)
     t_compiled = time.perf_counter()
     inp = compiled.inputs
     T = sc.trials
     first = min(1, T)
-    if runner is not None:
+    if runner is not None or store is not None:
         from .execution import Variant, execute
 
-        parts = execute([Variant(sc.name, sc)], _outputs, block, runner, None, progress, sc.name)[sc.name]
+        parts = execute([Variant(sc.name, sc)], _outputs, block, runner, store, progress, sc.name)[sc.name]
         out = Outputs(**parts)
         t_first = t_compiled
         first = 0
@@ -128,6 +147,34 @@ def run(sc: Scenario, progress: bool = False, threads: int | None = None, block:
         "kernel_s": kernel_s,
         "orders_processed": res.orders_per_trial * T,
         "orders_per_s": res.orders_per_trial * n_rest / kernel_s if n_rest and kernel_s > 0 else float("nan"),
+        "threads": numba.get_num_threads(),
+    }
+    return res
+
+
+def _run_streamed(sc: Scenario, progress: bool, block: int, runner, store, pilot: int | None, t_start: float):
+    """``run`` with ``stream``: the kernel and the per-block reductions in ``run_streamed``'s executor, the
+    tables made from the blocks in order."""
+    from .metrics.capability import THRESHOLDS
+    from .metrics.regions import regions
+    from .metrics.streamed import PILOT_TRIALS
+    from .metrics.tables import capped
+    from .streaming import stream_run
+
+    compiled = compile_scenario(sc.replace(trials=1))  # labels, regime and firms: the same for any trial count
+    t_compiled = time.perf_counter()
+    acc = stream_run(sc, block, runner, store, progress, PILOT_TRIALS if pilot is None else pilot)
+    t_kernel = time.perf_counter()
+    tables = acc.tables(sc.world, compiled.labels, THRESHOLDS, capped(compiled.regime), regions(sc.world))
+    res = RunResult(sc, compiled, None, tables=tables, summary_method=acc.method())
+    kernel_s = t_kernel - t_compiled
+    res.timings = {
+        "inputs_s": t_compiled - t_start,
+        "compile_and_first_trial_s": 0.0,
+        "kernel_s": kernel_s,  # with each block's reduction
+        "metrics_s": time.perf_counter() - t_kernel,
+        "orders_processed": res.orders_per_trial * sc.trials,
+        "orders_per_s": res.orders_per_trial * sc.trials / kernel_s if kernel_s > 0 else float("nan"),
         "threads": numba.get_num_threads(),
     }
     return res

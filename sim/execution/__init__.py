@@ -41,6 +41,7 @@ __all__ = [
     "fingerprint",
     "plan",
     "run_task",
+    "stream",
 ]
 
 
@@ -102,29 +103,65 @@ def execute(
         else:
             todo.append(i)
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, unit="block", disable=not progress)
-    for attempt in (1, 2):
-        failed = []
-        batch = [tasks[i] for i in todo]
-        for j, res in runner.run(variants, reducer, batch):
-            i = todo[j]
-            if isinstance(res, SimInputError | InvariantError):  # not a worker's accident: no retry
-                bar.close()
-                raise res
-            if isinstance(res, BaseException):
-                what = f"task {tasks[i].name} (variant {variants[tasks[i].variant].key!r})"
-                if attempt == 2:
-                    bar.close()
-                    hint = "; the finished blocks are kept: rerun with --resume" if store is not None else ""
-                    raise ExecutionError(f"{what} failed twice: {res!r}{hint}") from res
-                print(f"sim: {what} failed ({res!r}); retrying it once", file=sys.stderr)
-                failed.append(i)
-                continue
+    try:
+        for i, res in _finished(runner, variants, reducer, tasks, todo, store is not None):
             keep(tasks[i], res)
             if store is not None:
                 store.save(tasks[i], res)
             bar.update(1)
-        if not failed:
-            break
-        todo = failed
-    bar.close()
+    finally:
+        bar.close()
     return {var.key: kept.get(v, {}) for v, var in enumerate(variants)}
+
+
+def _finished(runner, variants, reducer, tasks: list[Task], todo: list[int], stored: bool):
+    """Run tasks ``todo`` (indices into ``tasks``) and yield (index, result) as each finishes; a task that
+    fails is retried once, after the others (bad input and a broken invariant are raised at once)."""
+    for attempt in (1, 2):
+        failed = []
+        for j, res in runner.run(variants, reducer, [tasks[i] for i in todo]):
+            i = todo[j]
+            if isinstance(res, SimInputError | InvariantError):  # not a worker's accident: no retry
+                raise res
+            if isinstance(res, BaseException):
+                what = f"task {tasks[i].name} (variant {variants[tasks[i].variant].key!r})"
+                if attempt == 2:
+                    hint = "; the finished blocks are kept: rerun with --resume" if stored else ""
+                    raise ExecutionError(f"{what} failed twice: {res!r}{hint}") from res
+                print(f"sim: {what} failed ({res!r}); retrying it once", file=sys.stderr)
+                failed.append(i)
+                continue
+            yield i, res
+        if not failed:
+            return
+        todo = failed
+
+
+def stream(
+    variants: list[Variant],
+    reducer: Reducer,
+    block: int,
+    runner,
+    sink,
+    start: int = 0,
+    progress: bool = False,
+    desc: str = "tasks",
+    stored: bool = False,
+) -> None:
+    """Run the rows from ``start`` on of every variant in blocks of ``block`` and hand each block's reduced
+    outputs to ``sink(task, result)`` in task order (a block that finishes early waits in memory for those
+    before it), keeping nothing: for reductions that must see the blocks in order (sim/streaming.py)."""
+    runner = as_runner(runner)
+    tasks = [t for t in plan(variants, block) if t.start >= start]
+    waiting: dict[int, object] = {}
+    nxt = 0
+    bar = tqdm(total=len(tasks), desc=desc, unit="block", disable=not progress)
+    try:
+        for i, res in _finished(runner, variants, reducer, tasks, list(range(len(tasks))), stored):
+            waiting[i] = res
+            while nxt in waiting:
+                sink(tasks[nxt], waiting.pop(nxt))
+                nxt += 1
+                bar.update(1)
+    finally:
+        bar.close()

@@ -8,7 +8,6 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from ..kernel import layout as L
 from ..world import World
 from .capability import (
     TARGET_FLOP,
@@ -23,7 +22,7 @@ from .capability import (
 from .regions import Regions, regions
 from .stats import group_sums
 from .summary import summary_table
-from .tables import exhaustion_table, feasibility_table, trials_table
+from .tables import capped, exhaustion_data, exhaustion_table, feasibility_data, feasibility_table, trials_table
 
 
 class Metrics:
@@ -31,8 +30,18 @@ class Metrics:
     ``world`` over quarters ``labels``, with the per-trial uncertain inputs ``draws`` and the compiled
     regime ``reg`` (RegimeArrays). Tables: ``summary``, ``feasibility``, ``exhaustion``, ``trials``."""
 
-    def __init__(self, out, world: World, labels: list[str], draws: dict[str, np.ndarray], reg, abroad: list[int] = ()):
+    def __init__(
+        self,
+        out,
+        world: World,
+        labels: list[str],
+        draws: dict[str, np.ndarray],
+        reg,
+        abroad: list[int] = (),
+        first_trial: int = 0,
+    ):
         self.out, self.world, self.labels, self.draws, self.reg = out, world, labels, draws, reg
+        self.first_trial = first_trial  # the run's trial number of the first trial of ``out`` (a block's)
         self.abroad = list(abroad)  # territory indices where Chinese developers rent clusters (Compiled.abroad)
 
     @cached_property
@@ -111,7 +120,7 @@ class Metrics:
     @cached_property
     def capped(self) -> np.ndarray:
         """bool [C]: the territory is under a national allocation in some quarter."""
-        return (self.reg.policy == L.CAPPED).any(axis=(0, 2))
+        return capped(self.reg)
 
     @cached_property
     def summary(self) -> pl.DataFrame:
@@ -119,11 +128,11 @@ class Metrics:
 
     @cached_property
     def feasibility(self) -> pl.DataFrame:
-        return feasibility_table(self)
+        return feasibility_table(feasibility_data(self), self.world, self.labels, self.thresholds)
 
     @cached_property
     def exhaustion(self) -> pl.DataFrame:
-        return exhaustion_table(self)
+        return exhaustion_table(exhaustion_data(self), self.capped, self.world.iso3, self.labels)
 
     @cached_property
     def trials(self) -> pl.DataFrame:

@@ -5,6 +5,8 @@ for a mean or a probability), so a reader knows whether the trials suffice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,71 +26,116 @@ Part = tuple[
 ]  # metric, unit, region indices [R], float64 [3, S, R, Q]: value, MC low, high
 
 
-def summary_table(m: Metrics) -> pl.DataFrame:
-    """The summary of a run (see the module docstring). Territories and groups (blocs, World) get
-    statistics of their per-trial values, a group's value being the sum of its members' in that trial;
-    shares divide by the trial's world compute."""
+@dataclass(frozen=True)
+class Source:
+    """Part of a metric's regions: their indices ``where`` [R] (territories, then blocs and the World) and
+    ``values()``, their per-trial values [T, R, Q] (float; bool for a probability), computed when asked."""
+
+    where: np.ndarray
+    values: Callable[[], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One metric of the summary: its name, unit and sources (their regions in order); ``probability``: the
+    share of trials where the values hold, else p5/p50/p95 and mean."""
+
+    metric: str
+    unit: str
+    sources: tuple[Source, ...]
+    probability: bool = False
+
+    @property
+    def where(self) -> np.ndarray:
+        return np.concatenate([s.where for s in self.sources])
+
+
+def summary_specs(m: Metrics) -> list[Spec]:
+    """The metrics of the summary, in table order. Territories and groups (blocs, World) get statistics of
+    their per-trial values, a group's value being the sum of its members' in that trial (the largest member's
+    for a largest run); shares divide by the trial's world compute. Both the exact summary (``summary_table``)
+    and the streamed one (sim/metrics/streamed.py) read them."""
     out, groups = m.out, m.regions.groups
-    T, C = out.stock.shape[:2]
-    everywhere, countries, blocs = np.arange(C + len(groups)), np.arange(C), np.arange(C, C + len(groups))
+    C, G = out.stock.shape[1], len(groups)
+    countries, blocs = np.arange(C), np.arange(C, C + G)
+    cache: dict[str, np.ndarray] = {}
 
-    def everywhere_stats(x: np.ndarray, grouped: np.ndarray | None = None) -> np.ndarray:
-        """[3, 4, C + G, ...]: statistics of the territories' values ``x``, then of their groups' sums."""
-        grouped = group_sums(x, groups) if grouped is None else grouped
-        return np.concatenate([over_trials(x), over_trials(grouped)], axis=2)
+    def grouped(name: str, x) -> np.ndarray:
+        if name not in cache:
+            cache[name] = group_sums(x(), groups)
+        return cache[name]
 
-    world = np.maximum(m.compute_groups[:, -1:], 1e-12)  # [T, 1, Q]
-    parts: list[Part] = [
-        ("compute_h100e", "H100e", everywhere, everywhere_stats(m.compute, m.compute_groups)),
-        ("compute_h100e_tpp", "H100e_tpp", everywhere, everywhere_stats(out.stock_tpp)),
-        (
-            "share_of_world_compute",
-            "fraction",
-            everywhere,
-            everywhere_stats(m.compute / world, m.compute_groups / world),
+    def everywhere(metric, unit, x, grouped_x) -> Spec:
+        return Spec(metric, unit, (Source(countries, x), Source(blocs, grouped_x)))
+
+    def world() -> np.ndarray:  # [T, 1, Q]
+        return np.maximum(m.compute_groups[:, -1:], 1e-12)
+
+    specs = [
+        everywhere("compute_h100e", "H100e", lambda: m.compute, lambda: m.compute_groups),
+        everywhere(
+            "compute_h100e_tpp", "H100e_tpp", lambda: out.stock_tpp, lambda: grouped("tpp", lambda: out.stock_tpp)
+        ),
+        everywhere(
+            "share_of_world_compute", "fraction", lambda: m.compute / world(), lambda: m.compute_groups / world()
         ),
     ]
-    channels = over_trials(group_sums(out.stock, groups))  # [3, 4, G, Q, channel]
-    parts += [(f"compute_h100e_{name}", "H100e", blocs, channels[..., k]) for k, name in enumerate(L.CHANNELS)]
-    families = everywhere_stats(out.family)  # [3, 4, C + G, Q, family]: stock delivered during the run
-    units = everywhere_stats(out.units)  # the same in chips
-    parts += [
-        (f"compute_h100e_family_{name}", "H100e", everywhere, families[..., k]) for k, name in enumerate(L.FAMILIES)
+    specs += [
+        Spec(
+            f"compute_h100e_{name}", "H100e", (Source(blocs, lambda k=k: grouped("stock", lambda: out.stock)[..., k]),)
+        )
+        for k, name in enumerate(L.CHANNELS)
     ]
-    parts += [(f"chips_family_{name}", "chips", everywhere, units[..., k]) for k, name in enumerate(L.FAMILIES)]
-    revenue, refused = everywhere_stats(out.revenue), everywhere_stats(out.refused)  # [3, 4, C + G, Q, vendor]
-    parts += [(f"revenue_usd_{v.lower()}", "USD/quarter", everywhere, revenue[..., k]) for k, v in enumerate(L.VENDORS)]
-    parts += [
-        (f"revenue_refused_usd_{v.lower()}", "USD/quarter", everywhere, refused[..., k])
-        for k, v in enumerate(L.VENDORS)
+
+    def by_axis(prefix: str, unit: str, field: str, names) -> list[Spec]:  # a metric per entry of the last axis
+        x = getattr(out, field)
+        return [
+            everywhere(f"{prefix}{name}", unit, lambda k=k: x[..., k], lambda k=k: grouped(field, lambda: x)[..., k])
+            for k, name in enumerate(names)
+        ]
+
+    specs += by_axis("compute_h100e_family_", "H100e", "family", L.FAMILIES)  # stock delivered during the run
+    specs += by_axis("chips_family_", "chips", "units", L.FAMILIES)  # the same in chips
+    specs += by_axis("revenue_usd_", "USD/quarter", "revenue", [v.lower() for v in L.VENDORS])
+    specs += by_axis("revenue_refused_usd_", "USD/quarter", "refused", [v.lower() for v in L.VENDORS])
+    flows = by_axis("flow_", "H100e/quarter", "flows", L.FLOWS)
+    specs += [Spec(s.metric, FLOW_UNITS.get(k, s.unit), s.sources) for k, s in enumerate(flows)]
+    specs.append(Spec("largest_firm_h100e", "H100e", (Source(countries, lambda: out.largest),)))
+    specs += [
+        everywhere("largest_run_flop", "FLOP", lambda: m.largest_run_flop, lambda: m.largest_run_flop_groups),
+        Spec("largest_run_flop_location", "FLOP", (Source(countries, lambda: m.largest_run_flop_location),)),
+        Spec("largest_run_flop_sampled_days", "FLOP", (Source(countries, lambda: m.largest_run_flop_sampled_days),)),
+        Spec("largest_cluster_h100e", "H100e", (Source(countries, lambda: m.largest_cluster_h100e),)),
     ]
-    flows = everywhere_stats(out.flows)  # [3, 4, C + G, Q, flow]
-    parts += [
-        (f"flow_{name}", FLOW_UNITS.get(k, "H100e/quarter"), everywhere, flows[..., k])
-        for k, name in enumerate(L.FLOWS)
-    ]
-    parts.append(("largest_firm_h100e", "H100e", countries, over_trials(out.largest)))
-    run, run_groups = m.largest_run_flop, m.largest_run_flop_groups  # by headquarters, 100 days
-    parts += [
-        ("largest_run_flop", "FLOP", everywhere, everywhere_stats(run, run_groups)),
-        ("largest_run_flop_location", "FLOP", countries, over_trials(m.largest_run_flop_location)),
-        ("largest_run_flop_sampled_days", "FLOP", countries, over_trials(m.largest_run_flop_sampled_days)),
-        ("largest_cluster_h100e", "H100e", countries, over_trials(m.largest_cluster_h100e)),
-    ]
-    both = np.concatenate([run, run_groups], axis=1)
-    parts += [
-        (
+    specs += [
+        Spec(
             f"p_train_{th:.0e}".replace("+", ""),
             "probability",
-            everywhere,
-            probability_interval((both >= th).mean(axis=0), T),
+            (
+                Source(countries, lambda th=th: m.largest_run_flop >= th),
+                Source(blocs, lambda th=th: m.largest_run_flop_groups >= th),
+            ),
+            probability=True,
         )
         for th in m.thresholds
     ]
-    parts += [
-        (name, "probability", countries, probability_interval(x.mean(axis=0), T))
-        for name, x in zip(WEIGHTS, m.weights_outcomes)
+    specs += [
+        Spec(name, "probability", (Source(countries, lambda i=i: m.weights_outcomes[i]),), probability=True)
+        for i, name in enumerate(WEIGHTS)
     ]
+    return specs
+
+
+def summary_table(m: Metrics) -> pl.DataFrame:
+    """The exact summary of a run (see the module docstring): statistics over every trial at once."""
+    T = m.out.stock.shape[0]
+    parts: list[Part] = []
+    for spec in summary_specs(m):
+        if spec.probability:
+            stats = [probability_interval(s.values().mean(axis=0), T) for s in spec.sources]
+        else:
+            stats = [over_trials(s.values()) for s in spec.sources]
+        parts.append((spec.metric, spec.unit, spec.where, np.concatenate(stats, axis=2)))
     return long_table(parts, m.regions.names, m.regions.kinds, m.labels)
 
 
