@@ -13,7 +13,11 @@ peak memory of a 100,000-trial run, on the 2-core machine.
   the executor overhead is the LocalCluster's time over the in-process time on the whole machine (same
   trials; median of three; target <= 10 %); the cluster's start-up is reported apart;
 - peak resident memory (Linux VmHWM) of a run of 10,000 and of 100,000 trials (a 1-quarter default scenario,
-  blocks of 1,000): memory is bounded by the block, not by the trials.
+  blocks of 1,000): memory is bounded by the block, not by the trials;
+- ``streamed``: ``sim run`` of the whole default scenario summarised as it goes (sim/streaming.py) at 2,000 and
+  20,000 trials: wall time and peak memory (bounded by the summary's cells; the per-trial tables add ~14 kB a
+  trial), and at 2,000 trials its summary against the exact one of the same trials: the share of quantile
+  brackets that hold the exact value, and how far the streamed quantiles and intervals are from the exact ones.
 
 Each measurement runs in its own subprocess; results go to benchmarks/results/sweeps.json and are printed.
 """
@@ -98,14 +102,58 @@ print(json.dumps({{"trials": {trials}, "seconds": s, "peak_mb": hwm, "rows": tab
     )
 
 
+def streamed_run(trials: int, stream: bool, out: str) -> dict:
+    return _child(
+        f"""
+import json, re, time
+from sim.cli import main
+t = time.perf_counter()
+args = ["run", "scenarios/default.toml", "--trials", "{trials}", "--out", {out!r}]
+args += ["--run-id", "{"s" if stream else "e"}"]
+rc = main(args + ["--replace", "--no-progress", "--no-figures"] + (["--stream"] if {stream} else []))
+s = time.perf_counter() - t
+hwm = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024
+print(json.dumps({{"trials": {trials}, "stream": {stream}, "rc": rc, "seconds": s, "peak_mb": hwm}}))
+"""
+    )
+
+
+def streamed_accuracy(out: str) -> dict:
+    """The streamed summary of 2,000 trials against the exact summary of the same trials."""
+    import polars as pl
+
+    e = pl.read_parquet(Path(out) / "default" / "e" / "summary.parquet")
+    s = pl.read_parquet(Path(out) / "default" / "s" / "summary.parquet")
+    j = e.with_columns(sv=s["value"], sl=s["mc_low"], sh=s["mc_high"]).filter(
+        pl.col("quantile").is_in(["p5", "p50", "p95"]) & (pl.col("value").abs() > 0)
+    )
+    tol = 1e-6 * pl.col("value").abs()
+    rel = ((pl.col("sv") - pl.col("value")).abs() / pl.col("value").abs()).alias("rel")
+    width = ((pl.col("sh") - pl.col("sl")) / (pl.col("mc_high") - pl.col("mc_low"))).alias("width")
+    j = j.with_columns(rel, width)
+    covered = ((pl.col("sl") <= pl.col("value") + tol) & (pl.col("value") <= pl.col("sh") + tol)).mean()
+    head = j.filter(
+        pl.col("metric").is_in(["compute_h100e", "largest_run_flop"])
+        & pl.col("region").is_in(["US", "China"])
+        & pl.col("quarter").is_in(["2027Q4", "2030Q4"])
+    )
+    return {
+        "cells": j.height,
+        "brackets_holding_exact": j.select(covered).item(),
+        "relative_difference": {q: j["rel"].quantile(q) for q in (0.5, 0.9, 0.99)},
+        "interval_width_ratio_median": j.filter(pl.col("width").is_finite())["width"].median(),
+        "headline": head.select("metric", "region", "quarter", "quantile", "value", "sv", "rel").to_dicts(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.sweeps")
     ap.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     ap.add_argument("--out", type=Path, default=RESULTS / "sweeps.json")
-    ap.add_argument("--parts", default="morris,sobol,throughput,memory", help="which parts (comma list)")
+    ap.add_argument("--parts", default="morris,sobol,throughput,memory,streamed", help="which parts (comma list)")
     args = ap.parse_args(argv)
     q, parts = args.quick, args.parts.split(",")
-    res: dict = json.loads(args.out.read_text()) if args.out.exists() and len(parts) < 4 else {}
+    res: dict = json.loads(args.out.read_text()) if args.out.exists() and len(parts) < 5 else {}
     res["quick"] = q
     if "morris" in parts:
         print("Morris ...", flush=True)
@@ -135,10 +183,28 @@ def main(argv: list[str] | None = None) -> int:
         res["memory"] = [peak_memory(n) for n in ((1000, 5000) if q else (10_000, 100_000))]
         for m in res["memory"]:
             print(f"  {m['trials']:,} trials: peak {m['peak_mb']:.0f} MB, {m['seconds']:.0f} s", flush=True)
+    if "streamed" in parts:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as out:
+            n = 300 if q else 2000
+            res["streamed"] = {"exact": streamed_run(n, False, out), "runs": [streamed_run(n, True, out)]}
+            res["streamed"]["accuracy"] = streamed_accuracy(out)
+            if not q:
+                res["streamed"]["runs"].append(streamed_run(20_000, True, out))
+        for m in [res["streamed"]["exact"], *res["streamed"]["runs"]]:
+            what = "streamed" if m["stream"] else "in memory"
+            print(f"  {m['trials']:,} trials {what}: peak {m['peak_mb']:.0f} MB, {m['seconds']:.0f} s", flush=True)
+        acc = res["streamed"]["accuracy"]
+        print(
+            f"  brackets holding the exact quantile: {acc['brackets_holding_exact']:.4f}; relative difference "
+            f"p50 {acc['relative_difference'][0.5]:.2e}, p99 {acc['relative_difference'][0.99]:.2e}",
+            flush=True,
+        )
     res["targets"] = TARGETS
     res["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     args.out.write_text(json.dumps(res, indent=2))
-    print(json.dumps({k: res[k] for k in ("overhead",)}, indent=2))
+    print(json.dumps({k: res[k] for k in ("overhead",) if k in res}, indent=2))
     print(f"written {args.out}")
     return 0
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 # The single source of the version (pyproject.toml reads it). It moves with every change to the model or its
 # inputs, and CHANGELOG.md records each version's headline reference numbers.
-__version__ = "0.6.0.dev0"
+__version__ = "0.6.0"
 
 __all__ = ["Model", "RunResult", "Scenario", "compare", "load_scenario", "run", "sensitivity", "sweep", "__version__"]
 
