@@ -123,6 +123,8 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=c.run)
     p = sub.add_parser("plot", help="redraw the figures of a results folder")
     p.add_argument("run_dir")
+    p.add_argument("--countries", help="comma list of ISO3 codes to show (default: the scenario's outputs.countries)")
+    p.add_argument("--format", help="comma list of pdf, png, svg (default: pdf,png)")
     p.set_defaults(func=c.plot)
     k = sub.add_parser("compare", help="run scenarios with common random numbers and compare them")
     k.add_argument("scenarios", nargs="+")

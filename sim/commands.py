@@ -69,6 +69,9 @@ def _check_threads(threads: int | None) -> None:
         raise SimInputError(CMDLINE, "--threads", f"at most {config.NUMBA_NUM_THREADS} on this machine, got {threads}")
 
 
+FORMATS = ("pdf", "png", "svg")
+
+
 def run(args) -> int:
     from . import __version__
     from .execution import BlockStore, executor
@@ -151,12 +154,27 @@ def check_run_dir(run_dir: Path) -> dict:
 
 
 def plot(args) -> int:
-    from .plots import redraw
+    from .figures import redraw
 
     run_dir = Path(args.run_dir)
     check_run_dir(run_dir)
-    for p in redraw(run_dir):
+    countries = _list(args.countries, "--countries")
+    if countries is not None:
+        import polars as pl
+
+        known = set(pl.read_csv(run_dir / "feasibility.csv", columns=["iso3"])["iso3"])
+        for c in countries:
+            if c not in known:
+                raise SimInputError(CMDLINE, "--countries", f"unknown territory {c!r} (ISO 3166-1 alpha-3)")
+    formats = _list(args.format, "--format") or ["pdf", "png"]
+    for f in formats:
+        if f not in FORMATS:
+            raise SimInputError(CMDLINE, "--format", f"unknown format {f!r} (one of {', '.join(FORMATS)})")
+    for p in redraw(run_dir, countries, tuple(formats)):
         print(p)
+    from .report import write_run_report
+
+    print(write_run_report(run_dir))
     return 0
 
 

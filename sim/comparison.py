@@ -25,8 +25,8 @@ from .compare_headline import COUNTRIES, CompareReducer, Headline, headline  # n
 from .compare_training import paired, training_rows  # noqa: E402
 from .errors import ScenarioError  # noqa: E402
 from .execution import BlockStore, Variant, execute  # noqa: E402
+from .figures.style import save  # noqa: E402
 from .folders import RunFolder, plan  # noqa: E402
-from .plots import save  # noqa: E402
 from .revenue import revenue_forgone  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 

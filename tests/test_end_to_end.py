@@ -25,11 +25,15 @@ def test_sim_run_writes_a_complete_results_folder(tmp_path, capsys):
         "feasibility.csv",
         "exhaustion.csv",
         "figures",
+        "rules.csv",
+        "report.html",
     } <= names
     assert not [p for p in (out / "default").iterdir() if p.name.startswith(".tmp")]
     figs = {p.name for p in (run / "figures").iterdir()}
-    for f in ("compute_fan", "feasibility_1e26", "quota_exhaustion"):
-        assert {f"{f}.pdf", f"{f}.png"} <= figs
+    from sim.figures import FIGURES
+
+    for f in FIGURES:
+        assert {f"{f}.pdf", f"{f}.png", f"{f}.csv"} <= figs
     man = json.loads((run / "manifest.json").read_text())
     assert man["seed"] == 20250113 and man["trials"] == 3
     assert man["orders_per_trial"] == man["firms"] * 4 * 24  # every firm orders 4 times a quarter for 24 quarters
