@@ -129,6 +129,8 @@ def parser() -> argparse.ArgumentParser:
     k = sub.add_parser("compare", help="run scenarios with common random numbers and compare them")
     k.add_argument("scenarios", nargs="+")
     _add_run_args(k, ", of the first scenario, used by all")
+    k.add_argument("--seed", type=SEED, help="override run.seed of the first scenario, used by all")
+    k.add_argument("--no-figures", action="store_true")
     _add_execution_args(k)
     k.set_defaults(func=c.compare)
     g = sub.add_parser("regimes", help="the table of every regime parameter and its reference (markdown)")

@@ -191,8 +191,9 @@ def compare(args) -> int:
                 raise SimInputError(p, "run.name" if isinstance(key, str) else "", f"{what} as {seen[key]}")
             seen[key] = p
         scenarios.append(sc)
-    if args.trials is not None:
-        scenarios[0] = scenarios[0].replace(trials=args.trials)
+    changes = {k: getattr(args, k) for k in ("trials", "seed") if getattr(args, k) is not None}
+    if changes:
+        scenarios[0] = scenarios[0].replace(**changes)
     folder, store, runner = _execution(args, scenarios[0], "compare")
     try:
         path = run_compare(
@@ -203,6 +204,7 @@ def compare(args) -> int:
             block=args.block,
             store=store,
             resume=args.resume,
+            draw=not args.no_figures,
         )
     finally:
         runner.close()

@@ -74,6 +74,11 @@ def test_sim_compare_runs_scenarios_with_common_random_numbers(tmp_path, capsys)
     refused = side.filter(pl.col("metric") == "revenue_refused_usd_nvidia_total_p50")
     assert float(refused["diffusion_2025"][0]) > 0 and float(refused["no_controls"][0]) == 0.0
     assert (run / "figures" / "compare_difference.png").exists()
+    args = [*scen, "--trials", "2", "--out", str(tmp_path), "--no-progress", "--no-figures", "--seed", "7"]
+    assert main(["compare", *args, "--run-id", "d"]) == 0
+    other = tmp_path / "compare" / "d"
+    assert not (other / "figures").exists() and json.loads((other / "manifest.json").read_text())["seed"] == 7
+    assert not pl.read_csv(other / "differences.csv").equals(diff)  # another seed, other draws
 
 
 def test_compare_headline_totals_are_per_trial_sums():
