@@ -86,14 +86,21 @@ def run(args) -> int:
     folder = plan(args.out, sc.name, args.run_id, sc.seed, args.replace)
     if args.resume and args.run_id is None:
         raise SimInputError(CMDLINE, "--resume", "give the --run-id of the run to resume")
+    path = folder.parent / f".blocks-{folder.run_id}"
+    if args.resume:  # a streamed run resumes with the settings it started with
+        saved = BlockStore.saved_job(path)
+        if saved is None or not saved.get("stream"):
+            what = "only a streamed run resumes (an in-memory run starts again)"
+            raise SimInputError(CMDLINE, "--resume", f"nothing to resume at {path}: {what}")
+        args.stream, args.block = True, saved["block"]
     stream = _stream(sc, args)
-    store = None
-    if args.run_id is not None:
-        job = {"kind": "run", "version": __version__, "scenario": sc.raw, "seed": sc.seed, "trials": sc.trials}
-        job.update({"stream": stream, "block": args.block if stream else None})
-        store = BlockStore(folder.parent / f".blocks-{folder.run_id}", job, args.resume)
     runner = executor(args.workers, args.dask) if args.workers or args.dask else None
+    store = None
     try:
+        if stream and args.run_id is not None:  # the saved states of a streamed run (an in-memory one keeps none)
+            job = {"kind": "run", "version": __version__, "scenario": sc.raw, "seed": sc.seed, "trials": sc.trials}
+            job.update({"stream": True, "block": args.block})
+            store = BlockStore(path, job, args.resume)
         res = simulate(sc, not args.no_progress, args.threads, args.block, runner, store, stream)
     finally:
         if runner is not None:
