@@ -69,6 +69,9 @@ def _check_threads(threads: int | None) -> None:
         raise SimInputError(CMDLINE, "--threads", f"at most {config.NUMBA_NUM_THREADS} on this machine, got {threads}")
 
 
+FORMATS = ("pdf", "png", "svg")
+
+
 def run(args) -> int:
     from . import __version__
     from .execution import BlockStore, executor
@@ -83,14 +86,21 @@ def run(args) -> int:
     folder = plan(args.out, sc.name, args.run_id, sc.seed, args.replace)
     if args.resume and args.run_id is None:
         raise SimInputError(CMDLINE, "--resume", "give the --run-id of the run to resume")
+    path = folder.parent / f".blocks-{folder.run_id}"
+    if args.resume:  # a streamed run resumes with the settings it started with
+        saved = BlockStore.saved_job(path)
+        if saved is None or not saved.get("stream"):
+            what = "only a streamed run resumes (an in-memory run starts again)"
+            raise SimInputError(CMDLINE, "--resume", f"nothing to resume at {path}: {what}")
+        args.stream, args.block = True, saved["block"]
     stream = _stream(sc, args)
-    store = None
-    if args.run_id is not None:
-        job = {"kind": "run", "version": __version__, "scenario": sc.raw, "seed": sc.seed, "trials": sc.trials}
-        job.update({"stream": stream, "block": args.block if stream else None})
-        store = BlockStore(folder.parent / f".blocks-{folder.run_id}", job, args.resume)
     runner = executor(args.workers, args.dask) if args.workers or args.dask else None
+    store = None
     try:
+        if stream and args.run_id is not None:  # the saved states of a streamed run (an in-memory one keeps none)
+            job = {"kind": "run", "version": __version__, "scenario": sc.raw, "seed": sc.seed, "trials": sc.trials}
+            job.update({"stream": True, "block": args.block})
+            store = BlockStore(path, job, args.resume)
         res = simulate(sc, not args.no_progress, args.threads, args.block, runner, store, stream)
     finally:
         if runner is not None:
@@ -151,12 +161,27 @@ def check_run_dir(run_dir: Path) -> dict:
 
 
 def plot(args) -> int:
-    from .plots import redraw
+    from .figures import redraw
 
     run_dir = Path(args.run_dir)
     check_run_dir(run_dir)
-    for p in redraw(run_dir):
+    countries = _list(args.countries, "--countries")
+    if countries is not None:
+        import polars as pl
+
+        known = set(pl.read_csv(run_dir / "feasibility.csv", columns=["iso3"])["iso3"])
+        for c in countries:
+            if c not in known:
+                raise SimInputError(CMDLINE, "--countries", f"unknown territory {c!r} (ISO 3166-1 alpha-3)")
+    formats = _list(args.format, "--format") or ["pdf", "png"]
+    for f in formats:
+        if f not in FORMATS:
+            raise SimInputError(CMDLINE, "--format", f"unknown format {f!r} (one of {', '.join(FORMATS)})")
+    for p in redraw(run_dir, countries, tuple(formats)):
         print(p)
+    from .report import write_run_report
+
+    print(write_run_report(run_dir))
     return 0
 
 
@@ -173,8 +198,9 @@ def compare(args) -> int:
                 raise SimInputError(p, "run.name" if isinstance(key, str) else "", f"{what} as {seen[key]}")
             seen[key] = p
         scenarios.append(sc)
-    if args.trials is not None:
-        scenarios[0] = scenarios[0].replace(trials=args.trials)
+    changes = {k: getattr(args, k) for k in ("trials", "seed") if getattr(args, k) is not None}
+    if changes:
+        scenarios[0] = scenarios[0].replace(**changes)
     folder, store, runner = _execution(args, scenarios[0], "compare")
     try:
         path = run_compare(
@@ -185,6 +211,7 @@ def compare(args) -> int:
             block=args.block,
             store=store,
             resume=args.resume,
+            draw=not args.no_figures,
         )
     finally:
         runner.close()

@@ -25,8 +25,8 @@ from .compare_headline import COUNTRIES, CompareReducer, Headline, headline  # n
 from .compare_training import paired, training_rows  # noqa: E402
 from .errors import ScenarioError  # noqa: E402
 from .execution import BlockStore, Variant, execute  # noqa: E402
+from .figures.style import save  # noqa: E402
 from .folders import RunFolder, plan  # noqa: E402
-from .plots import save  # noqa: E402
 from .revenue import revenue_forgone  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 
@@ -167,12 +167,13 @@ def compare(
     block: int = 100,
     store: Path | None = None,
     resume: bool = False,
+    draw: bool = True,
 ) -> Path:
     """Run ``scenarios`` with the first one's seed and trials; write and return the comparison folder
     (``where``: a RunFolder planned before the runs, or an output root). The scenarios run as blocks of
     ``block`` trials on the execution layer (``runner``: an executor, default in-process), each block's
     invariants checked and reduced to its headline numbers where it ran; ``store``: a folder for finished
-    blocks, read back when ``resume`` (removed once the comparison is written)."""
+    blocks, read back when ``resume`` (removed once the comparison is written); ``draw``: draw the figures."""
     t0 = time.perf_counter()
     check_comparable(scenarios)
     first = scenarios[0]
@@ -197,7 +198,8 @@ def compare(
         forgone.write_parquet(tmp / "revenue_forgone.parquet")  # by quarter, year and run
         forgone.filter(~pl.col("quarter").str.contains("Q")).write_csv(tmp / "revenue_forgone.csv", float_precision=3)
         (tmp / "comparison.md").write_text(markdown(side, names))
-        figures(heads, tmp / "figures")
+        if draw:
+            figures(heads, tmp / "figures")
         (tmp / "manifest.json").write_text(
             json.dumps(
                 {

@@ -82,24 +82,30 @@ def check_memory(sc, threads: int | None, source: object, field: str, available:
     return need
 
 
-# a streamed run (sim/streaming.py) keeps, per cell of the summary, K ~ 220 cut points (float32) and 2K + 1 bins
-# (a uint32 count and float32 smallest and largest value), and per trial its rows of the feasibility, exhaustion
-# and trials tables; its first PILOT_TRIALS trials' summary values wait (float32) until the cut points are set
+# a streamed run (sim/streaming.py) keeps, per cell of the summary, K cut points (float32) and 2K + 1 bins (a
+# uint32 count and float32 smallest and largest value), and per trial its rows of the feasibility, exhaustion and
+# trials tables (twice while a state is saved or the tables are made); its first PILOT_TRIALS trials' summary
+# values wait (float32, twice while the cut points are set), and so may a window of blocks (sim/execution.stream)
 SUMMARY_CELLS_PER_TERRITORY_QUARTER = 50  # the default scenario's summary: 300,312 cells / (261 regions × 24)
-CELL_BYTES = 4 * 220 + 12 * 441 + 40
 TABLE_BYTES_PER_TERRITORY = 2 * 8 + 8 * 2 + 2 * 2 + 8  # feasibility (last run ×2, first crossings ×8), exhaustion
 TRIALS_ROW_BYTES = 8 * 420  # trials.parquet's columns
 
 
-def estimate_streamed_bytes(trials: int, territories: int, quarters: int, firms: int, threads: int, block: int) -> int:
+def estimate_streamed_bytes(
+    trials: int, territories: int, quarters: int, firms: int, threads: int, block: int, workers: int = 1
+) -> int:
     """Estimated peak resident memory of a streamed run (bytes)."""
-    from .metrics.streamed import PILOT_TRIALS
+    from .metrics.streamed import PILOT_TRIALS, cut_ranks
 
+    K = len(cut_ranks(PILOT_TRIALS))
     cells = SUMMARY_CELLS_PER_TERRITORY_QUARTER * (territories + 12) * quarters
     running = estimate_bytes(min(block, trials), territories, quarters, firms, threads) - BASE_BYTES
+    window = 4 * workers * min(block, trials) * 4 * cells  # reduced blocks waiting for those before them
     per_trial = territories * TABLE_BYTES_PER_TERRITORY + TRIALS_ROW_BYTES
-    pilot = 4 * cells * min(trials, PILOT_TRIALS)
-    return int(BASE_BYTES + 2 * running + pilot + cells * CELL_BYTES + trials * per_trial)
+    pilot = 2 * 4 * cells * min(trials, PILOT_TRIALS)
+    return int(
+        BASE_BYTES + 2 * running + window + pilot + cells * (4 * K + 12 * (2 * K + 1) + 40) + 2 * trials * per_trial
+    )
 
 
 def check_streamed_memory(sc, threads: int | None, block: int, source: object, field: str) -> int:

@@ -119,10 +119,16 @@ def write_run(
         res.trials.write_parquet(tmp / "trials.parquet")
         res.feasibility.write_csv(tmp / "feasibility.csv", float_precision=4)
         res.exhaustion.write_csv(tmp / "exhaustion.csv", float_precision=4)
-        if figures:
-            from .plots import write_figures
+        from .figures.data import rules_table
 
-            write_figures(res, tmp / "figures")
+        rules_table(res.compiled).write_csv(tmp / "rules.csv")
         res.timings["write_s"] = time.perf_counter() - t0 - (res.timings.get("metrics_s", 0.0) - metrics0)
         (tmp / "manifest.json").write_text(json.dumps(manifest(res, wall_s), indent=2, default=str))
+        if figures:
+            from .figures import redraw
+
+            redraw(tmp)
+        from .report import write_run_report
+
+        write_run_report(tmp)
     return folder.final

@@ -153,8 +153,8 @@ def run(
 
 
 def _run_streamed(sc: Scenario, progress: bool, block: int, runner, store, pilot: int | None, t_start: float):
-    """``run`` with ``stream``: the kernel and the per-block reductions in ``run_streamed``'s executor, the
-    tables made from the blocks in order."""
+    """``run`` with ``stream``: the kernel and each block's reduction on the executor, the tables made from the
+    blocks in trial order (sim/streaming.py), from a saved state in ``store`` if there is one."""
     from .metrics.capability import THRESHOLDS
     from .metrics.regions import regions
     from .metrics.streamed import PILOT_TRIALS
@@ -174,7 +174,10 @@ def _run_streamed(sc: Scenario, progress: bool, block: int, runner, store, pilot
         "kernel_s": kernel_s,  # with each block's reduction
         "metrics_s": time.perf_counter() - t_kernel,
         "orders_processed": res.orders_per_trial * sc.trials,
-        "orders_per_s": res.orders_per_trial * sc.trials / kernel_s if kernel_s > 0 else float("nan"),
+        "orders_per_s": res.orders_per_trial * (sc.trials - acc.resumed_from) / kernel_s
+        if kernel_s > 0
+        else float("nan"),
+        "resumed_from_trial": acc.resumed_from,
         "threads": numba.get_num_threads(),
     }
     return res

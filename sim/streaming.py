@@ -7,13 +7,14 @@ to what the run's tables need of it (``StreamReducer``): its summary values (flo
 hit counts, and its rows of the feasibility, exhaustion and trials tables. The blocks are then added in trial
 order (``StreamedRun``): the summary by sim/metrics/streamed.py (means and probabilities exact, quantiles
 bracketed within the bins of a pilot's order statistics), the other tables exactly as in memory. With a store,
-the state is saved every ``CHECKPOINT_S`` seconds, so an interrupted run resumes (``--resume``) from there
-and gives the same numbers.
+the state is saved every ``CHECKPOINT_S`` seconds (each state in a folder of its own, named by state.json once
+whole), so an interrupted run resumes (``--resume``) from the last one and gives the same numbers.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from .metrics.run import Metrics
-from .metrics.streamed import PILOT_TRIALS, StreamedSummary, cut_ranks
+from .metrics.streamed import PILOT_TRIALS, StreamedSummary, cut_ranks, save_npz
 from .metrics.summary import long_table, summary_specs
 from .metrics.tables import exhaustion_data, exhaustion_table, feasibility_data, feasibility_table, merge, trials_table
 
@@ -65,6 +66,7 @@ class StreamedRun:
         self.feasibility: list[dict] = []
         self.exhaustion: list[dict] = []
         self.trials: list[pl.DataFrame] = []
+        self.resumed_from = 0  # trials of a saved state this run started from
 
     @property
     def T(self) -> int:
@@ -108,42 +110,47 @@ class StreamedRun:
             ),
         }
 
-    # checkpoints: the state after the blocks added so far, in the store's folder
-    def save(self, folder: Path) -> None:
+    # checkpoints: the state after the blocks added so far, in a folder of the store's of its own
+    def save(self, store: Path) -> None:
+        """Save the state in ``store``/state-<trials>/, then point ``store``/state.json at it (renamed into place:
+        a state.json always names a whole state) and remove the older states."""
+        self.feasibility, self.exhaustion = [merge(self.feasibility)], [merge(self.exhaustion)]
+        self.trials = [pl.concat(self.trials)]
+        folder = store / f"state-{self.T}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
         self.summary.save(folder / "summary.npz")
-        _save_npz(folder / "feasibility.npz", merge(self.feasibility))
-        _save_npz(folder / "exhaustion.npz", merge(self.exhaustion))
-        pl.concat(self.trials).write_parquet(folder / ".trials.parquet")
-        (folder / ".trials.parquet").replace(folder / "trials.parquet")
-        layout = {"layout": _layout_json(self.layout), "shapes": self.summary.shapes}
-        (folder / ".layout.json").write_text(json.dumps(layout))
-        (folder / ".layout.json").replace(folder / "layout.json")
-        (folder / ".state.json").write_text(json.dumps({"trials": self.T}))
-        (folder / ".state.json").replace(folder / "state.json")  # last: a state.json names a complete state
+        save_npz(folder / "feasibility.npz", self.feasibility[0])
+        save_npz(folder / "exhaustion.npz", self.exhaustion[0])
+        self.trials[0].write_parquet(folder / "trials.parquet")
+        layout = {"layout": _layout_json(self.layout), "shapes": self.summary.shapes, "trials": self.T}
+        (folder / "layout.json").write_text(json.dumps(layout))
+        (store / ".state.json").write_text(json.dumps({"trials": self.T, "folder": folder.name}))
+        (store / ".state.json").replace(store / "state.json")
+        for old in store.glob("state-*"):
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
 
-    def load(self, folder: Path) -> bool:
-        """Take the state saved in ``folder``; False if there is none."""
-        if not (folder / "state.json").exists():
-            return False
-        T = json.loads((folder / "state.json").read_text())["trials"]
-        saved = json.loads((folder / "layout.json").read_text())
-        self.layout = _layout_from_json(saved["layout"])
-        shapes = [None if s is None else tuple(s) for s in saved["shapes"]]
-        self.summary = StreamedSummary(shapes, self.pilot)
-        self.summary.load(folder / "summary.npz")
-        if self.summary.T != T:
-            return False
-        self.feasibility = [dict(np.load(folder / "feasibility.npz"))]
-        self.exhaustion = [dict(np.load(folder / "exhaustion.npz"))]
-        self.trials = [pl.read_parquet(folder / "trials.parquet")]
-        return True
-
-
-def _save_npz(path: Path, arrays: dict) -> None:
-    tmp = path.with_name(f".{path.name}")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    tmp.replace(path)
+    @classmethod
+    def load(cls, store: Path, pilot: int = PILOT_TRIALS) -> StreamedRun | None:
+        """The state saved in ``store``, or None if there is none whole (nothing of a broken one is kept)."""
+        try:
+            state = json.loads((store / "state.json").read_text())
+            folder = store / state["folder"]
+            saved = json.loads((folder / "layout.json").read_text())
+            acc = cls(pilot)
+            acc.layout = _layout_from_json(saved["layout"])
+            acc.summary = StreamedSummary([None if s is None else tuple(s) for s in saved["shapes"]], pilot)
+            acc.summary.load(folder / "summary.npz")
+            with np.load(folder / "feasibility.npz") as z:
+                acc.feasibility = [{k: z[k] for k in z.files}]
+            with np.load(folder / "exhaustion.npz") as z:
+                acc.exhaustion = [{k: z[k] for k in z.files}]
+            acc.trials = [pl.read_parquet(folder / "trials.parquet")]
+        except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+            return None
+        rows = {len(acc.trials[0]), len(acc.feasibility[0]["headquarters.last"]), len(acc.exhaustion[0]["exhaust"])}
+        return acc if rows == {acc.T} == {state["trials"]} == {saved["trials"]} else None
 
 
 def _layout_json(layout) -> list:
@@ -159,10 +166,8 @@ def stream_run(sc, block: int, runner, store, progress: bool, pilot: int = PILOT
     from the state saved in ``store`` (a BlockStore, or None) if there is one."""
     from .execution import Variant, stream
 
-    acc = StreamedRun(pilot)
-    start = 0
-    if store is not None and acc.load(store.path):
-        start = acc.T
+    acc = (StreamedRun.load(store.path, pilot) if store is not None else None) or StreamedRun(pilot)
+    acc.resumed_from = start = acc.T
     last = [time.perf_counter()]
 
     def sink(task, result) -> None:

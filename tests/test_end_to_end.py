@@ -25,11 +25,15 @@ def test_sim_run_writes_a_complete_results_folder(tmp_path, capsys):
         "feasibility.csv",
         "exhaustion.csv",
         "figures",
+        "rules.csv",
+        "report.html",
     } <= names
     assert not [p for p in (out / "default").iterdir() if p.name.startswith(".tmp")]
     figs = {p.name for p in (run / "figures").iterdir()}
-    for f in ("compute_fan", "feasibility_1e26", "quota_exhaustion"):
-        assert {f"{f}.pdf", f"{f}.png"} <= figs
+    from sim.figures import FIGURES
+
+    for f in FIGURES:
+        assert {f"{f}.pdf", f"{f}.png", f"{f}.csv"} <= figs
     man = json.loads((run / "manifest.json").read_text())
     assert man["seed"] == 20250113 and man["trials"] == 3
     assert man["orders_per_trial"] == man["firms"] * 4 * 24  # every firm orders 4 times a quarter for 24 quarters
@@ -70,6 +74,11 @@ def test_sim_compare_runs_scenarios_with_common_random_numbers(tmp_path, capsys)
     refused = side.filter(pl.col("metric") == "revenue_refused_usd_nvidia_total_p50")
     assert float(refused["diffusion_2025"][0]) > 0 and float(refused["no_controls"][0]) == 0.0
     assert (run / "figures" / "compare_difference.png").exists()
+    args = [*scen, "--trials", "2", "--out", str(tmp_path), "--no-progress", "--no-figures", "--seed", "7"]
+    assert main(["compare", *args, "--run-id", "d"]) == 0
+    other = tmp_path / "compare" / "d"
+    assert not (other / "figures").exists() and json.loads((other / "manifest.json").read_text())["seed"] == 7
+    assert not pl.read_csv(other / "differences.csv").equals(diff)  # another seed, other draws
 
 
 def test_compare_headline_totals_are_per_trial_sums():

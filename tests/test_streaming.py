@@ -101,14 +101,15 @@ class Interrupting:
     name, workers = "threads", 1
 
     def __init__(self, after: int):
-        self.after = after
+        self.after, self.done = after, 0
 
     def run(self, variants, reducer, tasks):
         from sim.execution import run_task
 
         for i, t in enumerate(tasks):
-            if i == self.after:
+            if self.done == self.after:
                 raise KeyboardInterrupt
+            self.done += 1
             yield i, run_task(variants[t.variant], t, reducer)
 
     def close(self):
@@ -123,8 +124,9 @@ def test_an_interrupted_streamed_run_resumes_with_identical_numbers(small, tmp_p
     job = {"kind": "run", "trials": small.trials}
     with pytest.raises(KeyboardInterrupt):
         stream_run(small, 4, Interrupting(4), BlockStore(tmp_path / ".blocks-r", job, False), False, pilot=8)
-    saved = StreamedRun(8)
-    assert saved.load(tmp_path / ".blocks-r") and saved.T == 16  # four blocks of four
+    saved = StreamedRun.load(tmp_path / ".blocks-r", 8)
+    assert saved is not None and saved.T == 16  # four blocks of four
+    assert [p.name for p in (tmp_path / ".blocks-r").glob("state-*")] == ["state-16"]  # older states removed
     got = stream_run(small, 4, None, BlockStore(tmp_path / ".blocks-r", job, True), False, pilot=8)
     assert got.T == small.trials
     for x, y in zip(want.summary.statistics(), got.summary.statistics()):
@@ -158,4 +160,81 @@ def test_sim_run_streams_when_the_trials_would_not_fit(tmp_path, capsys, monkeyp
     assert [p.name for p in (tmp_path / "rescission_2025").iterdir()] == ["s"]  # the store is gone
     assert main([*args, "--run-id", "t", "--resume"]) == 2
     assert "nothing to resume" in capsys.readouterr().err
-    assert not (tmp_path / "rescission_2025" / "t").exists()
+    assert [p.name for p in (tmp_path / "rescission_2025").iterdir()] == ["s"]  # no store, no folder
+    assert main([*args, "--run-id", "u", "--workers", "2", "--dask", "10.0.0.1:1"]) == 2  # bad input: nothing made
+    assert [p.name for p in (tmp_path / "rescission_2025").iterdir()] == ["s"]
+
+
+def test_cells_with_nan_read_nan_and_a_constant_cell_is_exact():
+    from sim.metrics.stats import over_trials
+    from sim.metrics.streamed import Cells
+
+    x = np.array([[1.0, 5.0, np.nan], [2.0, 5.0, 1.0], [3.0, 5.0, 2.0], [4.0, 5.0, np.nan]], np.float32)
+    cells = Cells.from_pilot(x[:2])
+    cells.add(x)
+    got = cells.statistics(len(x))
+    assert np.isnan(got[:, :, 2]).all()  # a NaN trial makes the cell's statistics NaN, as in numpy
+    want = over_trials(x[:, 1:2].astype(np.float64))[:, :, 0]
+    np.testing.assert_array_equal(got[0, :, 1], want[0])  # the values exactly
+    np.testing.assert_allclose(got[1:, :, 1], want[1:], rtol=2e-7)  # the interval, one float32 step outward
+
+
+def test_the_cut_points_are_the_first_pilot_trials_whatever_the_blocks(small):
+    a = stream_run(small, 4, None, None, False, pilot=10)
+    b = stream_run(small, 6, None, None, False, pilot=10)
+    for x, y in zip(a.summary.cells, b.summary.cells):
+        if x is not None:
+            np.testing.assert_array_equal(x.cuts, y.cuts)
+            np.testing.assert_array_equal(x.counts, y.counts)
+    assert a.method() == b.method() and a.method()["pilot_trials"] == 10
+
+
+def test_a_broken_saved_state_is_not_resumed(small, tmp_path, monkeypatch):
+    import json
+
+    import sim.streaming
+
+    monkeypatch.setattr(sim.streaming, "CHECKPOINT_S", 0.0)
+    job = {"kind": "run", "trials": small.trials}
+    store = BlockStore(tmp_path / ".blocks-b", job, False)
+    with pytest.raises(KeyboardInterrupt):
+        stream_run(small, 4, Interrupting(5), store, False, pilot=8)
+    state = json.loads((store.path / "state.json").read_text())
+    (store.path / state["folder"] / "trials.parquet").write_bytes(b"not parquet")  # died while saving
+    assert StreamedRun.load(store.path, 8) is None
+    want = stream_run(small, 4, None, None, False, pilot=8)
+    got = stream_run(small, 4, None, BlockStore(store.path, job, True), False, pilot=8)  # starts again, whole
+    assert got.T == small.trials == want.T
+    for x, y in zip(want.summary.statistics(), got.summary.statistics()):
+        np.testing.assert_array_equal(x, y)
+
+
+class FailingOnce:
+    """An in-process executor whose first task fails once; it records how many results wait at most."""
+
+    name, workers = "threads", 1
+
+    def __init__(self):
+        self.failed = False
+
+    def run(self, variants, reducer, tasks):
+        from sim.execution import run_task
+
+        for i, t in enumerate(tasks):
+            if t.start == 0 and not self.failed:
+                self.failed = True
+                yield i, RuntimeError("a worker died")
+                continue
+            yield i, run_task(variants[t.variant], t, reducer)
+
+    def close(self):
+        pass
+
+
+def test_a_retried_block_keeps_the_order_and_bounds_what_waits(small):
+    from sim.execution import Variant, stream
+    from sim.streaming import StreamReducer
+
+    seen = []
+    stream([Variant("v", small)], StreamReducer(), 2, FailingOnce(), lambda t, r: seen.append(t.start), 0)
+    assert seen == list(range(0, small.trials, 2))  # in trial order, the failed block retried in its window

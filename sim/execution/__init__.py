@@ -104,7 +104,8 @@ def execute(
             todo.append(i)
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, unit="block", disable=not progress)
     try:
-        for i, res in _finished(runner, variants, reducer, tasks, todo, store is not None):
+        hint = "; the finished blocks are kept: rerun with --resume" if store is not None else ""
+        for i, res in _finished(runner, variants, reducer, tasks, todo, hint):
             keep(tasks[i], res)
             if store is not None:
                 store.save(tasks[i], res)
@@ -114,9 +115,10 @@ def execute(
     return {var.key: kept.get(v, {}) for v, var in enumerate(variants)}
 
 
-def _finished(runner, variants, reducer, tasks: list[Task], todo: list[int], stored: bool):
+def _finished(runner, variants, reducer, tasks: list[Task], todo: list[int], hint: str = ""):
     """Run tasks ``todo`` (indices into ``tasks``) and yield (index, result) as each finishes; a task that
-    fails is retried once, after the others (bad input and a broken invariant are raised at once)."""
+    fails is retried once, after the others (bad input and a broken invariant are raised at once); ``hint``
+    ends the message of one that fails twice."""
     for attempt in (1, 2):
         failed = []
         for j, res in runner.run(variants, reducer, [tasks[i] for i in todo]):
@@ -126,7 +128,6 @@ def _finished(runner, variants, reducer, tasks: list[Task], todo: list[int], sto
             if isinstance(res, BaseException):
                 what = f"task {tasks[i].name} (variant {variants[tasks[i].variant].key!r})"
                 if attempt == 2:
-                    hint = "; the finished blocks are kept: rerun with --resume" if stored else ""
                     raise ExecutionError(f"{what} failed twice: {res!r}{hint}") from res
                 print(f"sim: {what} failed ({res!r}); retrying it once", file=sys.stderr)
                 failed.append(i)
@@ -149,19 +150,20 @@ def stream(
     stored: bool = False,
 ) -> None:
     """Run the rows from ``start`` on of every variant in blocks of ``block`` and hand each block's reduced
-    outputs to ``sink(task, result)`` in task order (a block that finishes early waits in memory for those
-    before it), keeping nothing: for reductions that must see the blocks in order (sim/streaming.py)."""
+    outputs to ``sink(task, result)`` in task order, for reductions that must see the blocks in order
+    (sim/streaming.py). Tasks go to the executor a window at a time (four per worker), a failed one retried
+    within its window, so at most a window of results waits in memory for the blocks before it."""
     runner = as_runner(runner)
     tasks = [t for t in plan(variants, block) if t.start >= start]
-    waiting: dict[int, object] = {}
-    nxt = 0
+    window = 4 * max(1, int(getattr(runner, "workers", 1)))
+    hint = "; the last saved state is kept: rerun with --resume" if stored else ""
     bar = tqdm(total=len(tasks), desc=desc, unit="block", disable=not progress)
     try:
-        for i, res in _finished(runner, variants, reducer, tasks, list(range(len(tasks))), stored):
-            waiting[i] = res
-            while nxt in waiting:
-                sink(tasks[nxt], waiting.pop(nxt))
-                nxt += 1
+        for a in range(0, len(tasks), window):
+            chunk = tasks[a : a + window]
+            done = dict(_finished(runner, variants, reducer, chunk, list(range(len(chunk))), hint))
+            for i, t in enumerate(chunk):
+                sink(t, done.pop(i))
                 bar.update(1)
     finally:
         bar.close()

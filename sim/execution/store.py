@@ -54,6 +54,14 @@ class BlockStore:
             self.path.mkdir(parents=True)
             marker.write_text(json.dumps({"fingerprint": self.key, "job": job}, sort_keys=True, default=str))
 
+    @staticmethod
+    def saved_job(path: Path) -> dict | None:
+        """The job whose blocks the store at ``path`` holds, or None."""
+        try:
+            return json.loads((Path(path) / "job.json").read_text())["job"]
+        except (OSError, ValueError, KeyError):
+            return None
+
     def _file(self, task: Task) -> Path:
         return self.path / f"{task.name}.npz"
 

@@ -5,16 +5,18 @@ Every cell of the summary (metric × region × quarter, the same as ``summary_ta
 trial's value: counts of the trials below, on and between K cut points, with each bin's smallest and largest
 value (the kernel ``count_bins``), and the sum and sum of squares about a shift, for the mean. The cut points are
 order statistics of a pilot, the run's first ``PILOT_TRIALS`` trials: every one near the ranks of p5, p50 and
-p95 (± ``DENSE`` of the pilot) and every ``SPARSE``-th elsewhere. So:
+p95 (± ``DENSE`` binomial standard deviations of the pilot's rank) and every ``SPARSE``-th elsewhere. So:
 - means, their standard errors and probabilities are exact (sums and counts);
 - each order statistic a quantile needs is known to lie in one bin, between the smallest and largest value
   the bin holds (exactly, when on a cut point: zeros, caps); the quantile is interpolated between them by its
   rank within the bin, and its Monte Carlo interval (``mc_low``, ``mc_high``) runs from the smallest value in
-  the bin of the lower bounding rank to the largest in the bin of the upper one: conservative, never narrower
-  than the exact interval of the same trials. With a 1,000-trial pilot, a bin near a quantile holds 0.1 % of
-  the trials.
-Values are kept as float32 (relative rounding 6e-8). Blocks must be added in trial order (sums in float64
-depend on the order; the counts do not), so a streamed run gives identical numbers on any executor.
+  the bin of the lower bounding rank to the largest in the bin of the upper one, each rounded outward by one
+  float32 step: conservative, never narrower than the exact interval of the same trials. With a 1,000-trial
+  pilot, a bin near a quantile holds ~0.1 % of the trials (where the run's quantile lies within ± 4 standard
+  deviations of the pilot's, else a sparse bin of 2.5 %: still a valid bracket).
+Values are kept as float32 (relative rounding 6e-8). Blocks must be added in trial order: the float64 sums
+depend on the order and on the blocks' size (a run's store pins --block), the counts do not; so a streamed run
+gives identical numbers on any executor and thread count.
 """
 
 from __future__ import annotations
@@ -28,16 +30,17 @@ from ..kernel.binning import count_bins
 from .stats import QUANTILES, STATS, Z95, _ranks, probability_interval
 
 PILOT_TRIALS = 1000  # the run's first trials, whose order statistics are the cut points
-DENSE = 0.03  # every pilot order statistic within ± 3 % of the pilot's trials of a quantile's rank
+DENSE = 4.0  # every pilot order statistic within ± 4 binomial standard deviations of a quantile's rank
 SPARSE = 25  # elsewhere every 25th
 
 
 def cut_ranks(n: int) -> np.ndarray:
     """0-based ranks of the order statistics of an ``n``-trial pilot that serve as cut points."""
     ranks = set(range(0, n, SPARSE)) | {n - 1}
-    half = max(1, int(np.ceil(DENSE * n)))
     for _, pct in QUANTILES:
-        centre = int(round(pct / 100.0 * (n - 1)))
+        q = pct / 100.0
+        half = max(1, int(np.ceil(DENSE * np.sqrt(n * q * (1.0 - q)))))
+        centre = int(round(q * (n - 1)))
         ranks |= set(range(max(0, centre - half), min(n, centre + half + 1)))
     return np.array(sorted(ranks), np.int64)
 
@@ -63,7 +66,8 @@ class Cells:
         cuts = np.where(np.isnan(cuts), np.float32(np.inf), cuts)  # a column with NaN reads NaN in the end anyway
         N, K = cuts.shape
         with np.errstate(invalid="ignore"):
-            shift = np.nan_to_num(np.nanmean(pilot, axis=0, dtype=np.float64)) if pilot.size else np.zeros(N)
+            shift = np.nanmean(pilot, axis=0, dtype=np.float64) if pilot.size else np.zeros(N)
+        shift = np.where(np.isfinite(shift), shift, 0.0)
         return cls(
             np.ascontiguousarray(cuts, np.float32),
             np.zeros((N, 2 * K + 1), np.uint32),
@@ -102,20 +106,23 @@ class Cells:
             def order_statistic(r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 """Estimate, lower and upper bound of each cell's 0-based rank-``r`` value: its bin's smallest
                 and largest value, and between them by its rank within the bin."""
-                b = (cum <= r).sum(axis=1)  # its bin
+                b = np.minimum((cum <= r).sum(axis=1), cum.shape[1] - 1)  # its bin (NaN cells: any; NaN below)
                 n_bin = counts[rows, b].astype(np.int64)
                 within = r - (cum[rows, b] - n_bin)  # 0 … n_bin - 1
                 lower, upper = low[rows, b].astype(np.float64), high[rows, b].astype(np.float64)
                 frac = np.where(n_bin > 1, within / np.maximum(n_bin - 1, 1), 0.0)
-                return lower + (upper - lower) * frac, lower, upper
+                with np.errstate(invalid="ignore"):  # an empty bin (a NaN cell's) has ±inf bounds: NaN in the end
+                    return lower + (upper - lower) * frac, lower, upper
 
             for j in range(len(QUANTILES)):
                 a_f = order_statistic(int(f[j]))[0]
                 a_c = a_f if c[j] == f[j] else order_statistic(int(c[j]))[0]
                 d = a_c - a_f
                 out[0, j, cells] = np.where(t[j] >= 0.5, a_c - d * (1.0 - t[j]), a_f + d * t[j])
-                out[1, j, cells] = order_statistic(int(lo_rank[j]))[1]
-                out[2, j, cells] = order_statistic(int(hi_rank[j]))[2]
+                lo = order_statistic(int(lo_rank[j]))[1].astype(np.float32)  # float32 values: one step outward
+                hi = order_statistic(int(hi_rank[j]))[2].astype(np.float32)
+                out[1, j, cells] = np.where(lo == 0, lo, np.nextafter(lo, np.float32(-np.inf)))  # zeros are exact
+                out[2, j, cells] = np.where(hi == 0, hi, np.nextafter(hi, np.float32(np.inf)))
         mean = self.shift + self.s1 / T
         var = np.maximum(self.s2 - self.s1 * self.s1 / T, 0.0) / (T - 1) if T > 1 else np.full(N, np.nan)
         se = np.sqrt(var / T)
@@ -129,6 +136,14 @@ class Cells:
     @classmethod
     def from_arrays(cls, z, prefix: str) -> Cells:
         return cls(*(z[f"{prefix}.{k}"] for k in cls.__dataclass_fields__))
+
+
+def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to ``path`` (.npz) under a temporary name, then rename it: a file that exists is whole."""
+    tmp = path.with_name(f".{path.name}")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    tmp.replace(path)
 
 
 class StreamedSummary:
@@ -157,8 +172,10 @@ class StreamedSummary:
             self._count(block)
 
     def _start(self) -> None:
+        """Set the cut points from the first ``pilot`` trials (whatever the blocks' size), then count the blocks
+        that waited for them."""
         pilot = [
-            None if s is None else np.concatenate([b[i].reshape(len(b[i]), -1) for b in self.pending])
+            None if s is None else np.concatenate([b[i].reshape(len(b[i]), -1) for b in self.pending])[: self.pilot]
             for i, s in enumerate(self.shapes)
         ]
         self.cells = [None if p is None else Cells.from_pilot(p) for p in pilot]
@@ -186,17 +203,14 @@ class StreamedSummary:
     def save(self, path: Path) -> None:
         """Write the state (after the pilot) to ``path`` (.npz), atomically."""
         if self.cells is None:
-            self._start()
+            raise RuntimeError("the state is saved once the pilot has set the cut points")
         arrays = {"T": np.array(self.T)}
         for i, s in enumerate(self.shapes):
             if s is None:
                 arrays[f"{i}.hits"] = np.asarray(self.hits[i])
             else:
                 arrays.update(self.cells[i].arrays(str(i)))
-        tmp = path.with_name(f".{path.name}")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-        tmp.replace(path)
+        save_npz(path, arrays)
 
     def load(self, path: Path) -> None:
         with np.load(path) as z:

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from ..plots import save  # noqa: E402
+from ..figures.style import MM, OKABE_ITO, TWO_COLUMNS, figure, finish, save, styled  # noqa: E402
 from .methods import MAIN  # noqa: E402
 
 TOP = 12  # factors shown per figure
@@ -25,6 +21,7 @@ UNITS = {
 }
 
 
+@styled
 def tornado(indices: pl.DataFrame, method: str, metric: str, region: str, quarter: str, source: str):
     """The tornado figure of one output (rows of ``indices`` for it), or None where it has no indices."""
     main = MAIN[method]
@@ -35,28 +32,26 @@ def tornado(indices: pl.DataFrame, method: str, metric: str, region: str, quarte
     factors = top["factor"].to_list()[::-1]
     est = top["estimate"].to_numpy()[::-1]
     conf = np.nan_to_num(top["conf"].to_numpy()[::-1], nan=0.0)
-    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(factors) + 1.6))
+    fig, ax = figure(TWO_COLUMNS, (24 + 5.5 * len(factors)) * MM)
     y = np.arange(len(factors))
     if method == "sobol":
         s1 = rows.filter(pl.col("index") == "S1")
         s1 = dict(zip(s1["factor"], s1["estimate"]))
-        ax.barh(y + 0.2, est, 0.4, xerr=conf, color="#0072B2", label="total index (ST)", capsize=2)
-        ax.barh(y - 0.2, [s1.get(f, np.nan) for f in factors], 0.4, color="#E69F00", label="first-order (S1)")
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.barh(y + 0.2, est, 0.4, xerr=conf, color=OKABE_ITO["blue"], label="total index (ST)", capsize=2)
+        ax.barh(y - 0.2, [s1.get(f, np.nan) for f in factors], 0.4, color=OKABE_ITO["orange"], label="first-order (S1)")
+        ax.legend(loc="lower right")
         ax.set_xlabel("Sobol index (share of output variance)")
     else:
-        ax.barh(y, est, 0.6, xerr=conf, color="#0072B2", capsize=2)
+        ax.barh(y, est, 0.6, xerr=conf, color=OKABE_ITO["blue"], capsize=2)
         ax.set_xlabel(
             {"morris": "mu* (mean |elementary effect|, output units)", "delta": "delta index"}.get(
                 method, "PAWN index (median KS statistic)"
             )
         )
-    ax.set_yticks(y, factors, fontsize=8)
+    ax.set_yticks(y, factors)
+    ax.set_ylabel("uncertain input (factor)")
     ax.axvline(0, color="0.3", lw=0.6)
-    ax.grid(alpha=0.3, axis="x")
-    ax.set_title(f"What drives {region}: {UNITS.get(metric, metric)}, {quarter}", fontsize=10)
-    fig.text(0.01, 0.01, source, fontsize=6, color="0.35")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    finish(fig, f"What drives {region}: {UNITS.get(metric, metric)}, {quarter}", source)
     return fig
 
 
@@ -68,9 +63,9 @@ def write_tornados(indices: pl.DataFrame, method: str, outputs: list[tuple[str, 
         if fig is None:
             continue
         name = f"tornado_{metric}_{region}_{quarter}".replace(" ", "_")
-        save(fig, outdir, name)
-        indices.filter(
+        rows = indices.filter(
             (pl.col("metric") == metric) & (pl.col("region") == region) & (pl.col("quarter") == quarter)
-        ).write_csv(outdir / f"{name}.csv")
+        )
+        save(fig, outdir, name, rows)
         paths.append(outdir / f"{name}.png")
     return paths

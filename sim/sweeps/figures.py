@@ -7,15 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from .. import __version__  # noqa: E402
-from ..plots import save  # noqa: E402
+from ..figures.style import LINE_COLOURS, MM, TWO_COLUMNS, figure, finish, save, styled  # noqa: E402
 
 OUTPUTS = (  # (metric, region, axis label)
     ("compute_h100e", "China", "China's installed compute, H100e"),
@@ -23,7 +19,7 @@ OUTPUTS = (  # (metric, region, axis label)
     ("compute_h100e", "Other Tier 2", "Other Tier 2 installed compute, H100e"),
     ("smuggled_h100e", "China", "smuggled into China since the start, H100e"),
 )
-COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+COLOURS = LINE_COLOURS
 
 
 def _numeric(col: pl.Series) -> bool:
@@ -39,12 +35,13 @@ def _source(sw) -> str:
     return f"sim {__version__} · scenario {sc.name} · regime {sc.regime.name} · seed {sc.seed} · {sc.trials} trials"
 
 
+@styled
 def line_figure(sw, name: str, quarter: str):
     """The headline outputs at ``quarter`` against ``name`` (median, 5-95 % band), one line per value of the
     other names."""
     t = sw.table.filter((pl.col("quarter") == quarter) & pl.col("statistic").is_in(["p5", "p50", "p95"]))
     others = [c for c in sw.points[0] if c != name]
-    fig, axes = plt.subplots(1, len(OUTPUTS), figsize=(3.2 * len(OUTPUTS), 3.0), squeeze=False)
+    fig, axes = figure(TWO_COLUMNS, 62 * MM, 1, len(OUTPUTS), squeeze=False)
     for ax, (metric, region, label) in zip(axes[0], OUTPUTS):
         s = t.filter((pl.col("metric") == metric) & (pl.col("region") == region))
         groups = s.group_by(others, maintain_order=True) if others else [((), s)]
@@ -56,18 +53,16 @@ def line_figure(sw, name: str, quarter: str):
             tag = ", ".join(f"{o}={v}" for o, v in zip(others, key if isinstance(key, tuple) else (key,)))
             ax.plot(x, wide["p50"].to_numpy(), "o-", color=c, ms=3, label=tag or None)
             ax.fill_between(x, wide["p5"].to_numpy(), wide["p95"].to_numpy(), color=c, alpha=0.15, lw=0)
-        ax.set_xlabel(name, fontsize=8)
-        ax.set_ylabel(label, fontsize=8)
+        ax.set_xlabel(name)
+        ax.set_ylabel(label)
         ax.ticklabel_format(axis="both", style="sci", scilimits=(-3, 4))
-        ax.grid(alpha=0.3)
     if others:
-        axes[0][0].legend(fontsize=6, frameon=False)
-    fig.suptitle(f"Sweep of {name}: median and 5-95 % of trials, {quarter}", fontsize=10)
-    fig.text(0.01, 0.01, _source(sw), fontsize=6, color="0.35")
-    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
+        axes[0][0].legend()
+    finish(fig, f"Sweep of {name}: median and 5-95 % of trials, {quarter}", _source(sw))
     return fig
 
 
+@styled
 def heat_map(sw, a: str, b: str, quarter: str):
     """China's median installed compute at ``quarter`` over names ``a`` (x) and ``b`` (y)."""
     t = sw.table.filter(
@@ -85,15 +80,15 @@ def heat_map(sw, a: str, b: str, quarter: str):
     z = np.full((len(ys), len(xs)), np.nan)
     for r in t.iter_rows(named=True):
         z[ys.index(r[b]), xs.index(r[a])] = r["value"]
-    fig, ax = plt.subplots(figsize=(5.0, 4.0))
+    fig, ax = figure(120 * MM, 95 * MM)
     im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis")
-    ax.set_xticks(range(len(xs)), [f"{x:.3g}" for x in xs], fontsize=7, rotation=45)
-    ax.set_yticks(range(len(ys)), [f"{y:.3g}" for y in ys], fontsize=7)
-    ax.set_xlabel(a, fontsize=8)
-    ax.set_ylabel(b, fontsize=8)
+    ax.set_xticks(range(len(xs)), [f"{x:.3g}" for x in xs], rotation=45)
+    ax.set_yticks(range(len(ys)), [f"{y:.3g}" for y in ys])
+    ax.set_xlabel(a)
+    ax.set_ylabel(b)
+    ax.grid(False)
     fig.colorbar(im, ax=ax, label=f"China's installed compute {quarter}, H100e (median)")
-    fig.text(0.01, 0.01, _source(sw), fontsize=6, color="0.35")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    finish(fig, f"China's installed compute over {a} and {b}", _source(sw))
     return fig, t
 
 
@@ -106,13 +101,11 @@ def write_figures(sw, outdir: Path) -> list[Path]:
     for n in numeric:
         fig = line_figure(sw, n, quarter)
         stem = f"sweep_{n}".replace(".", "_")
-        save(fig, outdir, stem)
-        sw.table.filter(pl.col("quarter") == quarter).write_csv(outdir / f"{stem}.csv")
+        save(fig, outdir, stem, sw.table.filter(pl.col("quarter") == quarter))
         paths.append(outdir / f"{stem}.png")
     if len(numeric) >= 2:
         fig, data = heat_map(sw, numeric[0], numeric[1], quarter)
         stem = f"heatmap_{numeric[0]}_{numeric[1]}".replace(".", "_")
-        save(fig, outdir, stem)
-        data.write_csv(outdir / f"{stem}.csv")
+        save(fig, outdir, stem, data)
         paths.append(outdir / f"{stem}.png")
     return paths
