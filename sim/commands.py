@@ -146,7 +146,7 @@ def check_run_dir(run_dir: Path) -> dict:
     if not ok:
         raise SimInputError(man_path, "", "broken manifest (not the JSON a run writes)")
     need = {"metric": pl.Utf8, "region": pl.Utf8, "quarter": pl.Utf8, "quantile": pl.Utf8}
-    for name in ("summary.parquet", "exhaustion.csv"):
+    for name in ("summary.parquet", "exhaustion.csv", "feasibility.csv"):
         f = run_dir / name
         try:
             if name.endswith(".parquet"):
@@ -160,16 +160,45 @@ def check_run_dir(run_dir: Path) -> dict:
     return man
 
 
+def _compare_dir(run_dir: Path) -> dict | None:
+    """The manifest of a comparison folder (None for another folder), after checking the files ``sim plot``
+    reads there; SimInputError naming the file otherwise."""
+    import polars as pl
+
+    try:
+        man = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(man, dict) or man.get("kind") != "compare":
+        return None
+    for name in ("differences.csv", "comparison.csv"):
+        try:
+            pl.read_csv(run_dir / name, n_rows=1)
+        except (OSError, pl.exceptions.PolarsError) as e:
+            raise SimInputError(run_dir / name, "", f"cannot be read ({str(e).splitlines()[0][:120]})") from None
+    for key in ("names", "quarters", "countries", "seed", "trials", "version"):
+        if key not in man:
+            raise SimInputError(run_dir / "manifest.json", key, "missing (not the JSON a comparison writes)")
+    return man
+
+
 def plot(args) -> int:
     from .figures import redraw
+    from .report import write_compare_report, write_run_report
 
     run_dir = Path(args.run_dir)
-    check_run_dir(run_dir)
+    if not run_dir.is_dir():
+        raise SimInputError(run_dir, "", "not a results folder")
+    compared = _compare_dir(run_dir)
+    runs = [run_dir / "scenarios" / n for n in compared["names"]] if compared else [run_dir]
+    runs = [r for r in runs if r.is_dir()] if compared else runs
+    for r in runs:
+        check_run_dir(r)
     countries = _list(args.countries, "--countries")
     if countries is not None:
         import polars as pl
 
-        known = set(pl.read_csv(run_dir / "feasibility.csv", columns=["iso3"])["iso3"])
+        known = set(pl.read_csv(runs[0] / "feasibility.csv", columns=["iso3"])["iso3"]) if runs else set()
         for c in countries:
             if c not in known:
                 raise SimInputError(CMDLINE, "--countries", f"unknown territory {c!r} (ISO 3166-1 alpha-3)")
@@ -177,11 +206,16 @@ def plot(args) -> int:
     for f in formats:
         if f not in FORMATS:
             raise SimInputError(CMDLINE, "--format", f"unknown format {f!r} (one of {', '.join(FORMATS)})")
-    for p in redraw(run_dir, countries, tuple(formats)):
-        print(p)
-    from .report import write_run_report
+    for r in runs:
+        for p in redraw(r, countries, tuple(formats)):
+            print(p)
+        print(write_run_report(r))
+    if compared:
+        from .figures.comparison import draw_comparison
 
-    print(write_run_report(run_dir))
+        for p in draw_comparison(run_dir, tuple(formats)):
+            print(p)
+        print(write_compare_report(run_dir))
     return 0
 
 

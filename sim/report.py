@@ -73,19 +73,7 @@ def headline_rows(t: RunTables) -> tuple[list[list[str]], list[str]]:
 
 
 def _figure(folder: Path, name: str) -> str:
-    png = folder / "figures" / f"{name}.png"
-    if not png.exists():
-        return ""
-    data = base64.b64encode(png.read_bytes()).decode()
-    links = " · ".join(
-        f'<a href="figures/{name}.{ext}">{ext.upper()}</a>'
-        for ext in ("pdf", "svg", "csv")
-        if (folder / "figures" / f"{name}.{ext}").exists()
-    )
-    return (
-        f'<figure id="{name}"><img src="data:image/png;base64,{data}" alt="{_esc(FIGURES[name])}">'
-        f"<figcaption><b>{_esc(name)}</b>: {_esc(FIGURES[name])} {links}</figcaption></figure>"
-    )
+    return _figure_of(folder, name, FIGURES[name]) if (folder / "figures" / f"{name}.png").exists() else ""
 
 
 def run_report(folder: Path) -> str:
@@ -153,4 +141,70 @@ def write_run_report(folder: Path) -> Path:
     """Write ``folder``/report.html."""
     path = Path(folder) / "report.html"
     path.write_text(run_report(folder), encoding="utf-8")
+    return path
+
+
+def compare_report(folder: Path) -> str:
+    """The report page of a comparison folder, from its files."""
+    from .compare_differences import COLUMNS
+    from .comparison import NOTES
+    from .figures.comparison import FIGURES as COMPARE_FIGURES
+
+    folder = Path(folder)
+    man = json.loads((folder / "manifest.json").read_text())
+    side = pl.read_csv(folder / "comparison.csv", infer_schema_length=None).fill_null("")
+    links = " · ".join(
+        f'<a href="scenarios/{_esc(n)}/report.html">{_esc(n)}</a>'
+        for n in man["names"]
+        if (folder / "scenarios" / n / "report.html").exists()
+    )
+    facts = [
+        ["scenarios", ", ".join(man["names"]) + f" (baseline: {man['names'][0]})"],
+        ["trials · seed", f"{man['trials']:,} · {man['seed']} (common random numbers)"],
+        ["quarters", f"{man['quarters'][0]} to {man['quarters'][-1]}"],
+        ["compared countries", ", ".join(man["countries"])],
+        ["sim version · wall time", f"{man['version']} · {man['wall_time_s']:.0f} s"],
+    ]
+    figs = "".join(
+        _figure_of(folder, n, COMPARE_FIGURES[n]) for n in COMPARE_FIGURES if (folder / "figures" / f"{n}.png").exists()
+    )
+    defs = [[k, v] for k, v in COLUMNS.items()]
+    limits = bearing_on({"comparison"})
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        f"<title>comparison · sim {_esc(man['version'])}</title><style>{CSS}</style></head><body>",
+        f"<h1>Comparison of {len(man['names'])} scenarios</h1><p class=muted>{_esc(man['note'])}</p>",
+        "<h2>Run</h2>" + _table(["", ""], facts),
+        f"<p>Each scenario's own report: {links or 'not written'}</p>",
+        "<h2>Headline numbers</h2>" + _table(side.columns, side.rows()),
+        "<p class=muted>" + _esc(NOTES).replace("\n- ", "<br>• ").replace("\n", " ") + "</p>",
+        "<h2>Figures</h2>" + (figs or "<p>Not drawn (--no-figures): <code>sim plot</code> draws them.</p>"),
+        "<h2>Definitions</h2><p>differences.csv: every headline output, quarter and compared country.</p>",
+        _table(["column", "meaning"], defs),
+        "<h2>Limitations that bear on the comparison</h2>",
+        _table(
+            ["limitation", "what the model does instead", "bias"], [[x["name"], x["model"], x["bias"]] for x in limits]
+        ),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _figure_of(folder: Path, name: str, caption: str) -> str:
+    data = base64.b64encode((folder / "figures" / f"{name}.png").read_bytes()).decode()
+    links = " · ".join(
+        f'<a href="figures/{name}.{ext}">{ext.upper()}</a>'
+        for ext in ("pdf", "svg", "csv")
+        if (folder / "figures" / f"{name}.{ext}").exists()
+    )
+    return (
+        f'<figure id="{name}"><img src="data:image/png;base64,{data}" alt="{_esc(caption)}">'
+        f"<figcaption><b>{_esc(name)}</b>: {_esc(caption)} {links}</figcaption></figure>"
+    )
+
+
+def write_compare_report(folder: Path) -> Path:
+    """Write ``folder``/report.html for a comparison."""
+    path = Path(folder) / "report.html"
+    path.write_text(compare_report(folder), encoding="utf-8")
     return path
