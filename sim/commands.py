@@ -161,24 +161,38 @@ def check_run_dir(run_dir: Path) -> dict:
 
 
 def _compare_dir(run_dir: Path) -> dict | None:
-    """The manifest of a comparison folder (None for another folder), after checking the files ``sim plot``
-    reads there; SimInputError naming the file otherwise."""
+    """The manifest of a comparison folder (None for a run's folder), after checking what ``sim plot`` reads
+    there; SimInputError naming the file and field otherwise."""
     import polars as pl
 
+    from .folders import check_component
+
+    path = run_dir / "manifest.json"
     try:
-        man = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        man = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-    if not isinstance(man, dict) or man.get("kind") != "compare":
+    if not isinstance(man, dict) or "scenario" in man:
         return None
-    for name in ("differences.csv", "comparison.csv"):
+    if man.get("kind") != "compare":
+        what = "written by an earlier version of sim (rerun sim compare)" if "scenarios" in man else "not sim's"
+        raise SimInputError(path, "kind", f"not a comparison this sim can redraw: {what}")
+    kinds = {"names": list, "quarters": list, "countries": list, "seed": int, "trials": int, "version": str}
+    for key, kind in kinds.items():
+        if not isinstance(man.get(key), kind) or (kind is list and not man[key] and key != "countries"):
+            raise SimInputError(path, key, f"missing or not a {kind.__name__} (not the JSON a comparison writes)")
+    for name in man["names"]:
+        check_component(name, path, "names")
+        if not (run_dir / "scenarios" / str(name)).is_dir():
+            raise SimInputError(run_dir / "scenarios", str(name), "the scenario's results folder is missing")
+    need = {"metric", "region", "quarter", "scenario", "baseline", "diff_p50", "diff_mean"}
+    for name, cols in (("differences.csv", need), ("comparison.csv", {"metric", "region", "quarter"})):
         try:
-            pl.read_csv(run_dir / name, n_rows=1)
+            have = set(pl.read_csv(run_dir / name, n_rows=1).columns)
         except (OSError, pl.exceptions.PolarsError) as e:
             raise SimInputError(run_dir / name, "", f"cannot be read ({str(e).splitlines()[0][:120]})") from None
-    for key in ("names", "quarters", "countries", "seed", "trials", "version"):
-        if key not in man:
-            raise SimInputError(run_dir / "manifest.json", key, "missing (not the JSON a comparison writes)")
+        if not cols <= have:
+            raise SimInputError(run_dir / name, sorted(cols - have)[0], "missing column")
     return man
 
 
@@ -191,7 +205,6 @@ def plot(args) -> int:
         raise SimInputError(run_dir, "", "not a results folder")
     compared = _compare_dir(run_dir)
     runs = [run_dir / "scenarios" / n for n in compared["names"]] if compared else [run_dir]
-    runs = [r for r in runs if r.is_dir()] if compared else runs
     for r in runs:
         check_run_dir(r)
     countries = _list(args.countries, "--countries")

@@ -88,16 +88,18 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
     return side, pl.DataFrame(diffs)
 
 
+def cell(v: str | float | None) -> str:
+    """A side-by-side value as printed: millions (M) from 100,000, whole numbers below, text as it is."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return "" if v is None else str(v)
+    return f"{x / 1e6:.2f} M" if abs(x) >= 1e5 else f"{x:,.0f}"
+
+
 def markdown(side: pl.DataFrame, names: list[str]) -> str:
     """comparison.md: the side-by-side table, then notes defining its columns and differences.csv's."""
-
-    def fmt(v: str | None) -> str:
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            return v or ""
-        return f"{x / 1e6:.2f} M" if abs(x) >= 1e5 else f"{x:,.0f}"
-
+    fmt = cell
     lines = ["| metric | region | quarter | " + " | ".join(names) + " |", "|" + "---|" * (3 + len(names))]
     for r in side.iter_rows(named=True):
         lines.append(
@@ -179,13 +181,14 @@ def _one(sc: Scenario, countries: list[str], block: int, runner, progress: bool,
     except SimInputError:
         stream = True
     extra = ComparisonReducer(tuple(countries)) if stream else None
+    t0 = time.perf_counter()
     res = run(sc, progress, None, block, runner, None, stream, None, extra)
     if res.outputs is not None:
         check_invariants(res)
         arrays = scenario_arrays(res, countries)
     else:
         arrays = res.extra
-    write_tables(res, where, figures=draw, trials=False)
+    write_tables(res, where, figures=draw, wall_s=time.perf_counter() - t0, trials=False)
     return arrays
 
 
@@ -250,6 +253,7 @@ def compare(
             "kind": "compare",
             "version": __version__,
             "names": names,
+            "regimes": [s.regime.name for s in aligned],
             "scenarios": [str(s.path) for s in aligned],
             "seed": first.seed,
             "trials": first.trials,

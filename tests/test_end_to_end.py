@@ -78,7 +78,7 @@ def test_sim_compare_runs_scenarios_with_common_random_numbers(tmp_path, capsys)
     for name in ("diffusion_2025", "no_controls"):  # each scenario's own results, without per-trial rows
         own = run / "scenarios" / name
         assert (own / "report.html").exists() and (own / "summary.parquet").exists()
-        assert not (own / "trials.parquet").exists() and (own / "figures" / "world_map.png").exists()
+        assert not (own / "trials.parquet").exists() and (own / "figures" / "map_compute.png").exists()
     assert "The columns of differences.csv" in (run / "comparison.md").read_text()
     assert '<img src="data:image/png;base64,' in (run / "report.html").read_text()
     nvidia = diff.filter(pl.col("metric") == "revenue_usd_nvidia")  # net: what NVIDIA sells without controls

@@ -102,17 +102,9 @@ def compare_training(diffs, labels, source):
     d = d.with_columns(region=pl.col("region") + " · " + pl.col("metric").str.replace("p_train_", "P(≥ ") + ")")
     d = d.with_columns(metric=pl.lit("p"))
     regions = [f"{r} · P(≥ {t})" for t in ("1e26", "1e27") for r in ("US", "China")]
-    return _panels(
-        d,
-        "p",
-        regions,
-        labels,
-        100.0,
-        "percentage points",
-        "Training capability against the first "
-        "scenario: the share of trials that can train a 1e26- and a 1e27-FLOP run in 100 days",
-        source,
-    )
+    title = "Training capability against the first scenario: the share of trials that can train a run in 100 days"
+    note = "difference of the two shares of trials (the mean paired difference of 0/1 outcomes; same trials)"
+    return _panels(d, "p", regions, labels, 100.0, "percentage points", title, source, None, "diff_mean", note)
 
 
 def draw_comparison(folder: Path, formats=("pdf", "png")) -> list[Path]:
@@ -123,9 +115,8 @@ def draw_comparison(folder: Path, formats=("pdf", "png")) -> list[Path]:
     man = json.loads((folder / "manifest.json").read_text())
     diffs = pl.read_csv(folder / "differences.csv", infer_schema_length=None, schema_overrides={"quarter": pl.Utf8})
     labels, countries = man["quarters"], man["countries"]
-    source = (
-        f"sim {man['version']} · scenarios {', '.join(man['names'])} · seed {man['seed']} · {man['trials']:,} trials"
-    )
+    runs = ", ".join(f"{n} ({r})" for n, r in zip(man["names"], man.get("regimes", ["?"] * len(man["names"]))))
+    source = f"sim {man['version']} · scenarios (regimes) {runs} · seed {man['seed']} · {man['trials']:,} trials"
     drawn = {
         "compare_compute": compare_compute(diffs, labels, source),
         "compare_countries": compare_countries(diffs, labels, source, countries, man.get("country_names", {})),
