@@ -146,7 +146,7 @@ def check_run_dir(run_dir: Path) -> dict:
     if not ok:
         raise SimInputError(man_path, "", "broken manifest (not the JSON a run writes)")
     need = {"metric": pl.Utf8, "region": pl.Utf8, "quarter": pl.Utf8, "quantile": pl.Utf8}
-    for name in ("summary.parquet", "exhaustion.csv"):
+    for name in ("summary.parquet", "exhaustion.csv", "feasibility.csv"):
         f = run_dir / name
         try:
             if name.endswith(".parquet"):
@@ -160,16 +160,58 @@ def check_run_dir(run_dir: Path) -> dict:
     return man
 
 
+def _compare_dir(run_dir: Path) -> dict | None:
+    """The manifest of a comparison folder (None for a run's folder), after checking what ``sim plot`` reads
+    there; SimInputError naming the file and field otherwise."""
+    import polars as pl
+
+    from .folders import check_component
+
+    path = run_dir / "manifest.json"
+    try:
+        man = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(man, dict) or "scenario" in man:
+        return None
+    if man.get("kind") != "compare":
+        what = "written by an earlier version of sim (rerun sim compare)" if "scenarios" in man else "not sim's"
+        raise SimInputError(path, "kind", f"not a comparison this sim can redraw: {what}")
+    kinds = {"names": list, "quarters": list, "countries": list, "seed": int, "trials": int, "version": str}
+    for key, kind in kinds.items():
+        if not isinstance(man.get(key), kind) or (kind is list and not man[key] and key != "countries"):
+            raise SimInputError(path, key, f"missing or not a {kind.__name__} (not the JSON a comparison writes)")
+    for name in man["names"]:
+        check_component(name, path, "names")
+        if not (run_dir / "scenarios" / str(name)).is_dir():
+            raise SimInputError(run_dir / "scenarios", str(name), "the scenario's results folder is missing")
+    need = {"metric", "region", "quarter", "scenario", "baseline", "diff_p50", "diff_mean"}
+    for name, cols in (("differences.csv", need), ("comparison.csv", {"metric", "region", "quarter"})):
+        try:
+            have = set(pl.read_csv(run_dir / name, n_rows=1).columns)
+        except (OSError, pl.exceptions.PolarsError) as e:
+            raise SimInputError(run_dir / name, "", f"cannot be read ({str(e).splitlines()[0][:120]})") from None
+        if not cols <= have:
+            raise SimInputError(run_dir / name, sorted(cols - have)[0], "missing column")
+    return man
+
+
 def plot(args) -> int:
     from .figures import redraw
+    from .report import write_compare_report, write_run_report
 
     run_dir = Path(args.run_dir)
-    check_run_dir(run_dir)
+    if not run_dir.is_dir():
+        raise SimInputError(run_dir, "", "not a results folder")
+    compared = _compare_dir(run_dir)
+    runs = [run_dir / "scenarios" / n for n in compared["names"]] if compared else [run_dir]
+    for r in runs:
+        check_run_dir(r)
     countries = _list(args.countries, "--countries")
     if countries is not None:
         import polars as pl
 
-        known = set(pl.read_csv(run_dir / "feasibility.csv", columns=["iso3"])["iso3"])
+        known = set(pl.read_csv(runs[0] / "feasibility.csv", columns=["iso3"])["iso3"]) if runs else set()
         for c in countries:
             if c not in known:
                 raise SimInputError(CMDLINE, "--countries", f"unknown territory {c!r} (ISO 3166-1 alpha-3)")
@@ -177,11 +219,16 @@ def plot(args) -> int:
     for f in formats:
         if f not in FORMATS:
             raise SimInputError(CMDLINE, "--format", f"unknown format {f!r} (one of {', '.join(FORMATS)})")
-    for p in redraw(run_dir, countries, tuple(formats)):
-        print(p)
-    from .report import write_run_report
+    for r in runs:
+        for p in redraw(r, countries, tuple(formats)):
+            print(p)
+        print(write_run_report(r))
+    if compared:
+        from .figures.comparison import draw_comparison
 
-    print(write_run_report(run_dir))
+        for p in draw_comparison(run_dir, tuple(formats)):
+            print(p)
+        print(write_compare_report(run_dir))
     return 0
 
 

@@ -15,20 +15,6 @@ from .metrics.capability import first_crossing
 GAP_THRESHOLDS = (1e26, 1e27)
 
 
-def paired(metric: str, region: str, quarter: str, scenario: str, baseline: str, d: np.ndarray) -> dict:
-    """A row of differences.csv: the per-trial paired difference ``d`` (scenario − baseline), p5/p50/p95."""
-    return {
-        "metric": metric,
-        "region": region,
-        "quarter": quarter,
-        "scenario": scenario,
-        "baseline": baseline,
-        "diff_p5": float(np.percentile(d, 5)),
-        "diff_p50": float(np.median(d)),
-        "diff_p95": float(np.percentile(d, 95)),
-    }
-
-
 def _interval(x: np.ndarray, fmt: str = "{:.2e}") -> str:
     p5, p50, p95 = np.percentile(x, (5, 50, 95))
     return f"{fmt.format(p50)} [{fmt.format(p5)}, {fmt.format(p95)}]"
@@ -41,12 +27,11 @@ def _crossing(first: np.ndarray, labels: list[str]) -> str:
     return f"{horizon[q50]} [{horizon[q5]}, {horizon[q95]}]"
 
 
-def training_rows(heads, quarters: list[str]) -> tuple[list[dict], list[dict]]:
-    """(rows of the side-by-side table as strings, paired differences of the largest run) for ``heads``
-    (compare.Headline, whose ``runs`` hold [T, Q] FLOP per compared country)."""
+def training_rows(heads, quarters: list[str]) -> list[dict]:
+    """Rows of the side-by-side table, as strings, for ``heads`` (compare.Headline, whose ``runs`` hold [T, Q]
+    FLOP per compared country; the paired differences are sim/compare_differences.py's)."""
     base, labels = heads[0], heads[0].labels
     rows: list[dict] = []
-    diffs: list[dict] = []
     for c in base.runs:
         for q in quarters:
             qi = labels.index(q)
@@ -58,9 +43,6 @@ def training_rows(heads, quarters: list[str]) -> tuple[list[dict], list[dict]]:
                     **{h.name: _interval(h.runs[c][:, qi]) for h in heads},
                 }
             )
-            for h in heads[1:]:
-                d = h.runs[c][:, qi] - base.runs[c][:, qi]
-                diffs.append(paired("largest_run_flop_100d", c, q, h.name, base.name, d))
         for th in GAP_THRESHOLDS:
             tag = f"{th:.0e}".replace("+", "")
             row = {"metric": f"first_quarter_p_over_half_{tag}", "region": c, "quarter": ""}
@@ -88,7 +70,7 @@ def training_rows(heads, quarters: list[str]) -> tuple[list[dict], list[dict]]:
         )
     if {"USA", "CHN"} <= set(base.runs):
         rows += _gap_rows(heads, quarters)
-    return rows, diffs
+    return rows
 
 
 def _gap_rows(heads, quarters: list[str]) -> list[dict]:

@@ -1,8 +1,10 @@
 """Compare scenarios with common random numbers: every scenario runs with the first one's seed and trial
 count, so trial i sees the same demand, supply and order draws everywhere and only the rules differ.
-Writes ``results/compare/<run-id>/`` with comparison.csv (medians side by side), differences.csv
-(paired per-trial differences against the first scenario, p5/p50/p95), revenue_forgone.csv,
-comparison.md, manifest.json and figures.
+Writes ``results/compare/<run-id>/`` with comparison.csv (medians side by side), differences.csv (paired
+per-trial differences against the first scenario for every headline output, quarter and compared country:
+sim/compare_differences.py), revenue_forgone.csv, comparison.md (with notes defining every column),
+manifest.json, figures, report.html, and each scenario's own results under ``scenarios/<name>/`` (its tables,
+figures and report; no per-trial rows).
 
 Training capability (largest trainable run, threshold quarters, the US-China gap): sim/compare_training.py.
 Revenue forgone by vendor, region and period: sim/revenue.py."""
@@ -10,24 +12,31 @@ Revenue forgone by vendor, region and period: sim/revenue.py."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from . import __version__  # noqa: E402
-from .compare_headline import COUNTRIES, CompareReducer, Headline, headline  # noqa: E402,F401
-from .compare_training import paired, training_rows  # noqa: E402
-from .errors import ScenarioError  # noqa: E402
-from .execution import BlockStore, Variant, execute  # noqa: E402
-from .figures.style import save  # noqa: E402
+from .compare_differences import HEAD, differences, notes, paired_rows  # noqa: E402
+from .compare_headline import COUNTRIES, CompareReducer, Headline, headline, headline_arrays  # noqa: E402,F401
+from .compare_training import training_rows  # noqa: E402
+from .errors import ScenarioError, SimInputError  # noqa: E402
+from .execution import BlockStore  # noqa: E402
+from .figures.comparison import draw_comparison  # noqa: E402
 from .folders import RunFolder, plan  # noqa: E402
+from .invariants import check as check_invariants  # noqa: E402
+from .metrics.headline import SEP  # noqa: E402
+from .metrics.headline import headline as headline_outputs  # noqa: E402
+from .metrics.streamed import save_npz  # noqa: E402
 from .revenue import revenue_forgone  # noqa: E402
+from .runner import RunResult  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 
 BLOCS = ["US", "Tier-1 partners", "China", "Other Tier 2", "Other Tier 3"]
@@ -38,7 +47,7 @@ def _quarters(labels: list[str]) -> list[str]:
 
 
 def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(side-by-side medians, paired differences against the first scenario)."""
+    """(side-by-side medians, paired differences of vendor revenue against the first scenario)."""
     base = heads[0]
     rows, diffs = [], []
     for region in base.compute:
@@ -47,9 +56,6 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
             row = {"metric": "compute_h100e_p50", "region": region, "quarter": q}
             for h in heads:
                 row[h.name] = float(np.median(h.compute[region][:, qi]))
-                if h is not base:
-                    d = h.compute[region][:, qi] - base.compute[region][:, qi]
-                    diffs.append(paired("compute_h100e", region, q, h.name, base.name, d))
             rows.append(row)
     for flow in base.flows:
         row = {"metric": f"{flow}_h100e_total_p50", "region": "World", "quarter": "all"}
@@ -65,10 +71,9 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
         rows.append(row)
         for h in heads[1:]:
             d = h.revenue[key] - base.revenue[key]
-            diffs.append(paired(name, "World", "all", h.name, base.name, d))
+            diffs.append(paired_rows(name, "USD", "World", "all", h.name, base.name, d))
     side = pl.DataFrame(rows)
-    extra, run_diffs = training_rows(heads, _quarters(base.labels))  # sim/compare_training.py
-    diffs += run_diffs
+    extra = training_rows(heads, _quarters(base.labels))  # sim/compare_training.py
     extra.append(
         {
             "metric": "allocations_exhausted",
@@ -83,57 +88,42 @@ def tables(heads: list[Headline]) -> tuple[pl.DataFrame, pl.DataFrame]:
     return side, pl.DataFrame(diffs)
 
 
-def markdown(side: pl.DataFrame, names: list[str]) -> str:
-    def fmt(v: str | None) -> str:
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            return v or ""
-        return f"{x / 1e6:.2f} M" if abs(x) >= 1e5 else f"{x:,.0f}"
+def cell(v: str | float | None) -> str:
+    """A side-by-side value as printed: millions (M) from 100,000, whole numbers below, text as it is."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return "" if v is None else str(v)
+    return f"{x / 1e6:.2f} M" if abs(x) >= 1e5 else f"{x:,.0f}"
 
+
+def markdown(side: pl.DataFrame, names: list[str]) -> str:
+    """comparison.md: the side-by-side table, then notes defining its columns and differences.csv's."""
+    fmt = cell
     lines = ["| metric | region | quarter | " + " | ".join(names) + " |", "|" + "---|" * (3 + len(names))]
     for r in side.iter_rows(named=True):
         lines.append(
             f"| {r['metric']} | {r['region']} | {r['quarter']} | " + " | ".join(fmt(r[n]) for n in names) + " |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + NOTES + "\n\nThe columns of differences.csv:\n\n" + notes() + "\n"
 
 
-def _quarter_axis(ax, labels: list[str], title: str) -> None:
-    ticks = list(range(0, len(labels), 4))
-    ax.set_xticks(ticks, [labels[i] for i in ticks], fontsize=7)
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
+NOTES = """Notes (every scenario ran with the first one's seed and trials: common random numbers).
 
-
-def _save_panels(fig, axes, outdir: Path, name: str) -> None:
-    axes[0].legend(fontsize=6)
-    fig.tight_layout()
-    save(fig, outdir, name)
-
-
-def figures(heads: list[Headline], outdir: Path) -> None:
-    outdir.mkdir(parents=True, exist_ok=True)
-    labels = heads[0].labels
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for ax, region in zip(axes, ("China", "Other Tier 2", "US")):
-        for h in heads:
-            ax.plot(range(len(labels)), np.median(h.compute[region], axis=0), label=h.name)
-        ax.set_yscale("log")
-        _quarter_axis(ax, labels, f"{region}: median installed H100e")
-    _save_panels(fig, axes, outdir, "compare_compute")
-    if len(heads) > 1:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        for ax, region in zip(axes, ("China", "Other Tier 2")):
-            for h in heads[1:]:
-                d = h.compute[region] - heads[0].compute[region]
-                x = range(len(labels))
-                ax.fill_between(x, np.percentile(d, 5, axis=0), np.percentile(d, 95, axis=0), alpha=0.15)
-                ax.plot(x, np.median(d, axis=0), label=h.name)
-            ax.axhline(0, color="grey", lw=0.8)
-            ax.set_yscale("symlog", linthresh=1e4)
-            _quarter_axis(ax, labels, f"{region}: paired difference vs {heads[0].name} (H100e, p5-p95)")
-        _save_panels(fig, axes, outdir, "compare_difference")
+- `metric`: `compute_h100e_p50`, the median over trials of installed H100e (dense 16-bit FLOP/s); `<flow>_h100e_\
+total_p50`, the median of a flow summed over the run and the world (diverted, smuggled, denied; China's unmet
+demand); `revenue_usd_<vendor>_total_p50`, the median vendor revenue over the run, USD, and
+`revenue_refused_usd_<vendor>_total_p50` the refused orders at their price; `largest_run_flop_100d`, the largest
+run the firms headquartered in the country can train in 100 days, FLOP, median [p5, p95];
+`first_quarter_p_over_half_<t>`, the first quarter more than half the trials can train a run of t FLOP;
+`crossing_quarter_<t>`, each trial's first such quarter, median [p5, p95] ("never": not by the last quarter);
+`china_abroad_run_flop_100d`, the largest run Chinese developers can train abroad (rented clusters, remote
+access); `us_china_*_ratio`, the US's value over China's per trial; `us_lead_quarters_<t>`, China's first
+crossing quarter less the US's, per trial; `allocations_exhausted`, the territories whose allocation runs out
+in more than half the trials.
+- `region`: a bloc (US, Tier-1 partners, China, Other Tier 2, Other Tier 3), the World or a country (ISO3).
+- `quarter`: the quarter, or "all" for a total over the run.
+- One column per scenario, in the order given; M = million."""
 
 
 def check_comparable(scenarios: list[Scenario]) -> None:
@@ -157,6 +147,51 @@ def check_comparable(scenarios: list[Scenario]) -> None:
             raise ScenarioError(sc.path, "world", f"differs from {first.path.name}")
 
 
+def scenario_arrays(res, countries: list[str]) -> dict[str, np.ndarray]:
+    """A whole run's per-trial arrays for the comparison: Headline's (sim/compare_headline.py) and the headline
+    outputs of every quarter for the blocs and ``countries`` (``head|metric|region|quarter``)."""
+    a = headline_arrays(res)
+    m = res.metrics
+    a.update({HEAD + SEP.join(k): v for k, v in headline_outputs(m, m.labels, countries).items()})
+    return a
+
+
+@dataclass(frozen=True)
+class ComparisonReducer:
+    """``scenario_arrays`` of one block, after checking its invariants (for a streamed scenario)."""
+
+    countries: tuple[str, ...]
+
+    def __call__(self, sc, comp, out) -> dict[str, np.ndarray]:
+        res = RunResult(sc.replace(trials=out.stock.shape[0]), comp, out)
+        check_invariants(res)
+        return scenario_arrays(res, list(self.countries))
+
+
+def _one(sc: Scenario, countries: list[str], block: int, runner, progress: bool, draw: bool, where: Path):
+    """Run one compared scenario (in memory where its outputs fit, else streamed), write its results into
+    ``where`` (no per-trial rows) and return its comparison arrays."""
+    from .resources import check_memory
+    from .results import write_tables
+    from .runner import run
+
+    try:
+        check_memory(sc, None, sc.path, "run.trials")
+        stream = False
+    except SimInputError:
+        stream = True
+    extra = ComparisonReducer(tuple(countries)) if stream else None
+    t0 = time.perf_counter()
+    res = run(sc, progress, None, block, runner, None, stream, None, extra)
+    if res.outputs is not None:
+        check_invariants(res)
+        arrays = scenario_arrays(res, countries)
+    else:
+        arrays = res.extra
+    write_tables(res, where, figures=draw, wall_s=time.perf_counter() - t0, trials=False)
+    return arrays
+
+
 def compare(
     scenarios: list[Scenario],
     where: RunFolder | str | Path = "results",
@@ -169,11 +204,11 @@ def compare(
     resume: bool = False,
     draw: bool = True,
 ) -> Path:
-    """Run ``scenarios`` with the first one's seed and trials; write and return the comparison folder
-    (``where``: a RunFolder planned before the runs, or an output root). The scenarios run as blocks of
-    ``block`` trials on the execution layer (``runner``: an executor, default in-process), each block's
-    invariants checked and reduced to its headline numbers where it ran; ``store``: a folder for finished
-    blocks, read back when ``resume`` (removed once the comparison is written); ``draw``: draw the figures."""
+    """Run ``scenarios`` with the first one's seed and trials, one after the other (each in memory where its
+    outputs fit, else streamed; its blocks on ``runner``, default in-process), and write and return the comparison
+    folder (``where``: a RunFolder planned before the runs, or an output root). ``store``: a folder where each
+    finished scenario's results wait, read back when ``resume`` (removed once the comparison is written);
+    ``draw``: draw the figures."""
     t0 = time.perf_counter()
     check_comparable(scenarios)
     first = scenarios[0]
@@ -182,36 +217,77 @@ def compare(
     for i, s in enumerate(aligned):
         if s.name in names[:i]:
             raise ScenarioError(s.path, "run.name", f"scenario names must differ, {s.name!r} is given twice")
+    known = first.world.index()
+    countries = [c for c in dict.fromkeys(c for s in aligned for c in s.countries) if c in known]
     folder = where if isinstance(where, RunFolder) else plan(where, "compare", run_id, first.seed, replace)
-    variants = [Variant(s.name, s) for s in aligned]
     job = {"kind": "compare", "version": __version__, "scenarios": [s.raw for s in aligned], "block": block}
-    job.update({"seed": first.seed, "trials": first.trials})
+    job.update({"seed": first.seed, "trials": first.trials, "countries": countries})
     blocks = BlockStore(store, job, resume) if store is not None else None
-    arrays = execute(variants, CompareReducer(), block, runner, blocks, progress, "compare")
-    iso3 = first.world.iso3
-    heads = [Headline.from_arrays(s.name, s.labels, iso3, arrays[s.name]) for s in aligned]
-    side, diffs = tables(heads)
+    arrays = []
     with folder.atomic() as (tmp, _):
+        for s in aligned:
+            sub = tmp / "scenarios" / s.name
+            kept = blocks.path / s.name if blocks is not None else None
+            if kept is not None and (kept / "arrays.npz").exists():  # finished before the interruption
+                shutil.copytree(kept, sub, ignore=shutil.ignore_patterns("arrays.npz"))
+                with np.load(kept / "arrays.npz") as z:
+                    arrays.append({k: z[k] for k in z.files})
+            else:
+                arrays.append(_one(s, countries, block, runner, progress, draw, sub))
+                if kept is not None:
+                    shutil.copytree(sub, kept, dirs_exist_ok=True)
+                    save_npz(kept / "arrays.npz", arrays[-1])
+            if len(arrays) == 1:
+                _check_kept(arrays[0], len(aligned), blocks)
+        heads = [Headline.from_arrays(s.name, s.labels, first.world.iso3, a) for s, a in zip(aligned, arrays)]
+        side, revenue_diffs = tables(heads)
+        diffs = pl.concat([differences(names, arrays), pl.DataFrame(revenue_diffs)], how="diagonal_relaxed")
         side.write_csv(tmp / "comparison.csv")
-        diffs.write_csv(tmp / "differences.csv", float_precision=1)
+        diffs.write_csv(tmp / "differences.csv", float_precision=6)
         forgone = revenue_forgone(heads)  # sim/revenue.py
         forgone.write_parquet(tmp / "revenue_forgone.parquet")  # by quarter, year and run
         forgone.filter(~pl.col("quarter").str.contains("Q")).write_csv(tmp / "revenue_forgone.csv", float_precision=3)
         (tmp / "comparison.md").write_text(markdown(side, names))
+        names_of = dict(zip(first.world.iso3, first.world.countries["name"]))
+        manifest = {
+            "kind": "compare",
+            "version": __version__,
+            "names": names,
+            "regimes": [s.regime.name for s in aligned],
+            "scenarios": [str(s.path) for s in aligned],
+            "seed": first.seed,
+            "trials": first.trials,
+            "quarters": first.labels,
+            "countries": countries,
+            "country_names": {c: names_of[c] for c in countries},
+            "note": "common random numbers: every scenario ran with the first one's seed and trial count",
+            "wall_time_s": time.perf_counter() - t0,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         if draw:
-            figures(heads, tmp / "figures")
-        (tmp / "manifest.json").write_text(
-            json.dumps(
-                {
-                    "scenarios": [str(s.path) for s in aligned],
-                    "seed": first.seed,
-                    "trials": first.trials,
-                    "note": "common random numbers: every scenario ran with the first one's seed and trial count",
-                    "wall_time_s": time.perf_counter() - t0,
-                },
-                indent=2,
-            )
-        )
+            draw_comparison(tmp)
+        from .report import write_compare_report
+
+        write_compare_report(tmp)
     if blocks is not None:
         blocks.remove()
     return folder.final
+
+
+def _check_kept(arrays: dict[str, np.ndarray], n: int, blocks) -> None:
+    """After the first scenario: refuse a comparison whose kept per-trial arrays would not fit in memory."""
+    from .resources import HEADROOM, available_bytes
+
+    need = n * sum(a.nbytes for a in arrays.values())
+    have = available_bytes() * HEADROOM
+    if need > have:
+        if blocks is not None:
+            blocks.remove()
+        rows = len(next(iter(arrays.values())))
+        fits = int(rows * have / need)
+        raise SimInputError(
+            "command line",
+            "--trials",
+            f"{n} scenarios' per-trial arrays need ~{need / 2**30:.1f} GiB, more than the {have / 2**30:.1f} GiB "
+            f"this machine can give; at most {fits:,} trials fit",
+        )

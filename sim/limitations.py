@@ -12,7 +12,9 @@ from importlib import resources
 VOCABULARY = (
     "compute_blocs",
     "compute_countries",
-    "world_map",
+    "map_compute",
+    "map_rules",
+    "map_training",
     "training_capability",
     "quota_exhaustion",
     "compute_sources",

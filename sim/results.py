@@ -95,6 +95,33 @@ def wide_summary(summary: pl.DataFrame, countries: list[str]) -> pl.DataFrame:
     )
 
 
+def write_tables(res: RunResult, path: Path, figures: bool = True, wall_s: float = 0.0, trials: bool = True) -> None:
+    """Write a run's tables, manifest, figures and report.html into the folder ``path`` (created); ``trials``:
+    with trials.parquet (a comparison keeps its scenarios' results without their per-trial rows)."""
+    path.mkdir(parents=True, exist_ok=True)
+    t0, metrics0 = time.perf_counter(), res.timings.get("metrics_s", 0.0)
+    res.summary.write_parquet(path / "summary.parquet")
+    wide_summary(res.summary, res.scenario.countries).write_csv(
+        path / "summary.csv", float_scientific=True, float_precision=5
+    )
+    if trials:
+        res.trials.write_parquet(path / "trials.parquet")
+    res.feasibility.write_csv(path / "feasibility.csv", float_precision=4)
+    res.exhaustion.write_csv(path / "exhaustion.csv", float_precision=4)
+    from .figures.data import rules_table
+
+    rules_table(res.compiled).write_csv(path / "rules.csv")
+    res.timings["write_s"] = time.perf_counter() - t0 - (res.timings.get("metrics_s", 0.0) - metrics0)
+    (path / "manifest.json").write_text(json.dumps(manifest(res, wall_s), indent=2, default=str))
+    if figures:
+        from .figures import redraw
+
+        redraw(path)
+    from .report import write_run_report
+
+    write_run_report(path)
+
+
 def write_run(
     res: RunResult,
     where: RunFolder | str | Path = "results",
@@ -103,32 +130,14 @@ def write_run(
     wall_s: float = 0.0,
     replace: bool = False,
 ) -> Path:
-    """Check the run's invariants, then write its results folder atomically; returns its path. ``where`` is
-    a :class:`~sim.folders.RunFolder` planned before the run, or an output root (planned here)."""
+    """Check the run's invariants, then write its results folder atomically (``write_tables``); returns its
+    path. ``where`` is a :class:`~sim.folders.RunFolder` planned before the run, or an output root (planned
+    here)."""
     if res.outputs is not None:  # a streamed run's blocks were checked as they ran
         check_invariants(res)
     folder = (
         where if isinstance(where, RunFolder) else plan(where, res.scenario.name, run_id, res.scenario.seed, replace)
     )
-    t0, metrics0 = time.perf_counter(), res.timings.get("metrics_s", 0.0)
     with folder.atomic() as (tmp, _):
-        res.summary.write_parquet(tmp / "summary.parquet")
-        wide_summary(res.summary, res.scenario.countries).write_csv(
-            tmp / "summary.csv", float_scientific=True, float_precision=5
-        )
-        res.trials.write_parquet(tmp / "trials.parquet")
-        res.feasibility.write_csv(tmp / "feasibility.csv", float_precision=4)
-        res.exhaustion.write_csv(tmp / "exhaustion.csv", float_precision=4)
-        from .figures.data import rules_table
-
-        rules_table(res.compiled).write_csv(tmp / "rules.csv")
-        res.timings["write_s"] = time.perf_counter() - t0 - (res.timings.get("metrics_s", 0.0) - metrics0)
-        (tmp / "manifest.json").write_text(json.dumps(manifest(res, wall_s), indent=2, default=str))
-        if figures:
-            from .figures import redraw
-
-            redraw(tmp)
-        from .report import write_run_report
-
-        write_run_report(tmp)
+        write_tables(res, tmp, figures, wall_s)
     return folder.final

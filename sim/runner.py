@@ -26,6 +26,7 @@ class RunResult:
     outputs: Outputs | None  # None for a streamed run (its tables are made as it goes)
     timings: dict[str, float] = field(default_factory=dict)
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)  # a streamed run's tables
+    extra: dict = field(default_factory=dict)  # a streamed run's per-trial arrays of its extra reducer
     summary_method: dict = field(default_factory=lambda: {"method": "exact"})
 
     @property
@@ -103,17 +104,19 @@ def run(
     store=None,
     stream: bool = False,
     pilot: int | None = None,
+    extra=None,
 ) -> RunResult:
     """Simulate every trial of scenario ``sc``. Trials run in blocks of ``block`` (numba prange over the
     trials of a block); results do not depend on ``threads``, ``block`` or ``runner``: an executor of
     sim.execution (local processes, a dask.distributed cluster) that runs the blocks elsewhere and sends their
     outputs back (all of them: a run's memory is that of its trials), saving finished blocks to ``store`` (a
     BlockStore) to resume from. ``stream``: keep no kernel outputs, make the tables as blocks finish
-    (sim/streaming.py: for runs too large to keep; ``pilot`` trials set its summary's cut points)."""
+    (sim/streaming.py: for runs too large to keep; ``pilot`` trials set its summary's cut points; ``extra``: a
+    reducer whose per-trial arrays it keeps in ``RunResult.extra``)."""
     t_start = time.perf_counter()
     set_threads(threads)
     if stream:
-        return _run_streamed(sc, progress, block, runner, store, pilot, t_start)
+        return _run_streamed(sc, progress, block, runner, store, pilot, t_start, extra)
     compiled = compile_scenario(sc)
     t_compiled = time.perf_counter()
     inp = compiled.inputs
@@ -152,21 +155,21 @@ def run(
     return res
 
 
-def _run_streamed(sc: Scenario, progress: bool, block: int, runner, store, pilot: int | None, t_start: float):
+def _run_streamed(sc: Scenario, progress: bool, block: int, runner, store, pilot: int | None, t_start: float, extra):
     """``run`` with ``stream``: the kernel and each block's reduction on the executor, the tables made from the
     blocks in trial order (sim/streaming.py), from a saved state in ``store`` if there is one."""
     from .metrics.capability import THRESHOLDS
     from .metrics.regions import regions
     from .metrics.streamed import PILOT_TRIALS
-    from .metrics.tables import capped
+    from .metrics.tables import capped, merge
     from .streaming import stream_run
 
     compiled = compile_scenario(sc.replace(trials=1))  # labels, regime and firms: the same for any trial count
     t_compiled = time.perf_counter()
-    acc = stream_run(sc, block, runner, store, progress, PILOT_TRIALS if pilot is None else pilot)
+    acc = stream_run(sc, block, runner, store, progress, PILOT_TRIALS if pilot is None else pilot, extra)
     t_kernel = time.perf_counter()
     tables = acc.tables(sc.world, compiled.labels, THRESHOLDS, capped(compiled.regime), regions(sc.world))
-    res = RunResult(sc, compiled, None, tables=tables, summary_method=acc.method())
+    res = RunResult(sc, compiled, None, tables=tables, summary_method=acc.method(), extra=merge(acc.extra))
     kernel_s = t_kernel - t_compiled
     res.timings = {
         "inputs_s": t_compiled - t_start,

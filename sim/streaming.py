@@ -33,7 +33,9 @@ CHECKPOINT_S = 300.0  # seconds of work between saved states
 @dataclass(frozen=True)
 class StreamReducer:
     """One block's kernel outputs → what a streamed run keeps of them (checked against the run's invariants
-    first, where the block ran)."""
+    first, where the block ran); ``extra``: a reducer whose per-trial arrays are kept beside (a comparison's)."""
+
+    extra: object = None
 
     def __call__(self, sc, comp, out) -> dict:
         from .invariants import check
@@ -53,6 +55,7 @@ class StreamReducer:
             "feasibility": feasibility_data(m),
             "exhaustion": exhaustion_data(m),
             "trials": trials_table(m),
+            "extra": {} if self.extra is None else self.extra(sc, comp, out),
         }
 
 
@@ -67,6 +70,7 @@ class StreamedRun:
         self.exhaustion: list[dict] = []
         self.trials: list[pl.DataFrame] = []
         self.resumed_from = 0  # trials of a saved state this run started from
+        self.extra: list[dict] = []  # the extra reducer's per-trial arrays of each block
 
     @property
     def T(self) -> int:
@@ -82,6 +86,7 @@ class StreamedRun:
         self.feasibility.append(block["feasibility"])
         self.exhaustion.append(block["exhaustion"])
         self.trials.append(block["trials"])
+        self.extra.append(block.get("extra", {}))
 
     def tables(self, m_world, labels, thresholds, capped, regions) -> dict[str, pl.DataFrame]:
         """The run's summary, feasibility, exhaustion and trials tables."""
@@ -115,13 +120,14 @@ class StreamedRun:
         """Save the state in ``store``/state-<trials>/, then point ``store``/state.json at it (renamed into place:
         a state.json always names a whole state) and remove the older states."""
         self.feasibility, self.exhaustion = [merge(self.feasibility)], [merge(self.exhaustion)]
-        self.trials = [pl.concat(self.trials)]
+        self.trials, self.extra = [pl.concat(self.trials)], [merge(self.extra)]
         folder = store / f"state-{self.T}"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
         self.summary.save(folder / "summary.npz")
         save_npz(folder / "feasibility.npz", self.feasibility[0])
         save_npz(folder / "exhaustion.npz", self.exhaustion[0])
+        save_npz(folder / "extra.npz", self.extra[0])
         self.trials[0].write_parquet(folder / "trials.parquet")
         layout = {"layout": _layout_json(self.layout), "shapes": self.summary.shapes, "trials": self.T}
         (folder / "layout.json").write_text(json.dumps(layout))
@@ -147,6 +153,8 @@ class StreamedRun:
             with np.load(folder / "exhaustion.npz") as z:
                 acc.exhaustion = [{k: z[k] for k in z.files}]
             acc.trials = [pl.read_parquet(folder / "trials.parquet")]
+            with np.load(folder / "extra.npz") as z:
+                acc.extra = [{k: z[k] for k in z.files}]
         except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
             return None
         rows = {len(acc.trials[0]), len(acc.feasibility[0]["headquarters.last"]), len(acc.exhaustion[0]["exhaust"])}
@@ -161,9 +169,9 @@ def _layout_from_json(items) -> list:
     return [(m, u, np.array(w, np.int64), n, p) for m, u, w, n, p in items]
 
 
-def stream_run(sc, block: int, runner, store, progress: bool, pilot: int = PILOT_TRIALS) -> StreamedRun:
+def stream_run(sc, block: int, runner, store, progress: bool, pilot: int = PILOT_TRIALS, extra=None) -> StreamedRun:
     """Run scenario ``sc`` in blocks of ``block`` trials on ``runner`` and add them in order to a StreamedRun,
-    from the state saved in ``store`` (a BlockStore, or None) if there is one."""
+    from the state saved in ``store`` (a BlockStore, or None) if there is one; ``extra``: StreamReducer's."""
     from .execution import Variant, stream
 
     acc = (StreamedRun.load(store.path, pilot) if store is not None else None) or StreamedRun(pilot)
@@ -176,5 +184,7 @@ def stream_run(sc, block: int, runner, store, progress: bool, pilot: int = PILOT
             acc.save(store.path)
             last[0] = time.perf_counter()
 
-    stream([Variant(sc.name, sc)], StreamReducer(), block, runner, sink, start, progress, sc.name, store is not None)
+    stream(
+        [Variant(sc.name, sc)], StreamReducer(extra), block, runner, sink, start, progress, sc.name, store is not None
+    )
     return acc

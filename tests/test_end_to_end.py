@@ -65,15 +65,37 @@ def test_sim_compare_runs_scenarios_with_common_random_numbers(tmp_path, capsys)
     side = pl.read_csv(run / "comparison.csv")
     assert {"diffusion_2025", "no_controls"} <= set(side.columns)
     diff = pl.read_csv(run / "differences.csv")
-    china = diff.filter((pl.col("region") == "China") & (pl.col("quarter") == "2030Q4"))
+    compute = diff.filter(pl.col("metric") == "compute_h100e")
+    china = compute.filter((pl.col("region") == "China") & (pl.col("quarter") == "2030Q4"))
     assert china["diff_p50"][0] > 0  # no controls: China ends with more compute
-    us_2025 = diff.filter((pl.col("region") == "US") & (pl.col("quarter") == "2025Q4"))
+    us_2025 = compute.filter((pl.col("region") == "US") & (pl.col("quarter") == "2025Q4"))
     assert abs(us_2025["diff_p50"][0]) < 0.2 * 8e6  # same draws: the US barely moves early on
+    man = json.loads((run / "manifest.json").read_text())
+    assert compute["quarter"].n_unique() == len(man["quarters"])  # every quarter
+    assert set(man["countries"]) <= set(compute["region"])  # every compared country
+    assert {"p_train_1e26", "largest_run_flop", "smuggled_h100e"} <= set(diff["metric"])
+    assert diff["share_sign_holds"].is_between(0, 1).all()
+    for name in ("diffusion_2025", "no_controls"):  # each scenario's own results, without per-trial rows
+        own = run / "scenarios" / name
+        assert (own / "report.html").exists() and (own / "summary.parquet").exists()
+        assert not (own / "trials.parquet").exists() and (own / "figures" / "map_compute.png").exists()
+    assert "The columns of differences.csv" in (run / "comparison.md").read_text()
+    assert '<img src="data:image/png;base64,' in (run / "report.html").read_text()
     nvidia = diff.filter(pl.col("metric") == "revenue_usd_nvidia")  # net: what NVIDIA sells without controls
     assert nvidia["diff_p50"][0] > 0
     refused = side.filter(pl.col("metric") == "revenue_refused_usd_nvidia_total_p50")
     assert float(refused["diffusion_2025"][0]) > 0 and float(refused["no_controls"][0]) == 0.0
-    assert (run / "figures" / "compare_difference.png").exists()
+    from sim.figures.comparison import FIGURES as COMPARED
+
+    assert all((run / "figures" / f"{n}.png").exists() for n in COMPARED)
+    (run / "figures" / "compare_compute.png").unlink()
+    assert main(["plot", str(run), "--format", "png"]) == 0  # redraws the comparison and its scenarios
+    assert (run / "figures" / "compare_compute.png").exists()
+    from browser import check_page, find_browser
+
+    if find_browser()[0] is not None:  # the comparison's page in a real browser (tests/test_report.py: a run's)
+        got = check_page(run / "report.html")
+        assert got["images"] == len(COMPARED) and not got["broken_images"] and not got["severe"], got
     args = [*scen, "--trials", "2", "--out", str(tmp_path), "--no-progress", "--no-figures", "--seed", "7"]
     assert main(["compare", *args, "--run-id", "d"]) == 0
     other = tmp_path / "compare" / "d"

@@ -66,7 +66,7 @@ def test_series_are_the_summary_values(tables):
 def test_the_quota_figure_shows_every_capped_territory_with_unmet_demand(tables):
     rows = exhaustion_rows(tables)
     e = tables.exhaustion
-    want = e.filter((pl.col("unmet_h100e_p50") > 0) | (pl.col("share_of_trials_exhausted") > 0))
+    want = e.filter((pl.col("unmet_h100e_p95") > 0) | (pl.col("share_of_trials_exhausted") > 0))
     assert rows.height == want.height > 0 and set(rows["iso3"]) == set(want["iso3"])
 
 
@@ -85,6 +85,21 @@ def _labelled(fig) -> list[str]:
     return missing
 
 
+def _empty(fig) -> list[str]:
+    """The axes (by title) with nothing drawn in them: no line with a finite point, no patch, collection, image or text
+    (maps draw patches with their axes off: the figure's patches are counted then)."""
+    empty = []
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            continue
+        lines = any(np.isfinite(np.asarray(line.get_ydata(), dtype=float)).any() for line in ax.get_lines())
+        if not (lines or ax.patches or ax.collections or ax.images or ax.texts) and (
+            ax.axison or ax.get_legend() is None
+        ):
+            empty.append(ax.get_title(loc="left") or ax.get_title() or "?")
+    return empty
+
+
 @pytest.mark.slow
 def test_every_figure_is_drawn_labelled_and_not_blank(tables, tmp_path):
     from sim.figures import compute, quotas, tilemap, training
@@ -92,7 +107,9 @@ def test_every_figure_is_drawn_labelled_and_not_blank(tables, tmp_path):
     drawn = {
         "compute_blocs": compute.compute_blocs(tables),
         "compute_countries": compute.compute_countries(tables, tables.countries),
-        "world_map": tilemap.world_map(tables),
+        "map_compute": tilemap.map_compute(tables),
+        "map_rules": tilemap.map_rules(tables),
+        "map_training": tilemap.map_training(tables),
         "training_capability": training.training_capability(tables, tables.countries),
         "quota_exhaustion": quotas.quota_exhaustion(tables),
         "compute_sources": compute.compute_sources(tables),
@@ -101,6 +118,7 @@ def test_every_figure_is_drawn_labelled_and_not_blank(tables, tmp_path):
     assert set(drawn) == set(FIGURES)
     for name, (fig, data) in drawn.items():
         assert not _labelled(fig), (name, _labelled(fig))
+        assert not _empty(fig), (name, _empty(fig))
         assert "seed 20250113" in " ".join(t.get_text() for t in fig.texts), name  # the source line
         assert data.height > 0, name
         import matplotlib.pyplot as plt
@@ -131,3 +149,36 @@ def test_sim_plot_redraws_a_folder_with_other_countries_and_formats(folder, caps
     assert "--format" in capsys.readouterr().err
     man = json.loads((folder / "manifest.json").read_text())
     assert man["summary"]["method"] == "exact"
+
+
+@pytest.mark.slow
+def test_sim_plot_redraws_a_folder_written_before_these_figures(folder, tmp_path, capsys):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    (old / "rules.csv").unlink()  # an older sim wrote no rules.csv and other figures
+    (old / "figures").mkdir(exist_ok=True)
+    (old / "figures" / "compute_fan.png").write_bytes(b"old")
+    assert main(["plot", str(old), "--format", "png"]) == 0
+    figs = {p.name for p in (old / "figures").iterdir()}
+    assert "compute_fan.png" not in figs and {f"{n}.png" for n in FIGURES} <= figs
+    assert 'href="rules.csv"' not in (old / "report.html").read_text()  # the report lists only what is there
+
+
+def test_a_broken_comparison_folder_is_refused_in_one_line(tmp_path, capsys):
+    folder = tmp_path / "c"
+    (folder / "scenarios").mkdir(parents=True)
+    man = {"kind": "compare", "names": ["a"], "quarters": ["2025Q1"], "countries": [], "seed": 1, "trials": 2}
+    man["version"] = "0"
+    for broken, field in (({"names": "a"}, "names"), ({"names": ["../x"]}, "names"), ({"trials": "x"}, "trials")):
+        (folder / "manifest.json").write_text(json.dumps({**man, **broken}))
+        assert main(["plot", str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and field in err, err
+    (folder / "manifest.json").write_text(json.dumps(man))
+    assert main(["plot", str(folder)]) == 2  # no scenarios/a
+    assert "missing" in capsys.readouterr().err
+    (folder / "manifest.json").write_text(json.dumps({"scenarios": ["x.toml"], "seed": 1}))  # before 0.6
+    assert main(["plot", str(folder)]) == 2
+    assert "earlier version" in capsys.readouterr().err

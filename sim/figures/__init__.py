@@ -11,15 +11,17 @@ from .compute import compute_blocs, compute_countries, compute_sources
 from .data import RunTables, rules_table
 from .quotas import chips_held_back, quota_exhaustion
 from .style import Source, save
-from .tilemap import world_map
+from .tilemap import map_compute, map_rules, map_training
 from .training import training_capability
 
 FIGURES = {
     "compute_blocs": "How much AI compute each bloc can install each quarter, with the spread over trials, and its "
     "share of the world's.",
     "compute_countries": "The same for the scenario's countries, on one shared axis so their sizes compare.",
-    "world_map": "Every territory at the last quarter: its compute, the class of rules it falls under and how "
-    "likely its firms can train a 1e26-FLOP run.",
+    "map_compute": "Every territory's installed compute at the last quarter, on a tile grid of all 249.",
+    "map_rules": "The policy each territory's buyers face for the most capable chips at the last quarter.",
+    "map_training": "How likely the firms headquartered in each territory can train a 1e26-FLOP run at the last "
+    "quarter.",
     "training_capability": "The largest run the firms of each bloc and country can train in 100 days, and the "
     "quarter by which they can train 1e26 and 1e27 FLOP in most trials.",
     "quota_exhaustion": "When each national allocation runs out and how much demand the caps leave unmet.",
@@ -39,7 +41,9 @@ def draw_run(t: RunTables, outdir: Path, countries: list[str] | None = None, for
     drawn = {
         "compute_blocs": compute_blocs(t),
         "compute_countries": compute_countries(t, countries or ["USA", "CHN"]),
-        "world_map": world_map(t),
+        "map_compute": map_compute(t),
+        "map_rules": map_rules(t),
+        "map_training": map_training(t),
         "training_capability": training_capability(t, countries),
         "quota_exhaustion": quota_exhaustion(t),
         "compute_sources": compute_sources(t),
@@ -51,7 +55,21 @@ def draw_run(t: RunTables, outdir: Path, countries: list[str] | None = None, for
     return files
 
 
+OLD = (
+    "compute_fan",
+    "feasibility_1e26",
+    "world_map",
+)  # figures of sim before 0.6 (replaced by compute_*, training_capability)
+FORMATS = ("pdf", "png", "svg")
+
+
 def redraw(run_dir: Path, countries: list[str] | None = None, formats=("pdf", "png")) -> list[Path]:
-    """Redraw the figures of a results folder from its files into its figures/ folder."""
+    """Redraw the figures of a results folder from its files into its figures/ folder: the PNG always (the report
+    embeds it), the other ``formats`` asked for; older files of the same figures, and figures of earlier
+    versions, are removed so that every file left shows the same numbers."""
     run_dir = Path(run_dir)
-    return draw_run(RunTables.of_folder(run_dir), run_dir / "figures", countries, formats)
+    outdir = run_dir / "figures"
+    for name in (*FIGURES, *OLD):
+        for ext in (*FORMATS, "csv"):
+            (outdir / f"{name}.{ext}").unlink(missing_ok=True)
+    return draw_run(RunTables.of_folder(run_dir), outdir, countries, tuple(dict.fromkeys(("png", *formats))))

@@ -37,14 +37,14 @@ def compute_blocs(t: RunTables):
     (medians, linear)."""
     fig, (ax, share) = figure(TWO_COLUMNS, 68 * MM, 1, 2, gridspec_kw={"width_ratios": [3, 2]})
     x = np.arange(len(t.labels))
-    data = {}
+    data, shares = {}, {}
     for bloc in BLOCS:
         b = t.band("compute_h100e", bloc)
-        data[bloc] = b
+        data[bloc], shares[bloc] = b, t.series("share_of_world_compute", bloc)
         c = BLOC_COLOURS[bloc]
         ax.fill_between(x, b[0], b[2], color=c, alpha=0.18, lw=0)
         ax.plot(x, b[1], color=c, label=bloc)
-        share.plot(x, 100 * t.series("share_of_world_compute", bloc), color=c)
+        share.plot(x, 100 * shares[bloc], color=c)
     log_axis(ax)
     ax.set_ylabel(H100E)
     ax.set_title("a  Installed compute by bloc (median, band p5-p95)", loc="left")
@@ -55,7 +55,8 @@ def compute_blocs(t: RunTables):
     for a in (ax, share):
         quarter_axis(a, t.labels)
     finish(fig, "Attainable AI compute by bloc", t.source)
-    return fig, _tidy(data, t.labels)
+    share_p50 = np.concatenate([shares[b] for b in BLOCS])
+    return fig, _tidy(data, t.labels).with_columns(share_of_world_p50=pl.Series(share_p50))
 
 
 @styled
@@ -70,8 +71,8 @@ def compute_countries(t: RunTables, countries: list[str]):
     for ax, iso in zip(axes.flat, countries):
         b = t.band("compute_h100e", iso)
         data[iso] = b
-        ax.fill_between(x, np.maximum(b[0], 1e-3), np.maximum(b[2], 1e-3), color="#0072B2", alpha=0.2, lw=0)
-        ax.plot(x, np.maximum(b[1], 1e-3), color="#0072B2")
+        ax.fill_between(x, np.maximum(b[0], 1e-3), np.maximum(b[2], 1e-3), color="#444444", alpha=0.2, lw=0)
+        ax.plot(x, np.maximum(b[1], 1e-3), color="#222222")
         ax.set_title(f"{t.names.get(iso, iso)} ({iso})", loc="left")
         quarter_axis(ax, t.labels, every=2 if ncol > 2 else 1, label=False)
     log_axis(axes.flat[0])

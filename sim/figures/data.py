@@ -79,7 +79,9 @@ class RunTables:
 
 
 def _no_rules() -> pl.DataFrame:
-    return pl.DataFrame(schema={"iso3": pl.Utf8, "quarter": pl.Utf8, "regime": pl.Utf8, "destination_class": pl.Utf8})
+    """The rules of a folder written before rules.csv: none."""
+    names = ("iso3", "quarter", "regime", "destination_class", "policy_3a090a", "policy_3a090b")
+    return pl.DataFrame(schema={n: pl.Utf8 for n in names})
 
 
 def rules_table(comp) -> pl.DataFrame:

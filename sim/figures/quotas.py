@@ -20,7 +20,7 @@ FLOWS = (
 
 def exhaustion_rows(t: RunTables) -> pl.DataFrame:
     """Every capped territory with unmet demand or a used-up allocation, the earliest exhaustion first."""
-    e = t.exhaustion.filter((pl.col("unmet_h100e_p50") > 0) | (pl.col("share_of_trials_exhausted") > 0))
+    e = t.exhaustion.filter((pl.col("unmet_h100e_p95") > 0) | (pl.col("share_of_trials_exhausted") > 0))
     return e.with_columns(name=pl.col("iso3").replace_strict(t.names, default=pl.col("iso3")))
 
 
@@ -70,7 +70,8 @@ def _exhaustion_block(t: RunTables, rows: pl.DataFrame, when, unmet, n: int) -> 
             face = OKABE_ITO["vermillion"] if share >= 0.5 else "white"
             when.plot([mid], [i], "o", mfc=face, mec=OKABE_ITO["vermillion"], ms=3.2)
             if share < 0.995:
-                when.text(hi + 0.4, i, f"{share:.0%}", va="center", fontsize=5, color="#555555")
+                text = f"{share:.0%}" if share >= 0.005 else "<1%"
+                when.text(hi + 0.4, i, text, va="center", fontsize=5, color="#555555", clip_on=True)
         else:
             when.text(0, i, "never used up", va="center", fontsize=5, color="#777777")
         med, p95 = r["unmet_h100e_p50"], r["unmet_h100e_p95"]
@@ -84,10 +85,10 @@ def _exhaustion_block(t: RunTables, rows: pl.DataFrame, when, unmet, n: int) -> 
     unmet.tick_params(axis="y", labelleft=False)
     quarter_axis(when, t.labels, every=2, label=False)
     when.set_xlabel("quarter used up")
-    when.set_title("a  When the allocation runs out", loc="left")
+    when.set_title("a  Used up", loc="left")
     unmet.set_xscale("log")
     unmet.set_xlabel("unmet, H100e")
-    unmet.set_title("b  Demand left unmet", loc="left")
+    unmet.set_title("b  Unmet demand", loc="left")
 
 
 @styled

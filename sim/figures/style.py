@@ -173,9 +173,13 @@ def finish(fig, title: str, source: Source | str | None, note: str = "") -> None
             fig.text(0.01, -0.01, text, ha="left", va="top", fontsize=5.5, color="#555555", wrap=True)
 
 
+CONTINUOUS = ("map_compute", "map_training")  # colour scales a 256-colour palette would band: full colour
+
+
 def save(fig, outdir: Path, name: str, data: pl.DataFrame | None = None, formats=("pdf", "png")) -> list[Path]:
     """Write ``fig`` as outdir/name.pdf (vector) and .png (``DPI``, a 256-colour palette: a third of full colour's
-    size, so committed figures stay small) and its data as name.csv; close it; return the files."""
+    size, so committed figures stay small; full colour for ``CONTINUOUS`` scales) and its data as name.csv; close
+    it; return the files."""
     from PIL import Image
 
     outdir = Path(outdir)
@@ -193,7 +197,8 @@ def save(fig, outdir: Path, name: str, data: pl.DataFrame | None = None, formats
             fig.savefig(buf, format="png", dpi=DPI)
             buf.seek(0)
             with Image.open(buf) as im:
-                im.convert("RGB").quantize(256).save(outdir / f"{name}.png", optimize=True)
+                rgb = im.convert("RGB")
+                (rgb if name in CONTINUOUS else rgb.quantize(256)).save(outdir / f"{name}.png", optimize=True)
             files.append(outdir / f"{name}.png")
     plt.close(fig)
     if data is not None:

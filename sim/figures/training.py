@@ -11,66 +11,78 @@ from .compute import log_axis
 from .data import RunTables
 from .style import BLOC_COLOURS, MM, OKABE_ITO, TWO_COLUMNS, figure, finish, quarter_axis, styled
 
-THRESHOLDS = (("p_train_1e26", "1e26 FLOP", "-"), ("p_train_1e27", "1e27 FLOP", "--"))
-
-
-COUNTRY_COLOURS = [OKABE_ITO[k] for k in ("sky blue", "bluish green", "orange", "reddish purple", "black")] + [
-    "#888888"
-]
+THRESHOLDS = (("p_train_1e26", "1e26"), ("p_train_1e27", "1e27"))
+# countries: the palette's colours no bloc uses, then grey, each with its own line style (blocs are solid)
+COUNTRY_STYLES = [
+    (c, ls) for ls in ("--", ":", "-.") for c in (OKABE_ITO["sky blue"], "#777777", "#B8860B")
+]  # dark goldenrod: Okabe-Ito's yellow darkened to read as a line on white
 
 
 def _styles(regions: list[str]) -> dict[str, dict]:
-    """Blocs in their own colour, solid; countries in the palette's other colours, then dashed."""
+    """Blocs in their own colour, solid; each country its own colour and dashed, dotted or dash-dot line."""
     out, i = {}, 0
     for r in regions:
         if r in BLOC_COLOURS:
-            out[r] = {"color": BLOC_COLOURS[r], "linestyle": "-"}
+            out[r] = {"color": BLOC_COLOURS[r], "linestyle": "-", "lw": 1.4}
         else:
-            out[r] = {"color": COUNTRY_COLOURS[i % len(COUNTRY_COLOURS)], "linestyle": "-" if i < 6 else "--"}
+            colour, ls = COUNTRY_STYLES[i % len(COUNTRY_STYLES)]
+            out[r] = {"color": colour, "linestyle": ls, "lw": 1.0}
             i += 1
     return out
 
 
 @styled
 def training_capability(t: RunTables, countries: list[str]):
-    """a: the largest run (FLOP in 100 days, median and p5-p95), log axis; b: P(largest run ≥ 1e26 and ≥ 1e27) by
-    quarter, linear, a marker where it first passes 50 %."""
+    """a: the largest run (FLOP in 100 days, median; band p5-p95 for the blocs), log axis; b and c: the share of
+    trials that can train 1e26 and 1e27 FLOP by quarter, linear, a dot where it first passes 50 %; one style per
+    region in all three, the legend under them."""
     regions = ["US", "China"] + [c for c in countries if c not in ("USA", "CHN")]
     styles = _styles(regions)
-    fig, (run, prob) = figure(TWO_COLUMNS, 72 * MM, 1, 2)
+    fig, (run, *probs) = figure(TWO_COLUMNS, 80 * MM, 1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
     x = np.arange(len(t.labels))
     rows = []
     for r in regions:
         b = t.band("largest_run_flop", r)
-        c = styles[r]["color"]
         label = r if r in BLOC_COLOURS else f"{t.names.get(r, r)}"
         if r in BLOC_COLOURS:  # bands for the blocs only: the countries' would hide each other
-            run.fill_between(x, np.maximum(b[0], 1e18), np.maximum(b[2], 1e18), color=c, alpha=0.15, lw=0)
+            run.fill_between(
+                x, np.maximum(b[0], 1e18), np.maximum(b[2], 1e18), color=styles[r]["color"], alpha=0.15, lw=0
+            )
         run.plot(x, np.maximum(b[1], 1e18), label=label, **styles[r])
         rows += [
             {"region": r, "quarter": q, "statistic": s, "value": v}
             for s, row in zip(("p5", "p50", "p95"), b)
             for q, v in zip(t.labels, row)
         ]
-        for metric, name, ls in THRESHOLDS:
+        for ax, (metric, name) in zip(probs, THRESHOLDS):
             p = t.series(metric, r, "probability")
-            prob.plot(x, 100 * p, color=c, linestyle=ls, lw=1.4 if r in BLOC_COLOURS else 0.9)
+            ax.plot(x, 100 * p, **styles[r])
             over = np.flatnonzero(p > 0.5)
             if over.size:
-                prob.plot([over[0]], [100 * p[over[0]]], "o", color=c, ms=3.5)
-            rows += [{"region": r, "quarter": q, "statistic": f"P(>= {name})", "value": v} for q, v in zip(t.labels, p)]
+                ax.plot([over[0]], [100 * p[over[0]]], "o", color=styles[r]["color"], ms=3.2)
+            rows += [
+                {"region": r, "quarter": q, "statistic": f"P(>= {name} FLOP)", "value": v} for q, v in zip(t.labels, p)
+            ]
     for th, name in ((1e26, "1e26"), (1e27, "1e27")):
         run.axhline(th, color="#777777", lw=0.6, ls=":")
-        run.text(len(t.labels) - 0.6, th, name, va="bottom", ha="right", fontsize=6, color="#555555")
+        run.text(0, th, name, va="bottom", ha="left", fontsize=6, color="#555555")
     log_axis(run)
-    run.set_ylabel("largest run trainable in 100 days (FLOP)")
-    run.set_title("a  Largest trainable run, by headquarters (median; band p5-p95 for blocs)", loc="left")
-    run.legend(loc="upper left")
-    prob.axhline(50, color="#777777", lw=0.6, ls=":")
-    prob.set_ylim(-2, 102)
-    prob.set_ylabel("share of trials that can train it (%)")
-    prob.set_title("b  P(run ≥ 1e26 FLOP) solid, ≥ 1e27 dashed; ● first quarter > 50 %", loc="left")
-    for a in (run, prob):
-        quarter_axis(a, t.labels)
-    finish(fig, "Training capability: one co-located cluster, 100 days", t.source)
+    run.set_ylabel("largest run in 100 days (FLOP)")
+    run.set_title("a  Largest trainable run", loc="left")
+    for ax, (_, name), letter in zip(probs, THRESHOLDS, "bc"):
+        ax.axhline(50, color="#777777", lw=0.6, ls=":")
+        ax.set_ylim(-2, 102)
+        ax.set_ylabel(f"P(run ≥ {name} FLOP), % of trials")
+        ax.set_title(f"{letter}  A {name}-FLOP run", loc="left")
+    for a in (run, *probs):
+        quarter_axis(a, t.labels, every=2)
+    handles, labels = run.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncols=min(6, len(labels)), bbox_to_anchor=(0.5, -0.02))
+    finish(
+        fig,
+        "Training capability by headquarters: one co-located cluster, 100 days",
+        t.source,
+        "a: median, band p5-p95 for blocs; b, c: share of trials, dot at the first quarter above 50 %",
+    )
+    fig.subplots_adjust(bottom=0.3)
     return fig, pl.DataFrame(rows)

@@ -48,13 +48,9 @@ def headline(m: Metrics, quarters: list[str], countries: list[str] = ()) -> dict
         "China",
         np.cumsum(m.out.flows[..., L.FL_SMUGGLED][:, china].sum(axis=1, dtype=np.float64), axis=1),
     )
-    capped = np.flatnonzero(m.capped)
-    if capped.size:  # cumulative already
-        put(
-            "allocation_used_h100e_tpp",
-            "capped territories",
-            m.out.flows[..., L.FL_CAP_USED][:, capped].sum(axis=1, dtype=np.float64),
-        )
+    capped = np.flatnonzero(m.capped)  # cumulative already; zero where no territory is capped
+    used = m.out.flows[..., L.FL_CAP_USED][:, capped].sum(axis=1, dtype=np.float64)
+    put("allocation_used_h100e_tpp", "capped territories", used)
     return out
 
 

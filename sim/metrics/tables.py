@@ -40,6 +40,8 @@ def capped(reg) -> np.ndarray:
 
 def merge(blocks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The table data of consecutive blocks of trials as one: counts summed, per-trial rows concatenated."""
+    if not blocks:
+        return {}
     return {
         k: sum(b[k] for b in blocks) if k.startswith(COUNT) else np.concatenate([b[k] for b in blocks])
         for k in blocks[0]
