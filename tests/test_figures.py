@@ -182,3 +182,20 @@ def test_a_broken_comparison_folder_is_refused_in_one_line(tmp_path, capsys):
     (folder / "manifest.json").write_text(json.dumps({"scenarios": ["x.toml"], "seed": 1}))  # before 0.6
     assert main(["plot", str(folder)]) == 2
     assert "earlier version" in capsys.readouterr().err
+
+
+def test_rules_csv_holds_spans_that_expand_to_every_quarter(world):
+    from sim.figures.data import rules_by_quarter, rules_table
+    from sim.inputs import compile_scenario
+    from sim.kernel.layout import POLICY_CODES
+
+    sc = sim.load_scenario(ROOT / "scenarios" / "history.toml", world=world).replace(trials=1)
+    comp = compile_scenario(sc)
+    spans = rules_table(comp)
+    assert spans.height < len(comp.iso3) * len(comp.labels) / 4  # compact: a row per change
+    full = rules_by_quarter(spans, comp.labels)
+    assert full.height == len(comp.iso3) * len(comp.labels)
+    c, q = comp.iso3.index("CHN"), len(comp.labels) - 1
+    row = full.filter((pl.col("iso3") == "CHN") & (pl.col("quarter") == comp.labels[q])).row(0, named=True)
+    assert POLICY_CODES[row["policy_3a090a"]] == comp.regime.policy[q, c, 0]
+    assert row["destination_class"] == comp.regime.dest_class[q][c]

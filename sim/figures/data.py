@@ -37,7 +37,11 @@ class RunTables:
 
         exhaustion = pl.read_csv(run_dir / "exhaustion.csv", schema=EXHAUSTION_SCHEMA)
         feasibility = pl.read_csv(run_dir / "feasibility.csv", infer_schema_length=None)
-        rules = pl.read_csv(run_dir / "rules.csv") if (run_dir / "rules.csv").exists() else _no_rules()
+        rules = (
+            rules_by_quarter(pl.read_csv(run_dir / "rules.csv"), man["quarters"])
+            if (run_dir / "rules.csv").exists()
+            else _no_rules()
+        )
         settings = man["scenario"]["settings"]
         return cls(
             pl.read_parquet(run_dir / "summary.parquet"),
@@ -84,21 +88,39 @@ def _no_rules() -> pl.DataFrame:
     return pl.DataFrame(schema={n: pl.Utf8 for n in names})
 
 
+RULES = ("regime", "destination_class", "policy_3a090a", "policy_3a090b")
+
+
 def rules_table(comp) -> pl.DataFrame:
-    """Per territory and quarter of a compiled scenario: the regime in force, the destination class and the policy
-    on 3A090.a and 3A090.b chips (rules.csv)."""
+    """rules.csv of a compiled scenario: per territory, each span of quarters (``first_quarter`` to
+    ``last_quarter``) with the same regime in force, destination class and policy on 3A090.a and 3A090.b chips."""
     from ..kernel.layout import POLICY_CODES
 
-    reg = comp.regime
-    Q, C = len(comp.labels), len(comp.iso3)
+    reg, labels = comp.regime, comp.labels
     names = {v: k for k, v in POLICY_CODES.items()}
-    return pl.DataFrame(
-        {
-            "iso3": [comp.iso3[c] for _ in range(Q) for c in range(C)],
-            "quarter": [comp.labels[q] for q in range(Q) for _ in range(C)],
-            "regime": [reg.regime_name[q] for q in range(Q) for _ in range(C)],
-            "destination_class": [reg.dest_class[q][c] for q in range(Q) for c in range(C)],
-            "policy_3a090a": [names[int(reg.policy[q, c, 0])] for q in range(Q) for c in range(C)],
-            "policy_3a090b": [names[int(reg.policy[q, c, 1])] for q in range(Q) for c in range(C)],
-        }
+    rows = []
+    for c, iso in enumerate(comp.iso3):
+        spans: list[dict] = []
+        for q, label in enumerate(labels):
+            rule = (
+                reg.regime_name[q],
+                reg.dest_class[q][c],
+                names[int(reg.policy[q, c, 0])],
+                names[int(reg.policy[q, c, 1])],
+            )
+            if spans and tuple(spans[-1][k] for k in RULES) == rule:
+                spans[-1]["last_quarter"] = label
+            else:
+                spans.append({"iso3": iso, "first_quarter": label, "last_quarter": label, **dict(zip(RULES, rule))})
+        rows += spans
+    return pl.DataFrame(rows)
+
+
+def rules_by_quarter(spans: pl.DataFrame, labels: list[str]) -> pl.DataFrame:
+    """rules.csv's spans as one row per territory and quarter (iso3, quarter and the rules)."""
+    q = pl.DataFrame({"quarter": labels})
+    return (
+        spans.join(q, how="cross")
+        .filter((pl.col("quarter") >= pl.col("first_quarter")) & (pl.col("quarter") <= pl.col("last_quarter")))
+        .select("iso3", "quarter", *RULES)
     )

@@ -37,11 +37,16 @@ def quota_exhaustion(t: RunTables):
     per = max(1, -(-rows.height // blocks))
     fig = plt.figure(figsize=(TWO_COLUMNS, (34 + 2.9 * per) * MM), layout="constrained")
     subfigs = fig.subfigures(1, blocks, wspace=0.03, squeeze=False)[0]
-    first = None
+    first, unmets = None, []
     for b, sub in enumerate(subfigs):
         when, unmet = sub.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [3, 2]})
         first = first or when
+        unmets.append(unmet)
         _exhaustion_block(t, rows.slice(b * per, per), when, unmet, per)
+    lo = min(ax.get_xlim()[0] for ax in unmets)
+    hi = max(ax.get_xlim()[1] for ax in unmets)
+    for ax in unmets:  # one scale for the unmet demand of both blocks
+        ax.set_xlim(lo, hi)
     if rows.height == 0:
         first.text(0.5, 0.5, "no capped territory has unmet demand", transform=first.transAxes, ha="center")
     finish(
