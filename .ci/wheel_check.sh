@@ -52,7 +52,7 @@ echo "$got"
 
 step "sim run --example default --trials 2 (figures too)"
 "$sim" run --example default --trials 2 --no-progress --out "$tmp/out" --run-id wheel
-for f in manifest.json summary.csv summary.parquet feasibility.csv figures/compute_fan.png; do
+for f in manifest.json summary.csv summary.parquet feasibility.csv rules.csv report.html figures/compute_blocs.png figures/map_compute.png; do
 	[[ -s "$tmp/out/default/wheel/$f" ]] || { echo "missing $tmp/out/default/wheel/$f" >&2; exit 1; }
 done
 step "ok: $(basename "$wheel") installs and runs outside the checkout"

@@ -3,6 +3,7 @@ firm's cluster (one chip family, delivered within the build window, MFU-weighted
 headquarters) and the threshold crossings."""
 
 import numpy as np
+import polars as pl
 import pytest
 from scripted import scripted
 
@@ -121,13 +122,22 @@ def test_a_comparison_shows_the_largest_run_the_threshold_quarters_and_the_us_ch
     first = load_scenario(ROOT / "scenarios" / "no_controls.toml", world=world).replace(trials=12, quarters=12)
     other = load_scenario(ROOT / "scenarios" / "rescission_2025.toml", world=world)
     heads = [headline(sim.run(s)) for s in (first, other.replace(seed=first.seed, trials=12, quarters=12))]
-    rows, diffs = training_rows(heads, ["2027Q4"])
+    rows = training_rows(heads, ["2027Q4"])
     cell = {(r["metric"], r["region"], r["quarter"]): r for r in rows}
     run = heads[1].runs["CHN"][:, heads[1].labels.index("2027Q4")]
     p5, p50, p95 = np.percentile(run, (5, 50, 95))
     assert cell[("largest_run_flop_100d", "CHN", "2027Q4")]["rescission_2025"] == f"{p50:.2e} [{p5:.2e}, {p95:.2e}]"
-    d = [x for x in diffs if x["region"] == "CHN" and x["quarter"] == "2027Q4"][0]
-    assert d["diff_p50"] == pytest.approx(np.median(run - heads[0].runs["CHN"][:, heads[0].labels.index("2027Q4")]))
+    from sim.compare_differences import differences
+
+    qi = heads[0].labels.index("2027Q4")
+    arrays = [{"head|largest_run_flop|CHN|2027Q4": h.runs["CHN"][:, qi]} for h in heads]
+    d = differences([h.name for h in heads], arrays)
+    run_d = d.filter(pl.col("metric") == "largest_run_flop").row(0, named=True)
+    base = heads[0].runs["CHN"][:, qi]
+    assert run_d["diff_p50"] == pytest.approx(np.median(run - base))
+    assert run_d["share_sign_holds"] == pytest.approx(np.mean(np.sign(run - base) == np.sign(np.median(run - base))))
+    p26 = d.filter(pl.col("metric") == "p_train_1e26").row(0, named=True)  # a probability: its mean difference
+    assert p26["diff_mean"] == pytest.approx(np.mean(run >= 1e26) - np.mean(base >= 1e26))
     us = first_crossing(heads[0].runs["USA"][:, None, :], 1e26)[:, 0]
     cn = first_crossing(heads[0].runs["CHN"][:, None, :], 1e26)[:, 0]
     lead = np.percentile(cn - us, (5, 50, 95))
