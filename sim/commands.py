@@ -226,7 +226,7 @@ def plot(args) -> int:
     if compared:
         from .figures.comparison import draw_comparison
 
-        for p in draw_comparison(run_dir, tuple(formats)):
+        for p in draw_comparison(run_dir, tuple(dict.fromkeys(("png", *formats))), countries):
             print(p)
         print(write_compare_report(run_dir))
     return 0

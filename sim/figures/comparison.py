@@ -107,14 +107,15 @@ def compare_training(diffs, labels, source):
     return _panels(d, "p", regions, labels, 100.0, "percentage points", title, source, None, "diff_mean", note)
 
 
-def draw_comparison(folder: Path, formats=("pdf", "png")) -> list[Path]:
-    """Draw the comparison's figures into ``folder``/figures from its differences.csv and manifest."""
+def draw_comparison(folder: Path, formats=("pdf", "png"), countries: list[str] | None = None) -> list[Path]:
+    """Draw the comparison's figures into ``folder``/figures from its differences.csv and manifest;
+    ``countries``: those to show (default: every compared country)."""
     import json
 
     folder = Path(folder)
     man = json.loads((folder / "manifest.json").read_text())
     diffs = pl.read_csv(folder / "differences.csv", infer_schema_length=None, schema_overrides={"quarter": pl.Utf8})
-    labels, countries = man["quarters"], man["countries"]
+    labels, countries = man["quarters"], countries or man["countries"]
     runs = ", ".join(f"{n} ({r})" for n, r in zip(man["names"], man.get("regimes", ["?"] * len(man["names"]))))
     source = f"sim {man['version']} · scenarios (regimes) {runs} · seed {man['seed']} · {man['trials']:,} trials"
     drawn = {
