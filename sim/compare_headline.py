@@ -1,6 +1,6 @@
 """The per-trial numbers of one compared scenario (``Headline``), enough to compare it with others: computed
-block by block where the trials ran (``CompareReducer``, on the execution layer: sim/execution), as flat
-arrays that concatenate over blocks, then assembled (``Headline.from_arrays``)."""
+from a run or block by block (sim/comparison.py ``ComparisonReducer``), as flat arrays that concatenate over
+blocks, then assembled (``Headline.from_arrays``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics
-from .invariants import check as check_invariants
 from .kernel import layout as L
 from .kernel.layout import CAPPED
 from .runner import RunResult
@@ -85,13 +84,3 @@ def headline_arrays(res: RunResult) -> dict[str, np.ndarray]:
 def headline(res: RunResult) -> Headline:
     """The Headline of a whole run."""
     return Headline.from_arrays(res.scenario.name, res.compiled.labels, res.scenario.world.iso3, headline_arrays(res))
-
-
-@dataclass(frozen=True)
-class CompareReducer:
-    """A block's Headline arrays, after checking the block's run invariants (sim/invariants.py)."""
-
-    def __call__(self, sc, comp, out) -> dict[str, np.ndarray]:
-        res = RunResult(sc.replace(trials=out.stock.shape[0]), comp, out)
-        check_invariants(res)
-        return headline_arrays(res)

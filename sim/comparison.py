@@ -17,29 +17,24 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import polars as pl
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-
-from . import __version__  # noqa: E402
-from .compare_differences import HEAD, differences, notes, paired_rows  # noqa: E402
-from .compare_headline import COUNTRIES, CompareReducer, Headline, headline, headline_arrays  # noqa: E402,F401
-from .compare_training import training_rows  # noqa: E402
-from .errors import ScenarioError, SimInputError  # noqa: E402
-from .execution import BlockStore  # noqa: E402
-from .figures.comparison import draw_comparison  # noqa: E402
-from .folders import RunFolder, plan  # noqa: E402
-from .invariants import check as check_invariants  # noqa: E402
-from .metrics.headline import SEP  # noqa: E402
-from .metrics.headline import headline as headline_outputs  # noqa: E402
-from .metrics.streamed import save_npz  # noqa: E402
-from .revenue import revenue_forgone  # noqa: E402
-from .runner import RunResult  # noqa: E402
-from .scenario import Scenario  # noqa: E402
-
-BLOCS = ["US", "Tier-1 partners", "China", "Other Tier 2", "Other Tier 3"]
+from . import __version__
+from .compare_differences import HEAD, differences, notes, paired_rows
+from .compare_headline import COUNTRIES, Headline, headline, headline_arrays  # noqa: F401
+from .compare_training import training_rows
+from .errors import ScenarioError, SimInputError
+from .execution import BlockStore
+from .figures.comparison import draw_comparison
+from .folders import RunFolder, plan
+from .invariants import check as check_invariants
+from .metrics.headline import SEP
+from .metrics.headline import headline as headline_outputs
+from .metrics.streamed import save_npz
+from .revenue import revenue_forgone
+from .runner import RunResult
+from .scenario import Scenario
 
 
 def _quarters(labels: list[str]) -> list[str]:
