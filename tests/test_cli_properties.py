@@ -396,6 +396,15 @@ def scenarios(draw) -> dict:
     return sc
 
 
+def _str_keys(x):
+    """``x`` with every mapping key a string (a generated table may have a date as a key)."""
+    if isinstance(x, dict):
+        return {str(k): _str_keys(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_str_keys(v) for v in x]
+    return x
+
+
 @st.composite
 def scenario_pairs(draw) -> tuple[dict, dict]:
     """Two scenarios to compare: mostly the same run, firms and assumptions with another regime (comparable),
@@ -403,7 +412,7 @@ def scenario_pairs(draw) -> tuple[dict, dict]:
     first = draw(scenarios())
     if draw(st.integers(0, 2)) == 0:
         return first, draw(scenarios())
-    second = json.loads(json.dumps(first, default=str))  # a deep copy (dates become strings: fine in TOML)
+    second = json.loads(json.dumps(_str_keys(first), default=str))  # a deep copy (dates become strings: fine in TOML)
     second["regime"] = {"name": draw(st.sampled_from(REGIMES))}
     second.get("run", {}).pop("name", None)
     return first, second
